@@ -1,0 +1,7 @@
+"""`python -m desktop_app ...` is the same as the `clinic-settle` console script."""
+
+import sys
+
+from desktop_app.cli import main
+
+sys.exit(main())

@@ -1,0 +1,69 @@
+"""`clinic-settle` — command line entry point.
+
+Subcommands import what they need lazily, so `calc` never loads Qt or SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _utf8_stdio() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(encoding="utf-8")
+        except (AttributeError, ValueError):  # pragma: no cover - non-reconfigurable streams
+            pass
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="clinic-settle",
+        description="乡镇医保结算台 ClinicSettle：医保结算、试算与政策包工具。",
+    )
+    sub = p.add_subparsers(dest="command", metavar="命令")
+
+    c = sub.add_parser("calc", help="试算：读入结算请求 JSON，输出结算结果 JSON（不用数据库、不开界面）")
+    c.add_argument("claim", nargs="?", default=None, help="结算请求 JSON 文件；省略或 - 表示从标准输入读")
+    c.add_argument("--pack", action="append", default=[], metavar="DIR_OR_FILE",
+                   help="额外的政策包（文件夹、.zip 或含多个包的文件夹），覆盖在内置政策包之上，可重复")
+    c.add_argument("--batch", metavar="IN.jsonl", help="批量试算：每行一个请求")
+    c.add_argument("--out", metavar="OUT.jsonl", help="批量结果写入文件（默认标准输出）")
+
+    pk = sub.add_parser("packs", help="政策包工具")
+    psub = pk.add_subparsers(dest="packs_command", metavar="子命令")
+    chk = psub.add_parser("check", help="校验政策包并列出各待遇的生效日期范围")
+    chk.add_argument("dir", nargs="+", help="政策包文件夹、.zip，或含多个包的文件夹")
+    chk.add_argument("--json", action="store_true", help="以 JSON 输出")
+
+    sub.add_parser("gui", help="打开结算台窗口（默认命令）")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    _utf8_stdio()
+    args = build_parser().parse_args(argv)
+    if args.command == "calc":
+        from desktop_app.core.calc import run
+
+        return run(args.claim, args.pack, args.batch, args.out, sys.stdin, sys.stdout)
+    if args.command == "packs":
+        if args.packs_command == "check":
+            from desktop_app.packs_cli import check
+
+            return check(args.dir, as_json=args.json, out=sys.stdout)
+        build_parser().parse_args(["packs", "--help"])
+        return 2
+    # default: the GUI
+    try:
+        from desktop_app.gui.app import run_gui
+    except ImportError:
+        print("结算台图形界面尚未包含在此版本中；可用命令见 `clinic-settle --help`。", file=sys.stderr)
+        build_parser().print_help()
+        return 1
+    return run_gui()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

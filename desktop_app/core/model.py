@@ -1,0 +1,201 @@
+"""Domain dataclasses of a claim (what the clerk enters) and of its settlement.
+
+Field names of the result follow the national platform's settlement output
+(2206/2207 `setlinfo`), as `shared/contracts/calc.md` fixes them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+BENEFITS: dict[str, str] = {
+    "general_outpatient": "普通门诊统筹",
+    "chronic_special": "门诊慢特病",
+    "assisted_reproduction": "治疗性辅助生殖",
+    "two_diseases": "高血压/糖尿病门诊用药",
+    "maternity_delivery": "生育住院分娩",
+}
+INSUTYPES: dict[str, str] = {"310": "职工基本医疗保险", "390": "城乡居民基本医疗保险"}
+CATEGORIES: dict[str, str] = {
+    "employee_active": "在职",
+    "employee_retired": "退休",
+    "resident": "城乡居民",
+    "student": "大学生",
+}
+LEVELS: dict[str, str] = {"primary": "基层", "county": "县级(含一级)", "city": "市级及以上"}
+PRICE_CLASSES: dict[int, str] = {1: "一类", 2: "二类", 3: "三类"}
+DELIVERIES: dict[str, str] = {"natural": "自然分娩", "cesarean": "剖宫产"}
+KINDS: dict[str, str] = {"drug": "药品", "service": "诊疗项目", "material": "医用耗材"}
+CLASSES: dict[str, str] = {"01": "甲类", "02": "乙类", "03": "丙类"}
+RELATIONS: dict[str, str] = {
+    "spouse": "配偶",
+    "parent": "父母",
+    "child": "子女",
+    "sibling": "兄弟姐妹",
+    "grandparent": "祖父母/外祖父母",
+    "grandchild": "孙子女/外孙子女",
+    "other": "其他",
+}
+
+NOTICE_CODES = (
+    "waiting_period",
+    "disease_not_registered",
+    "institution_not_designated",
+    "item_limit_reached",
+    "annual_cap_reached",
+    "quarterly_cap_reached",
+    "family_account_relation_not_allowed",
+)
+
+
+@dataclass(slots=True, frozen=True)
+class Contribution:
+    paid_on: date
+    in_extended_period: bool
+    waiting_exempt: bool
+
+
+@dataclass(slots=True, frozen=True)
+class Insured:
+    insutype: str
+    category: str
+    admdvs: str
+    family_doctor_at: str | None = None
+    registered_diseases: tuple[str, ...] = ()
+    contribution: Contribution | None = None
+    acct_balance: Decimal = Decimal("0.00")
+
+
+@dataclass(slots=True, frozen=True)
+class Institution:
+    code: str
+    admdvs: str
+    level: str
+    price_class: int
+    art_approved: bool = False
+    designated_diseases: tuple[str, ...] = ()
+
+
+@dataclass(slots=True, frozen=True)
+class Item:
+    code: str
+    kind: str
+    chrgitm_lv: str
+    qty: Decimal
+    price: Decimal
+    name: str = ""
+    pay_std: Decimal | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class FamilyAccount:
+    relation: str
+    balance: Decimal
+
+
+@dataclass(slots=True, frozen=True)
+class HistoryItem:
+    code: str
+    qty: Decimal
+
+
+@dataclass(slots=True, frozen=True)
+class HistoryEntry:
+    """One earlier settlement of the same person in the same calendar year."""
+
+    date: date
+    institution: str
+    benefit: str
+    disease: str | None
+    hifp_pay: Decimal
+    act_pay_dedc: Decimal
+    items: tuple[HistoryItem, ...] = ()
+
+
+@dataclass(slots=True, frozen=True)
+class Claim:
+    date: date
+    benefit: str
+    insured: Insured
+    institution: Institution
+    items: tuple[Item, ...]
+    disease: str | None = None
+    delivery: str | None = None
+    use_account: bool = True
+    family_account: FamilyAccount | None = None
+
+
+@dataclass(slots=True)
+class ItemResult:
+    code: str
+    det_item_fee_sumamt: Decimal
+    fulamt_ownpay_amt: Decimal
+    overlmt_amt: Decimal
+    preselfpay_amt: Decimal
+    inscp_scp_amt: Decimal
+
+
+@dataclass(slots=True, frozen=True)
+class Notice:
+    code: str
+    message: str
+
+
+@dataclass(slots=True, frozen=True)
+class TraceStep:
+    """One step that changed an amount, with the document number and clause behind it."""
+
+    step: str
+    value: str
+    basis: str
+    label: str = ""
+
+
+@dataclass(slots=True)
+class Settlement:
+    medfee_sumamt: Decimal
+    fulamt_ownpay_amt: Decimal
+    overlmt_selfpay: Decimal
+    preselfpay_amt: Decimal
+    inscp_scp_amt: Decimal
+    act_pay_dedc: Decimal
+    pool_prop_selfpay: Decimal
+    hifp_pay: Decimal
+    hifmi_pay: Decimal
+    hifob_pay: Decimal
+    fund_pay_sumamt: Decimal
+    psn_part_amt: Decimal
+    acct_pay: Decimal
+    acct_mulaid_pay: Decimal
+    psn_cash_pay: Decimal
+    items: list[ItemResult]
+    notices: list[Notice] = field(default_factory=list)
+    trace: list[TraceStep] = field(default_factory=list)
+    packs: list[tuple[str, str]] = field(default_factory=list)
+
+
+MONEY_FIELDS = (
+    "medfee_sumamt",
+    "fulamt_ownpay_amt",
+    "overlmt_selfpay",
+    "preselfpay_amt",
+    "inscp_scp_amt",
+    "act_pay_dedc",
+    "hifp_pay",
+    "hifmi_pay",
+    "hifob_pay",
+    "fund_pay_sumamt",
+    "psn_part_amt",
+    "acct_pay",
+    "acct_mulaid_pay",
+    "psn_cash_pay",
+)
+ITEM_MONEY_FIELDS = (
+    "det_item_fee_sumamt",
+    "fulamt_ownpay_amt",
+    "overlmt_amt",
+    "preselfpay_amt",
+    "inscp_scp_amt",
+)

@@ -1,0 +1,1133 @@
+"""Policy packs (政策包): loading, validation, the county → city → province chain.
+
+A pack is a folder (or a .zip of one) holding
+
+- ``pack.toml``  — manifest: id, 医保区划 code, parent pack, version, the documents
+  it encodes (number, start, expiry);
+- ``params.toml`` — dated parameters ``[[param]]``: a known key, selectors that say
+  to whom it applies, a value (or ``open = true`` where the document leaves it to
+  another one), a half-open validity ``[from, until)`` and a required citation
+  (document number + clause);
+- ``items.csv``, ``institutions.csv``, ``diseases.csv`` — catalogues.
+
+See ``docs/policy-packs.md`` for the format. Every problem found is reported
+with its file and line; a pack with a problem is never used.
+
+This module holds data and lookups only; the calculation steps live in
+``engine.py``.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+import tomllib
+import zipfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from desktop_app.core.model import (
+    BENEFITS,
+    CATEGORIES,
+    CLASSES,
+    DELIVERIES,
+    INSUTYPES,
+    KINDS,
+    LEVELS,
+    RELATIONS,
+)
+from desktop_app.core.money import parse_decimal
+
+FAR_FUTURE = date(9999, 12, 31)
+
+# --------------------------------------------------------------------------
+# The closed list of parameter keys: value type and a Chinese label.
+# A key not in this list is a validation error (never a silent zero).
+# --------------------------------------------------------------------------
+KEY_TYPES: dict[str, str] = {
+    "in_force": "bool",
+    "annual_cap": "money",
+    "quarterly_cap": "money",
+    "basic_annual_cap": "money",
+    "deductible": "money",
+    "deductible_per": "enum:visit,day_institution",
+    "ratio": "ratio",
+    "ratio_floor": "ratio",
+    "cross_province_ratio_reduction": "ratio",
+    "class_b_selfpay_share": "ratio",
+    "delivery_limit": "money",
+    "prenatal_lump_sum": "money",
+    "waiting_days": "int",
+    "family_doctor_fee_share": "ratio",
+    "covered_kinds": "kinds",
+    "catalogue_only": "bool",
+    "requires_registration": "bool",
+    "requires_designation": "bool",
+    "requires_art_approval": "bool",
+    "over_cap_to_critical_fund": "bool",
+    "account_usable": "bool",
+    "family_account_relations": "relations",
+}
+
+KEY_LABELS: dict[str, str] = {
+    "in_force": "待遇生效",
+    "annual_cap": "年度最高支付限额",
+    "quarterly_cap": "季度支付限额",
+    "basic_annual_cap": "基本医保年度最高支付限额",
+    "deductible": "起付标准",
+    "deductible_per": "起付标准计算方式",
+    "ratio": "统筹基金支付比例",
+    "ratio_floor": "支付比例下限",
+    "cross_province_ratio_reduction": "跨省就医支付比例降低",
+    "class_b_selfpay_share": "乙类先行自付比例",
+    "delivery_limit": "生育医疗费限额支付标准",
+    "prenatal_lump_sum": "围产保健定额",
+    "waiting_days": "待遇等待期(天)",
+    "family_doctor_fee_share": "家庭医生签约服务费基金支付比例",
+    "covered_kinds": "支付范围(费用类型)",
+    "catalogue_only": "仅支付目录内项目",
+    "requires_registration": "须登记备案病种",
+    "requires_designation": "须在定点救治医疗机构",
+    "requires_art_approval": "须在批准开展辅助生殖技术的定点机构",
+    "over_cap_to_critical_fund": "超基本医保限额部分由大额/大病保险支付",
+    "account_usable": "个人账户可支付",
+    "family_account_relations": "家庭共济允许的亲属关系",
+}
+
+BOOL = (True, False)
+SELECTORS: dict[str, object] = {
+    "benefit": tuple(BENEFITS),
+    "insutype": tuple(INSUTYPES),
+    "category": tuple(CATEGORIES),
+    "level": tuple(LEVELS),
+    "price_class": tuple(range(1, 4)),
+    "disease": None,  # any disease code (checked against diseases.csv of the chain)
+    "delivery": tuple(DELIVERIES),
+    "cross_province": BOOL,
+    "family_doctor": BOOL,
+    "kind": tuple(KINDS),
+}
+PARAM_FIELDS = {"key", "value", "open", "from", "until", "cite", "note", *SELECTORS}
+DOC_FIELDS = {"number", "title", "issuer", "issued", "effective", "expires", "validity", "bounded_by", "note"}
+MANIFEST_FIELDS = {"id", "name", "admdvs", "parent", "version", "level", "note", "document"}
+PACK_LEVELS = ("province", "city", "county")
+
+ITEM_COLUMNS = ("code", "name", "benefit", "kind", "chrgitm_lv", "pay_std", "max_count",
+                "count_scope", "category", "from", "until", "cite", "note")
+INSTITUTION_COLUMNS = ("code", "name", "admdvs", "level", "price_class", "art_approved",
+                       "designated_diseases", "from", "until", "cite", "note")
+DISEASE_COLUMNS = ("code", "name", "benefit", "criteria", "cite", "note")
+ITEM_CATEGORIES = ("", "family_doctor_fee")
+COUNT_SCOPES = ("", "person", "year")
+
+_CITE = re.compile(r"^(?P<doc>\S+?〔\d{4}〕\d+号)\s+(?P<clause>\S.*)$")
+_ADMDVS = re.compile(r"^\d{6}$")
+
+
+class _Open:
+    """Marker: the document leaves this value to another document (另行制定)."""
+
+    _inst = None
+
+    def __new__(cls):
+        if cls._inst is None:
+            cls._inst = super().__new__(cls)
+        return cls._inst
+
+    def __repr__(self) -> str:
+        return "OPEN"
+
+    def __reduce__(self):
+        return (_Open, ())
+
+
+OPEN = _Open()
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    file: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.message}"
+
+
+class PackInvalid(Exception):
+    """A pack (or a set of packs) failed validation; `problems` lists every one."""
+
+    def __init__(self, problems: Sequence[Problem]):
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    number: str
+    title: str
+    issuer: str
+    issued: date | None
+    effective: date
+    expires: date | None
+    validity: str
+    bounded_by: tuple[str, ...]
+    pack_id: str
+    file: str
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    key: str
+    selectors: tuple[tuple[str, object], ...]
+    value: object  # Decimal | bool | int | str | tuple | OPEN
+    start: date
+    end: date  # exclusive; FAR_FUTURE when open-ended
+    cite: str
+    note: str
+    pack_id: str
+    file: str
+    line: int
+
+    @property
+    def doc_number(self) -> str:
+        m = _CITE.match(self.cite)
+        return m.group("doc") if m else self.cite
+
+    @property
+    def is_open(self) -> bool:
+        return self.value is OPEN
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogueItem:
+    code: str
+    name: str
+    benefit: str
+    kind: str
+    chrgitm_lv: str
+    pay_std: Decimal | None
+    max_count: int | None
+    count_scope: str
+    category: str
+    start: date
+    end: date
+    cite: str
+    note: str
+    pack_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class InstitutionRow:
+    code: str
+    name: str
+    admdvs: str
+    level: str
+    price_class: int | None
+    art_approved: bool
+    designated_diseases: tuple[str, ...]
+    start: date
+    end: date
+    cite: str
+    note: str
+    pack_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Disease:
+    code: str
+    name: str
+    benefit: str
+    criteria: str
+    cite: str
+    note: str
+    pack_id: str
+
+
+@dataclass(slots=True)
+class Pack:
+    id: str
+    name: str
+    admdvs: str
+    parent: str
+    version: str
+    level: str
+    note: str
+    path: str
+    content_hash: str
+    documents: dict[str, Document] = field(default_factory=dict)
+    params: list[Param] = field(default_factory=list)
+    items: list[CatalogueItem] = field(default_factory=list)
+    institutions: list[InstitutionRow] = field(default_factory=list)
+    diseases: list[Disease] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------
+# Reading files (folder or zip) with line numbers
+# --------------------------------------------------------------------------
+PACK_FILES = ("pack.toml", "params.toml", "items.csv", "institutions.csv", "diseases.csv")
+MAX_FILE_BYTES = 8 * 1024 * 1024
+
+
+class _Source:
+    """The files of one pack, read as bytes, from a folder or a .zip."""
+
+    def __init__(self, files: dict[str, bytes], label: str):
+        self.files = files
+        self.label = label
+
+    @classmethod
+    def open(cls, path: Path) -> _Source:
+        if path.is_file() and path.suffix.lower() == ".zip":
+            return cls._from_zip(path)
+        if path.is_file() and path.name == "pack.toml":
+            path = path.parent
+        if not path.is_dir():
+            raise PackInvalid([Problem(str(path), 0, "找不到政策包：既不是文件夹，也不是 .zip 文件")])
+        files: dict[str, bytes] = {}
+        for name in PACK_FILES:
+            p = path / name
+            if p.is_symlink():
+                raise PackInvalid([Problem(str(p), 0, "政策包文件不能是符号链接")])
+            if p.is_file():
+                if p.stat().st_size > MAX_FILE_BYTES:
+                    raise PackInvalid([Problem(str(p), 0, "文件过大")])
+                files[name] = p.read_bytes()
+        return cls(files, str(path))
+
+    @classmethod
+    def _from_zip(cls, path: Path) -> _Source:
+        files: dict[str, bytes] = {}
+        try:
+            with zipfile.ZipFile(path) as zf:
+                infos = [i for i in zf.infolist() if not i.is_dir()]
+                prefix = ""
+                names = [i.filename for i in infos]
+                if "pack.toml" not in names:
+                    tops = {n.split("/", 1)[0] for n in names if "/" in n}
+                    if len(tops) == 1:
+                        prefix = tops.pop() + "/"
+                for info in infos:
+                    name = info.filename
+                    if name.startswith("/") or ".." in name.split("/") or "\\" in name:
+                        raise PackInvalid([Problem(f"{path}!{name}", 0, "压缩包内含非法路径")])
+                    if not name.startswith(prefix):
+                        continue
+                    rel = name[len(prefix):]
+                    if rel not in PACK_FILES:
+                        continue
+                    if info.file_size > MAX_FILE_BYTES:
+                        raise PackInvalid([Problem(f"{path}!{name}", 0, "文件过大")])
+                    with zf.open(info) as fh:
+                        data = fh.read(MAX_FILE_BYTES + 1)
+                    if len(data) > MAX_FILE_BYTES:
+                        raise PackInvalid([Problem(f"{path}!{name}", 0, "文件过大")])
+                    files[rel] = data
+        except zipfile.BadZipFile as exc:
+            raise PackInvalid([Problem(str(path), 0, "不是有效的 .zip 文件")]) from exc
+        return cls(files, f"{path}!")
+
+    def name_of(self, fname: str) -> str:
+        sep = "" if self.label.endswith("!") else "/"
+        return f"{self.label}{sep}{fname}"
+
+    def content_hash(self) -> str:
+        h = hashlib.sha256()
+        for name in sorted(self.files):
+            h.update(name.encode())
+            h.update(b"\0")
+            h.update(hashlib.sha256(self.files[name]).digest())
+        return h.hexdigest()
+
+
+def _decode(data: bytes, fname: str, problems: list[Problem]) -> str | None:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        problems.append(Problem(fname, 0, "文件不是 UTF-8 编码（如为 GBK，请另存为 UTF-8）"))
+        return None
+
+
+def _table_lines(text: str, header: str) -> list[int]:
+    """Line numbers (1-based) of each `[[header]]` line, in order."""
+    pat = re.compile(r"^\s*\[\[\s*" + re.escape(header) + r"\s*\]\]\s*(#.*)?$")
+    return [i + 1 for i, line in enumerate(text.splitlines()) if pat.match(line)]
+
+
+def _field_line(lines: list[str], start: int, name: str) -> int:
+    """The line of `name = ...` in the table starting at line `start` (1-based)."""
+    pat = re.compile(r"^\s*" + re.escape(name) + r"\s*=")
+    for i in range(start, len(lines)):
+        if lines[i].lstrip().startswith("["):
+            break
+        if pat.match(lines[i]):
+            return i + 1
+    return start
+
+
+def _parse_toml(text: str, fname: str, problems: list[Problem]) -> dict | None:
+    try:
+        return tomllib.loads(text, parse_float=Decimal)
+    except tomllib.TOMLDecodeError as exc:
+        m = re.search(r"line (\d+)", str(exc))
+        problems.append(Problem(fname, int(m.group(1)) if m else 0, f"TOML 语法错误：{exc}"))
+        return None
+
+
+def _as_date(value: object) -> date | None:
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+# --------------------------------------------------------------------------
+# Loading one pack
+# --------------------------------------------------------------------------
+def load_pack(path: str | Path) -> Pack:
+    """Read and validate one pack on its own. Raises `PackInvalid` listing every problem.
+
+    Checks that need the whole chain (parent exists, citations of a parent's
+    documents) are done by `PolicySet`.
+    """
+    src = _Source.open(Path(path))
+    problems: list[Problem] = []
+    manifest_name = src.name_of("pack.toml")
+    if "pack.toml" not in src.files:
+        raise PackInvalid([Problem(manifest_name, 0, "缺少清单文件 pack.toml")])
+    text = _decode(src.files["pack.toml"], manifest_name, problems)
+    data = _parse_toml(text, manifest_name, problems) if text is not None else None
+    if data is None:
+        raise PackInvalid(problems)
+    lines = text.splitlines()
+
+    for k in data:
+        if k not in MANIFEST_FIELDS:
+            problems.append(Problem(manifest_name, _field_line(lines, 0, k), f"未知的清单字段“{k}”"))
+    pid = str(data.get("id", "")).strip()
+    if not pid:
+        problems.append(Problem(manifest_name, 1, "清单缺少 id"))
+    admdvs = str(data.get("admdvs", "")).strip()
+    if not _ADMDVS.match(admdvs):
+        problems.append(Problem(manifest_name, _field_line(lines, 0, "admdvs"), "admdvs（医保区划）须为6位数字"))
+    version = str(data.get("version", "")).strip()
+    if not version:
+        problems.append(Problem(manifest_name, 1, "清单缺少 version"))
+    level = str(data.get("level", "")).strip()
+    if level not in PACK_LEVELS:
+        problems.append(Problem(manifest_name, _field_line(lines, 0, "level"),
+                                f"level 须为 {'/'.join(PACK_LEVELS)} 之一"))
+    pack = Pack(
+        id=pid, name=str(data.get("name", "")), admdvs=admdvs, parent=str(data.get("parent", "")).strip(),
+        version=version, level=level, note=str(data.get("note", "")), path=src.label,
+        content_hash=src.content_hash(),
+    )
+
+    doc_lines = _table_lines(text, "document")
+    docs = data.get("document", [])
+    if not isinstance(docs, list):
+        problems.append(Problem(manifest_name, 1, "document 须为 [[document]] 表数组"))
+        docs = []
+    for idx, d in enumerate(docs):
+        line = doc_lines[idx] if idx < len(doc_lines) else 0
+        _load_document(pack, d, manifest_name, lines, line, problems)
+    # Derived expiry through bounded_by is resolved by PolicySet (it may name a parent's document).
+
+    if "params.toml" in src.files:
+        pname = src.name_of("params.toml")
+        ptext = _decode(src.files["params.toml"], pname, problems)
+        pdata = _parse_toml(ptext, pname, problems) if ptext is not None else None
+        if pdata is not None:
+            plines = ptext.splitlines()
+            heads = _table_lines(ptext, "param")
+            for k in pdata:
+                if k != "param":
+                    problems.append(Problem(pname, _field_line(plines, 0, k), f"未知的表或字段“{k}”（只允许 [[param]]）"))
+            for idx, raw in enumerate(pdata.get("param", [])):
+                line = heads[idx] if idx < len(heads) else 0
+                p = _load_param(pack, raw, pname, plines, line, problems)
+                if p is not None:
+                    pack.params.append(p)
+
+    for fname, columns, loader in (
+        ("items.csv", ITEM_COLUMNS, _load_item_row),
+        ("institutions.csv", INSTITUTION_COLUMNS, _load_institution_row),
+        ("diseases.csv", DISEASE_COLUMNS, _load_disease_row),
+    ):
+        if fname in src.files:
+            _load_csv(pack, src.name_of(fname), src.files[fname], columns, loader, problems)
+
+    _check_within_pack(pack, problems)
+    if problems:
+        raise PackInvalid(problems)
+    return pack
+
+
+def _load_document(pack: Pack, d: object, fname: str, lines: list[str], line: int,
+                   problems: list[Problem]) -> None:
+    if not isinstance(d, dict):
+        problems.append(Problem(fname, line, "document 条目格式错误"))
+        return
+    for k in d:
+        if k not in DOC_FIELDS:
+            problems.append(Problem(fname, _field_line(lines, line, k), f"未知的文件字段“{k}”"))
+    number = str(d.get("number", "")).strip()
+    if not re.match(r"^\S+〔\d{4}〕\d+号$", number):
+        problems.append(Problem(fname, line, f"文件号“{number}”格式不对，应如 晋医保发〔2023〕16号"))
+        return
+    eff = _as_date(d.get("effective"))
+    if eff is None:
+        problems.append(Problem(fname, _field_line(lines, line, "effective"), f"{number} 缺少执行日期 effective"))
+        return
+    exp = None
+    if "expires" in d:
+        exp = _as_date(d.get("expires"))
+        if exp is None or exp <= eff:
+            problems.append(Problem(fname, _field_line(lines, line, "expires"),
+                                    f"{number} 的失效日期 expires 须晚于执行日期"))
+            return
+    issued = _as_date(d.get("issued")) if "issued" in d else None
+    bounded = d.get("bounded_by", [])
+    if isinstance(bounded, str):
+        bounded = [bounded]
+    if number in pack.documents:
+        problems.append(Problem(fname, line, f"文件 {number} 重复列出"))
+        return
+    pack.documents[number] = Document(
+        number=number, title=str(d.get("title", "")), issuer=str(d.get("issuer", "")),
+        issued=issued, effective=eff, expires=exp, validity=str(d.get("validity", "")),
+        bounded_by=tuple(str(b) for b in bounded), pack_id=pack.id, file=fname, line=line,
+    )
+
+
+def _parse_value(key: str, raw: object) -> object:
+    kind = KEY_TYPES[key]
+    if kind == "bool":
+        if not isinstance(raw, bool):
+            raise ValueError("须为 true 或 false")
+        return raw
+    if kind == "int":
+        if isinstance(raw, bool) or not isinstance(raw, int) or raw < 0:
+            raise ValueError("须为非负整数")
+        return raw
+    if kind in ("money", "ratio"):
+        if isinstance(raw, str | Decimal | int) and not isinstance(raw, bool):
+            v = parse_decimal(raw)
+        else:
+            raise ValueError("须为数字（建议写成字符串，如 \"300.00\"）")
+        if v < 0:
+            raise ValueError("不能为负数")
+        if kind == "ratio" and v > 1:
+            raise ValueError("比例须在 0 到 1 之间（如 0.60）")
+        return v
+    if kind.startswith("enum:"):
+        allowed = kind[5:].split(",")
+        if raw not in allowed:
+            raise ValueError(f"须为 {'/'.join(allowed)} 之一")
+        return raw
+    if kind in ("kinds", "relations"):
+        allowed = KINDS if kind == "kinds" else RELATIONS
+        if not isinstance(raw, list) or not all(isinstance(x, str) and x in allowed for x in raw):
+            raise ValueError(f"须为列表，元素取自 {'/'.join(allowed)}")
+        return tuple(raw)
+    raise AssertionError(kind)  # pragma: no cover
+
+
+def _load_param(pack: Pack, raw: object, fname: str, lines: list[str], line: int,
+                problems: list[Problem]) -> Param | None:
+    if not isinstance(raw, dict):
+        problems.append(Problem(fname, line, "param 条目格式错误"))
+        return None
+    ok = True
+    for k in raw:
+        if k not in PARAM_FIELDS:
+            problems.append(Problem(fname, _field_line(lines, line, k), f"未知字段“{k}”"))
+            ok = False
+    key = raw.get("key")
+    if key not in KEY_TYPES:
+        problems.append(Problem(fname, _field_line(lines, line, "key"), f"未知的参数键“{key}”"))
+        return None
+    selectors: list[tuple[str, object]] = []
+    for s, allowed in SELECTORS.items():
+        if s in raw:
+            v = raw[s]
+            if allowed is None:
+                if not isinstance(v, str) or not v.strip():
+                    problems.append(Problem(fname, _field_line(lines, line, s), f"{s} 须为非空文本"))
+                    ok = False
+                    continue
+            elif v not in allowed or isinstance(v, bool) != (allowed is BOOL):
+                problems.append(Problem(fname, _field_line(lines, line, s),
+                                        f"{s} 的值“{v}”不在允许范围 {list(allowed)} 内"))
+                ok = False
+                continue
+            selectors.append((s, v))
+    if "kind" in raw and key != "class_b_selfpay_share":
+        problems.append(Problem(fname, _field_line(lines, line, "kind"), "kind 只能用于 class_b_selfpay_share"))
+        ok = False
+    is_open = raw.get("open", False) is True
+    if is_open and "value" in raw:
+        problems.append(Problem(fname, _field_line(lines, line, "open"), "open = true 时不能同时给出 value"))
+        ok = False
+    value: object = OPEN
+    if not is_open:
+        if "value" not in raw:
+            problems.append(Problem(fname, line, f"参数 {key} 缺少 value（若文件未定，写 open = true）"))
+            return None
+        try:
+            value = _parse_value(key, raw["value"])
+        except ValueError as exc:
+            problems.append(Problem(fname, _field_line(lines, line, "value"), f"参数 {key} 的值无效：{exc}"))
+            ok = False
+    cite = str(raw.get("cite", "")).strip()
+    if not cite:
+        problems.append(Problem(fname, line, f"参数 {key} 缺少出处 cite（文件号 + 条款）"))
+        ok = False
+    elif not _CITE.match(cite):
+        problems.append(Problem(fname, _field_line(lines, line, "cite"),
+                                f"出处“{cite}”须为“文件号 条款”，如 晋医保发〔2023〕16号 一"))
+        ok = False
+    start = end = None
+    for fld in ("from", "until"):
+        if fld in raw and _as_date(raw[fld]) is None:
+            problems.append(Problem(fname, _field_line(lines, line, fld), f"{fld} 不是有效日期"))
+            ok = False
+    if not ok:
+        return None
+    start = _as_date(raw.get("from"))
+    end = _as_date(raw.get("until"))
+    return Param(
+        key=key, selectors=tuple(sorted(selectors)), value=value,
+        start=start or date.min, end=end or FAR_FUTURE, cite=cite, note=str(raw.get("note", "")),
+        pack_id=pack.id, file=fname, line=line,
+    )
+
+
+def _load_csv(pack: Pack, fname: str, data: bytes, columns: tuple[str, ...], loader, problems) -> None:
+    text = _decode(data, fname, problems)
+    if text is None:
+        return
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        problems.append(Problem(fname, 1, "CSV 文件为空（至少需要表头）"))
+        return
+    header = [h.strip() for h in header]
+    unknown = [h for h in header if h not in columns]
+    missing = [c for c in columns if c not in header and c not in ("from", "until", "note")]
+    if unknown:
+        problems.append(Problem(fname, 1, f"未知的列：{', '.join(unknown)}"))
+    if missing:
+        problems.append(Problem(fname, 1, f"缺少列：{', '.join(missing)}"))
+    if unknown or missing:
+        return
+    for row in reader:
+        line = reader.line_num
+        if not any(c.strip() for c in row):
+            continue
+        if len(row) != len(header):
+            problems.append(Problem(fname, line, f"列数为 {len(row)}，表头为 {len(header)} 列"))
+            continue
+        rec = {h: v.strip() for h, v in zip(header, row, strict=True)}
+        for v in rec.values():
+            if v[:1] in ("=", "+", "@") or v[:1] == "-" and not re.match(r"^-?\d", v):
+                problems.append(Problem(fname, line, f"单元格“{v}”像公式，已拒绝"))
+                break
+        else:
+            loader(pack, rec, fname, line, problems)
+
+
+def _row_dates(rec: dict, fname: str, line: int, problems: list[Problem]) -> tuple[date, date] | None:
+    start, end = date.min, FAR_FUTURE
+    if rec.get("from"):
+        start = _as_date(rec["from"])
+    if rec.get("until"):
+        end = _as_date(rec["until"])
+    if start is None or end is None:
+        problems.append(Problem(fname, line, "from/until 不是有效日期（YYYY-MM-DD）"))
+        return None
+    return start, end
+
+
+def _row_cite(rec: dict, fname: str, line: int, problems: list[Problem]) -> bool:
+    if not rec.get("cite"):
+        problems.append(Problem(fname, line, "缺少出处 cite（文件号 + 条款）"))
+        return False
+    if not _CITE.match(rec["cite"]):
+        problems.append(Problem(fname, line, f"出处“{rec['cite']}”须为“文件号 条款”"))
+        return False
+    return True
+
+
+def _load_item_row(pack: Pack, rec: dict, fname: str, line: int, problems: list[Problem]) -> None:
+    bad = []
+    if not rec["code"]:
+        bad.append("项目编码 code 为空")
+    if rec["benefit"] not in BENEFITS:
+        bad.append(f"未知的待遇类别 benefit“{rec['benefit']}”")
+    if rec["kind"] not in KINDS:
+        bad.append(f"未知的费用类型 kind“{rec['kind']}”")
+    if rec["chrgitm_lv"] not in CLASSES:
+        bad.append(f"未知的支付类别 chrgitm_lv“{rec['chrgitm_lv']}”（01甲/02乙/03丙）")
+    if rec["category"] not in ITEM_CATEGORIES:
+        bad.append(f"未知的项目分类 category“{rec['category']}”")
+    if rec["count_scope"] not in COUNT_SCOPES:
+        bad.append(f"未知的次数口径 count_scope“{rec['count_scope']}”")
+    pay_std = max_count = None
+    if rec["pay_std"]:
+        try:
+            pay_std = parse_decimal(rec["pay_std"])
+            if pay_std < 0:
+                raise ValueError
+        except ValueError:
+            bad.append(f"支付标准 pay_std“{rec['pay_std']}”不是非负数")
+    if rec["max_count"]:
+        if rec["max_count"].isdigit() and int(rec["max_count"]) > 0:
+            max_count = int(rec["max_count"])
+        else:
+            bad.append(f"次数限制 max_count“{rec['max_count']}”不是正整数")
+    if max_count is not None and not rec["count_scope"]:
+        bad.append("有 max_count 时须写 count_scope（person/year）")
+    for b in bad:
+        problems.append(Problem(fname, line, b))
+    dates = _row_dates(rec, fname, line, problems)
+    if bad or dates is None or not _row_cite(rec, fname, line, problems):
+        return
+    pack.items.append(CatalogueItem(
+        code=rec["code"], name=rec["name"], benefit=rec["benefit"], kind=rec["kind"],
+        chrgitm_lv=rec["chrgitm_lv"], pay_std=pay_std, max_count=max_count,
+        count_scope=rec["count_scope"], category=rec["category"], start=dates[0], end=dates[1],
+        cite=rec["cite"], note=rec.get("note", ""), pack_id=pack.id,
+    ))
+
+
+def _load_institution_row(pack: Pack, rec: dict, fname: str, line: int, problems: list[Problem]) -> None:
+    bad = []
+    if not rec["name"]:
+        bad.append("机构名称 name 为空")
+    if rec["admdvs"] and not _ADMDVS.match(rec["admdvs"]):
+        bad.append("admdvs 须为6位数字")
+    if rec["level"] and rec["level"] not in LEVELS:
+        bad.append(f"未知的机构级别 level“{rec['level']}”")
+    pc = None
+    if rec["price_class"]:
+        if rec["price_class"] in ("1", "2", "3"):
+            pc = int(rec["price_class"])
+        else:
+            bad.append(f"收费价格类别 price_class“{rec['price_class']}”须为 1/2/3")
+    if rec["art_approved"] not in ("", "true", "false"):
+        bad.append("art_approved 须为 true/false")
+    for b in bad:
+        problems.append(Problem(fname, line, b))
+    dates = _row_dates(rec, fname, line, problems)
+    if bad or dates is None or not _row_cite(rec, fname, line, problems):
+        return
+    pack.institutions.append(InstitutionRow(
+        code=rec["code"], name=rec["name"], admdvs=rec["admdvs"], level=rec["level"], price_class=pc,
+        art_approved=rec["art_approved"] == "true",
+        designated_diseases=tuple(x.strip() for x in rec["designated_diseases"].split(";") if x.strip()),
+        start=dates[0], end=dates[1], cite=rec["cite"], note=rec.get("note", ""), pack_id=pack.id,
+    ))
+
+
+def _load_disease_row(pack: Pack, rec: dict, fname: str, line: int, problems: list[Problem]) -> None:
+    if not rec["code"]:
+        problems.append(Problem(fname, line, "病种编码 code 为空"))
+        return
+    if rec["benefit"] not in BENEFITS:
+        problems.append(Problem(fname, line, f"未知的待遇类别 benefit“{rec['benefit']}”"))
+        return
+    if not _row_cite(rec, fname, line, problems):
+        return
+    pack.diseases.append(Disease(
+        code=rec["code"], name=rec["name"], benefit=rec["benefit"], criteria=rec["criteria"],
+        cite=rec["cite"], note=rec.get("note", ""), pack_id=pack.id,
+    ))
+
+
+def _check_within_pack(pack: Pack, problems: list[Problem]) -> None:
+    """Overlaps and ambiguous pairs among one pack's own parameters."""
+    by_key: dict[str, list[Param]] = {}
+    for p in pack.params:
+        if p.start >= p.end:
+            problems.append(Problem(p.file, p.line, f"参数 {p.key} 的 from 须早于 until"))
+        by_key.setdefault(p.key, []).append(p)
+    for key, ps in by_key.items():
+        for i, a in enumerate(ps):
+            for b in ps[i + 1:]:
+                if not (a.start < b.end and b.start < a.end):
+                    continue
+                if a.selectors == b.selectors:
+                    problems.append(Problem(b.file, b.line,
+                                            f"参数 {key} 与第 {a.line} 行的条目适用对象相同且日期重叠"))
+                elif len(a.selectors) == len(b.selectors) and _compatible(a.selectors, b.selectors):
+                    problems.append(Problem(b.file, b.line,
+                                            f"参数 {key} 与第 {a.line} 行的条目可能同时适用于同一就诊且日期重叠（无法确定用哪一个）"))
+    seen: dict[tuple[str, str], CatalogueItem] = {}
+    for it in pack.items:
+        k = (it.benefit, it.code)
+        prev = seen.get(k)
+        if prev is not None and it.start < prev.end and prev.start < it.end:
+            problems.append(Problem(f"{pack.path}/items.csv", 0, f"项目 {it.code}（{it.benefit}）重复且日期重叠"))
+        seen[k] = it
+
+
+def _compatible(a: tuple, b: tuple) -> bool:
+    da, db = dict(a), dict(b)
+    return all(da[k] == db[k] for k in da.keys() & db.keys())
+
+
+# --------------------------------------------------------------------------
+# A set of packs and the resolved chain per region
+# --------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    param: Param
+    specificity: int
+    depth: int
+
+
+class Chain:
+    """The packs that apply to one 参保地 (county → city → province), merged for lookups."""
+
+    def __init__(self, packs: list[Pack], documents: dict[str, Document], doc_end: dict[str, date]):
+        self.packs = packs  # most specific first
+        self.documents = documents
+        self.doc_end = doc_end
+        depth = {p.id: len(packs) - 1 - i for i, p in enumerate(packs)}
+        index: dict[str, list[_Candidate]] = {}
+        for pack in packs:
+            for prm in pack.params:
+                index.setdefault(prm.key, []).append(_Candidate(prm, len(prm.selectors), depth[pack.id]))
+        for cands in index.values():
+            cands.sort(key=lambda c: (-c.specificity, -c.depth))
+        self._index = index
+        items: dict[tuple[str, str], list[tuple[int, CatalogueItem]]] = {}
+        for pack in packs:
+            for it in pack.items:
+                items.setdefault((it.benefit, it.code), []).append((depth[pack.id], it))
+        for lst in items.values():
+            lst.sort(key=lambda t: -t[0])
+        self._items = items
+        self._catalogue_benefits = {b for (b, _c) in items}
+
+    @property
+    def pack_versions(self) -> list[tuple[str, str]]:
+        return [(p.id, p.version) for p in reversed(self.packs)]
+
+    def resolve(self, key: str, ctx: dict, on: date) -> Param | None:
+        """The parameter in force on `on` that applies to `ctx`: most specific, then deepest pack."""
+        for c in self._index.get(key, ()):
+            p = c.param
+            if p.start <= on < p.end:
+                for s, v in p.selectors:
+                    if ctx.get(s) != v:
+                        break
+                else:
+                    return p
+        return None
+
+    def params(self, key: str) -> list[Param]:
+        return [c.param for c in self._index.get(key, ())]
+
+    def catalogue_item(self, benefit: str, code: str, on: date) -> CatalogueItem | None:
+        for _d, it in self._items.get((benefit, code), ()):
+            if it.start <= on < it.end:
+                return it
+        return None
+
+    def has_catalogue(self, benefit: str) -> bool:
+        return benefit in self._catalogue_benefits
+
+    def disease(self, code: str) -> Disease | None:
+        for pack in self.packs:
+            for d in pack.diseases:
+                if d.code == code:
+                    return d
+        return None
+
+
+class PolicySet:
+    """Every loaded pack, validated together; gives the chain for a 参保地."""
+
+    def __init__(self, packs: Iterable[Pack]):
+        self.packs: dict[str, Pack] = {}
+        for p in packs:
+            self.packs[p.id] = p  # a later pack with the same id replaces the earlier one
+        self.by_admdvs: dict[str, Pack] = {}
+        problems: list[Problem] = []
+        for p in self.packs.values():
+            other = self.by_admdvs.get(p.admdvs)
+            if other is not None:
+                problems.append(Problem(p.path, 0, f"政策包 {p.id} 与 {other.id} 的医保区划同为 {p.admdvs}"))
+            self.by_admdvs[p.admdvs] = p
+        for p in self.packs.values():
+            if p.parent and p.parent not in self.packs:
+                problems.append(Problem(f"{p.path}/pack.toml", 0, f"上级政策包 {p.parent} 未加载"))
+        if not problems:
+            for p in self.packs.values():
+                problems.extend(self._check_chain(p))
+        if problems:
+            raise PackInvalid(problems)
+        self._chains: dict[str, Chain | None] = {}
+        self.content_hash = hashlib.sha256(
+            "".join(sorted(p.content_hash for p in self.packs.values())).encode()).hexdigest()
+
+    def ancestry(self, pack: Pack) -> list[Pack]:
+        out, seen = [pack], {pack.id}
+        while out[-1].parent:
+            nxt = self.packs[out[-1].parent]
+            if nxt.id in seen:
+                break
+            seen.add(nxt.id)
+            out.append(nxt)
+        return out
+
+    def _documents(self, chain: list[Pack]) -> dict[str, Document]:
+        docs: dict[str, Document] = {}
+        for pack in reversed(chain):
+            docs.update(pack.documents)
+        return docs
+
+    @staticmethod
+    def _doc_ends(docs: dict[str, Document]) -> dict[str, date]:
+        ends: dict[str, date] = {}
+
+        def end(n: str, stack: tuple = ()) -> date:
+            if n in ends:
+                return ends[n]
+            d = docs[n]
+            e = d.expires or FAR_FUTURE
+            for b in d.bounded_by:
+                if b in docs and b not in stack:
+                    e = min(e, end(b, (*stack, n)))
+            ends[n] = e
+            return e
+
+        for n in docs:
+            end(n)
+        return ends
+
+    def _check_chain(self, pack: Pack) -> list[Problem]:
+        problems: list[Problem] = []
+        chain = self.ancestry(pack)
+        if len(chain) > 1 and len({p.id for p in chain}) != len(chain):  # pragma: no cover
+            problems.append(Problem(pack.path, 0, "上级政策包形成循环"))
+        docs = self._documents(chain)
+        for d in pack.documents.values():
+            for b in d.bounded_by:
+                if b not in docs:
+                    problems.append(Problem(d.file, d.line, f"bounded_by 引用了未列出的文件 {b}"))
+        ends = self._doc_ends(docs)
+        diseases = {d.code for p in chain for d in p.diseases}
+        for prm in pack.params:
+            num = prm.doc_number
+            doc = docs.get(num)
+            if doc is None:
+                problems.append(Problem(prm.file, prm.line, f"出处引用的文件 {num} 未在本包或上级包的清单中列出"))
+                continue
+            dend = ends[num]
+            if prm.start != date.min and prm.start < doc.effective:
+                problems.append(Problem(prm.file, prm.line,
+                                        f"参数 {prm.key} 自 {prm.start} 起，早于所引文件 {num} 的执行日期 {doc.effective}"))
+            if prm.end != FAR_FUTURE and prm.end > dend:
+                problems.append(Problem(prm.file, prm.line,
+                                        f"参数 {prm.key} 至 {prm.end}，晚于所引文件 {num} 的失效日期 {dend}"))
+            sel = dict(prm.selectors)
+            if "disease" in sel and sel["disease"] not in diseases:
+                problems.append(Problem(prm.file, prm.line, f"病种 {sel['disease']} 不在病种目录中"))
+        for cat in (pack.items, pack.institutions):
+            for row in cat:
+                num = _CITE.match(row.cite).group("doc")
+                if num not in docs:
+                    problems.append(Problem(f"{pack.path}", 0, f"目录行 {row.code or row.name} 的出处文件 {num} 未列出"))
+        for d in pack.diseases:
+            num = _CITE.match(d.cite).group("doc")
+            if num not in docs:
+                problems.append(Problem(f"{pack.path}", 0, f"病种 {d.code} 的出处文件 {num} 未列出"))
+        # A ratio below a floor that applies to it (e.g. 职工普通门诊 不低于50%).
+        full = [q for p in chain for q in p.params]
+        for floor in (q for q in full if q.key == "ratio_floor" and not q.is_open):
+            fsel = set(floor.selectors)
+            for r in pack.params:
+                if r.key == "ratio" and not r.is_open and fsel <= set(r.selectors) \
+                        and r.start < floor.end and floor.start < r.end and r.value < floor.value:
+                    problems.append(Problem(r.file, r.line,
+                                            f"支付比例 {r.value} 低于 {floor.cite} 规定的下限 {floor.value}"))
+        return problems
+
+    def chain_for(self, admdvs: str) -> Chain | None:
+        """County pack over its city pack over its province pack; None when no pack covers the region."""
+        if admdvs in self._chains:
+            return self._chains[admdvs]
+        pack = None
+        for code in (admdvs, admdvs[:4] + "00", admdvs[:2] + "0000"):
+            pack = self.by_admdvs.get(code)
+            if pack is not None:
+                break
+        chain = None
+        if pack is not None:
+            packs = self.ancestry(pack)
+            docs = self._documents(packs)
+            ends = self._doc_ends(docs)
+            packs = [_clip_to_documents(p, docs, ends) for p in packs]
+            chain = Chain(packs, docs, ends)
+        self._chains[admdvs] = chain
+        return chain
+
+
+def _clip_to_documents(pack: Pack, docs: dict[str, Document], ends: dict[str, date]) -> Pack:
+    """Fill each value's open start/end from the document it cites (values end with their document)."""
+    params = []
+    for p in pack.params:
+        d = docs.get(p.doc_number)
+        if d is None:
+            params.append(p)
+            continue
+        start = p.start if p.start != date.min else d.effective
+        end = min(p.end, ends[d.number])
+        if start != p.start or end != p.end:
+            p = Param(p.key, p.selectors, p.value, start, end, p.cite, p.note, p.pack_id, p.file, p.line)
+        params.append(p)
+    items = []
+    for it in pack.items:
+        num = _CITE.match(it.cite).group("doc")
+        d = docs.get(num)
+        if d is not None:
+            start = it.start if it.start != date.min else d.effective
+            end = min(it.end, ends[num])
+            it = CatalogueItem(it.code, it.name, it.benefit, it.kind, it.chrgitm_lv, it.pay_std,
+                               it.max_count, it.count_scope, it.category, start, end, it.cite,
+                               it.note, it.pack_id)
+        items.append(it)
+    clipped = Pack(pack.id, pack.name, pack.admdvs, pack.parent, pack.version, pack.level, pack.note,
+                   pack.path, pack.content_hash, pack.documents, params, items,
+                   pack.institutions, pack.diseases)
+    return clipped
+
+
+# --------------------------------------------------------------------------
+# Finding and caching packs
+# --------------------------------------------------------------------------
+def shipped_packs_dir() -> Path:
+    return Path(__file__).resolve().parent.parent.parent / "resources" / "policy_packs"
+
+
+def pack_dirs(path: Path) -> list[Path]:
+    """A pack folder, a pack .zip / pack.toml, or a folder of packs (each sub-folder one pack)."""
+    if path.is_file():
+        return [path]
+    if (path / "pack.toml").is_file():
+        return [path]
+    if path.is_dir():
+        subs = sorted(p for p in path.iterdir()
+                      if (p.is_dir() and (p / "pack.toml").is_file()) or p.suffix.lower() == ".zip")
+        if subs:
+            return subs
+    raise PackInvalid([Problem(str(path), 0, "找不到政策包（文件夹中没有 pack.toml）")])
+
+
+_CACHE: dict[tuple, PolicySet] = {}
+
+
+def load_policy(extra: Sequence[str | Path] = (), shipped: Path | None = None) -> PolicySet:
+    """The shipped packs plus each extra pack given, applied over them in order.
+
+    Parsed packs are cached in-process keyed by the paths and their content
+    hashes, so the settlement hot path never re-reads TOML.
+    """
+    base = shipped if shipped is not None else shipped_packs_dir()
+    paths: list[Path] = pack_dirs(base) if base.exists() else []
+    for e in extra:
+        paths.extend(pack_dirs(Path(e)))
+    stamp = tuple((str(p), _stat_stamp(p)) for p in paths)
+    hit = _CACHE.get(stamp)
+    if hit is not None:
+        return hit
+    packs: list[Pack] = []
+    problems: list[Problem] = []
+    for p in paths:
+        try:
+            packs.append(load_pack(p))
+        except PackInvalid as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise PackInvalid(problems)
+    policy = PolicySet(packs)
+    _CACHE[stamp] = policy
+    return policy
+
+
+def _stat_stamp(path: Path) -> tuple:
+    files = [path] if path.is_file() else [path / n for n in PACK_FILES]
+    out = []
+    for f in files:
+        try:
+            st = f.stat()
+            out.append((f.name, st.st_size, st.st_mtime_ns))
+        except OSError:
+            out.append((f.name, None, None))
+    return tuple(out)
+
+
+# --------------------------------------------------------------------------
+# Coverage (what `packs check` prints)
+# --------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class CoverageRow:
+    region: str
+    pack_id: str
+    benefit: str
+    insutype: str
+    disease: str
+    start: date
+    end: date
+    cite: str
+    open_params: tuple[str, ...]
+
+
+def coverage(policy: PolicySet, pack: Pack) -> list[CoverageRow]:
+    """Date ranges in which each benefit is in force for the region of `pack` (merged over its chain)."""
+    chain = policy.chain_for(pack.admdvs)
+    assert chain is not None
+    combos = set()
+    for prm in chain.params("in_force"):
+        sel = dict(prm.selectors)
+        combos.add((sel.get("benefit", ""), sel.get("insutype", ""), sel.get("disease", "")))
+    rows: list[CoverageRow] = []
+    all_params = [q for p in chain.packs for q in p.params]
+    for benefit, insutype, disease in sorted(combos):
+        ctx = {"benefit": benefit, "insutype": insutype, "disease": disease or None}
+        points = sorted({d for q in all_params for d in (q.start, q.end) if d not in (date.min, FAR_FUTURE)})
+        bounds = [date.min, *points, FAR_FUTURE]
+        segs: list[list] = []
+        for a, b in zip(bounds, bounds[1:], strict=False):
+            prm = chain.resolve("in_force", ctx, a)
+            on = prm is not None and prm.value is True
+            if on:
+                if segs and segs[-1][1] == a and segs[-1][2] == prm.cite:
+                    segs[-1][1] = b
+                else:
+                    segs.append([a, b, prm.cite])
+        for a, b, cite in segs:
+            opens = []
+            for q in all_params:
+                if q.is_open and q.start < b and a < q.end:
+                    qs = dict(q.selectors)
+                    if qs.get("benefit", benefit) == benefit and qs.get("insutype", insutype) == insutype:
+                        opens.append(f"{KEY_LABELS[q.key]}（{q.key}，{q.cite}）")
+            rows.append(CoverageRow(pack.admdvs, pack.id, benefit, insutype, disease, a, b, cite,
+                                    tuple(dict.fromkeys(opens))))
+    return rows
