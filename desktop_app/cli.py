@@ -43,7 +43,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     _utf8_stdio()
-    args = build_parser().parse_args(argv)
+    try:
+        return _dispatch(build_parser().parse_args(argv))
+    except BrokenPipeError:  # output piped into `head` and the like
+        return 0
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "calc":
         from desktop_app.core.calc import run
 

@@ -99,6 +99,13 @@ KEY_LABELS: dict[str, str] = {
     "family_account_relations": "家庭共济允许的亲属关系",
 }
 
+# What an open (另行制定) parameter does at settlement time, for `packs check`.
+OPEN_EFFECT: dict[str, str] = {
+    "basic_annual_cap": "不阻止结算：基本医保与大额/大病的分担记为无法确定",
+    "family_doctor_fee_share": "明细含家庭医生签约服务费项目时报 policy_parameter_missing",
+}
+OPEN_EFFECT_DEFAULT = "结算时报 policy_parameter_missing"
+
 BOOL = (True, False)
 SELECTORS: dict[str, object] = {
     "benefit": tuple(BENEFITS),
@@ -1127,7 +1134,8 @@ def coverage(policy: PolicySet, pack: Pack) -> list[CoverageRow]:
                 if q.is_open and q.start < b and a < q.end:
                     qs = dict(q.selectors)
                     if qs.get("benefit", benefit) == benefit and qs.get("insutype", insutype) == insutype:
-                        opens.append(f"{KEY_LABELS[q.key]}（{q.key}，{q.cite}）")
+                        effect = OPEN_EFFECT.get(q.key, OPEN_EFFECT_DEFAULT)
+                        opens.append(f"{KEY_LABELS[q.key]}（{q.key}，{q.cite}）：{effect}")
             rows.append(CoverageRow(pack.admdvs, pack.id, benefit, insutype, disease, a, b, cite,
                                     tuple(dict.fromkeys(opens))))
     return rows
