@@ -101,11 +101,11 @@ def run(source: str | None, packs: Sequence[str], batch: str | None, out: str | 
 
 def _run_batch(batch: str, out: str | None, policy: PolicySet, stdout) -> int:
     try:
-        fh = open(batch, encoding="utf-8-sig")  # noqa: SIM115 - closed below
+        fh = open(batch, encoding="utf-8-sig")
     except OSError as exc:
         stdout.write(dumps(InvalidInput("--batch", f"无法读取批量文件 {batch}：{exc.strerror}").to_json()) + "\n")
         return EXIT_INVALID
-    sink = open(out, "w", encoding="utf-8", newline="\n") if out else stdout  # noqa: SIM115
+    sink = open(out, "w", encoding="utf-8", newline="\n") if out else stdout
     try:
         with fh:
             try:

@@ -29,8 +29,8 @@ from desktop_app.core.model import (
     FamilyAccount,
     HistoryEntry,
     HistoryItem,
-    Insured,
     Institution,
+    Insured,
     Item,
     Settlement,
 )

@@ -59,7 +59,7 @@ def _quarter(d: date) -> int:
 
 
 class _Ctx:
-    __slots__ = ("chain", "ctx", "day", "benefit_label")
+    __slots__ = ("benefit_label", "chain", "ctx", "day")
 
     def __init__(self, chain: Chain, ctx: dict, day: date, benefit_label: str):
         self.chain = chain

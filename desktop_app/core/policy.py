@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import itertools
 import re
 import tomllib
 import zipfile
@@ -408,7 +409,10 @@ def load_pack(path: str | Path) -> Pack:
     Checks that need the whole chain (parent exists, citations of a parent's
     documents) are done by `PolicySet`.
     """
-    src = _Source.open(Path(path))
+    return _load_source(_Source.open(Path(path)))
+
+
+def _load_source(src: _Source) -> Pack:
     problems: list[Problem] = []
     manifest_name = src.name_of("pack.toml")
     if "pack.toml" not in src.files:
@@ -649,7 +653,7 @@ def _load_csv(pack: Pack, fname: str, data: bytes, columns: tuple[str, ...], loa
             continue
         rec = {h: v.strip() for h, v in zip(header, row, strict=True)}
         for v in rec.values():
-            if v[:1] in ("=", "+", "@") or v[:1] == "-" and not re.match(r"^-?\d", v):
+            if v[:1] in ("=", "+", "@") or (v[:1] == "-" and not re.match(r"^-?\d", v)):
                 problems.append(Problem(fname, line, f"单元格“{v}”像公式，已拒绝"))
                 break
         else:
@@ -1046,47 +1050,44 @@ def pack_dirs(path: Path) -> list[Path]:
     raise PackInvalid([Problem(str(path), 0, "找不到政策包（文件夹中没有 pack.toml）")])
 
 
-_CACHE: dict[tuple, PolicySet] = {}
+_CACHE: dict[tuple[str, ...], PolicySet] = {}
 
 
 def load_policy(extra: Sequence[str | Path] = (), shipped: Path | None = None) -> PolicySet:
     """The shipped packs plus each extra pack given, applied over them in order.
 
-    Parsed packs are cached in-process keyed by the paths and their content
-    hashes, so the settlement hot path never re-reads TOML.
+    The files are read (a few KB) and hashed; the parsed and validated set is
+    cached in-process keyed by the content hashes, so the settlement hot path
+    never re-parses TOML, and a changed pack is never served stale.
     """
     base = shipped if shipped is not None else shipped_packs_dir()
     paths: list[Path] = pack_dirs(base) if base.exists() else []
     for e in extra:
         paths.extend(pack_dirs(Path(e)))
-    stamp = tuple((str(p), _stat_stamp(p)) for p in paths)
-    hit = _CACHE.get(stamp)
-    if hit is not None:
-        return hit
-    packs: list[Pack] = []
+    sources: list[_Source] = []
     problems: list[Problem] = []
     for p in paths:
         try:
-            packs.append(load_pack(p))
+            sources.append(_Source.open(p))
+        except PackInvalid as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise PackInvalid(problems)
+    key = tuple(src.content_hash() for src in sources)
+    hit = _CACHE.get(key)
+    if hit is not None:
+        return hit
+    packs: list[Pack] = []
+    for src in sources:
+        try:
+            packs.append(_load_source(src))
         except PackInvalid as exc:
             problems.extend(exc.problems)
     if problems:
         raise PackInvalid(problems)
     policy = PolicySet(packs)
-    _CACHE[stamp] = policy
+    _CACHE[key] = policy
     return policy
-
-
-def _stat_stamp(path: Path) -> tuple:
-    files = [path] if path.is_file() else [path / n for n in PACK_FILES]
-    out = []
-    for f in files:
-        try:
-            st = f.stat()
-            out.append((f.name, st.st_size, st.st_mtime_ns))
-        except OSError:
-            out.append((f.name, None, None))
-    return tuple(out)
 
 
 # --------------------------------------------------------------------------
@@ -1120,7 +1121,7 @@ def coverage(policy: PolicySet, pack: Pack) -> list[CoverageRow]:
         points = sorted({d for q in all_params for d in (q.start, q.end) if d not in (date.min, FAR_FUTURE)})
         bounds = [date.min, *points, FAR_FUTURE]
         segs: list[list] = []
-        for a, b in zip(bounds, bounds[1:], strict=False):
+        for a, b in itertools.pairwise(bounds):
             prm = chain.resolve("in_force", ctx, a)
             on = prm is not None and prm.value is True
             if on:

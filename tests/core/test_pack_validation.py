@@ -182,7 +182,7 @@ def test_csv_unknown_column_and_formula(tmp_path):
 
 def test_gbk_csv_is_refused_with_message(tmp_path):
     d = write(tmp_path)
-    (d / "diseases.csv").write_bytes("code,name,benefit,criteria,cite,note\n".encode() + "病种".encode("gbk"))
+    (d / "diseases.csv").write_bytes(b"code,name,benefit,criteria,cite,note\n" + "病种".encode("gbk"))
     probs = problems_of(d)
     assert any("diseases.csv" in p and "UTF-8" in p for p in probs)
 
