@@ -1,0 +1,138 @@
+"""Connections: SQLite in WAL mode, synchronous=FULL, foreign keys, busy timeout.
+
+Two engines share one database: reads begin a deferred transaction; writes
+begin with `BEGIN IMMEDIATE`, so there is one writer at a time and a settlement
+re-reads the history under the write lock. Everything SQLite-specific is in this
+file; on PostgreSQL (the county centre) the same code runs with row locks.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import create_engine, event, inspect
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+DB_ENV = "CLINIC_SETTLE_DB"
+APP_NAME = "ClinicSettle"
+ROOT = Path(__file__).resolve().parents[2]
+MIGRATIONS = ROOT / "db"
+BUSY_TIMEOUT_MS = 15000
+
+
+def default_db_path() -> Path:
+    """`CLINIC_SETTLE_DB`, else the user's data folder (platformdirs)."""
+    env = os.environ.get(DB_ENV)
+    if env:
+        return Path(env)
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / "clinic-settle.sqlite3"
+
+
+def to_url(db: str | Path | None) -> str:
+    if db is None:
+        db = default_db_path()
+    s = str(db)
+    if "://" in s:
+        return s
+    return f"sqlite:///{Path(s).expanduser().resolve()}"
+
+
+def _sqlite_setup(engine: Engine, begin: str) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA journal_mode = WAL")
+        cur.execute("PRAGMA synchronous = FULL")
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        conn.exec_driver_sql(begin)
+
+
+class Database:
+    """One database: `read()` and `write()` sessions; `write()` holds the single writer lock."""
+
+    def __init__(self, db: str | Path | None = None):
+        self.url = to_url(db)
+        self.is_sqlite = self.url.startswith("sqlite")
+        if self.is_sqlite:
+            path = Path(self.url.removeprefix("sqlite:///"))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.path: Path | None = path
+        else:
+            self.path = None
+        self.engine = create_engine(self.url)
+        self.write_engine = create_engine(self.url)
+        if self.is_sqlite:
+            _sqlite_setup(self.engine, "BEGIN")
+            _sqlite_setup(self.write_engine, "BEGIN IMMEDIATE")
+        self._read = sessionmaker(self.engine, expire_on_commit=False)
+        self._write = sessionmaker(self.write_engine, expire_on_commit=False)
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with self._read() as s:
+            yield s
+            s.rollback()
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A write transaction: commits on success, rolls back on any exception."""
+        with self._write() as s, s.begin():
+            yield s
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+        self.write_engine.dispose()
+
+    # -- migrations ------------------------------------------------------
+    def _alembic_config(self):
+        from alembic.config import Config
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        cfg.set_main_option("sqlalchemy.url", self.url)
+        return cfg
+
+    def current_revision(self) -> str | None:
+        from alembic.runtime.migration import MigrationContext
+
+        with self.engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
+    def head_revision(self) -> str:
+        from alembic.script import ScriptDirectory
+
+        return ScriptDirectory.from_config(self._alembic_config()).get_current_head()
+
+    def upgrade(self) -> tuple[str | None, str]:
+        """Create or upgrade the schema to the newest migration. Returns (before, after)."""
+        from alembic import command
+
+        before = self.current_revision()
+        cfg = self._alembic_config()
+        with self.write_engine.connect() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+            conn.commit()
+        return before, self.head_revision()
+
+    def has_schema(self) -> bool:
+        return inspect(self.engine).has_table("settlement")
+
+
+def open_db(db: str | Path | None = None, *, migrate: bool = True) -> Database:
+    d = Database(db)
+    if migrate and d.current_revision() != d.head_revision():
+        d.upgrade()
+    return d

@@ -1,0 +1,283 @@
+"""SQLAlchemy 2.0 typed models.
+
+Nothing here is SQLite-only: the county centre runs the same schema on
+PostgreSQL. Money is integer fen (`Money`); quantities and unit prices that may
+carry more than two decimals are exact decimal text.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from desktop_app.store.types import Money
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Setting(Base):
+    """Clinic settings (clinic code and name, default institution attributes, printer…)."""
+
+    __tablename__ = "setting"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text, default="")
+
+
+class Operator(Base):
+    __tablename__ = "operator"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    login: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(32))
+    role: Mapped[str] = mapped_column(String(16))  # clerk | supervisor
+    password_hash: Mapped[str] = mapped_column(String(256), default="")
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class PolicyPack(Base):
+    """A synced policy pack: its identity, version, content hash and exact files."""
+
+    __tablename__ = "policy_pack"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    admdvs: Mapped[str] = mapped_column(String(6), unique=True)
+    parent: Mapped[str] = mapped_column(String(64), default="")
+    level: Mapped[str] = mapped_column(String(16))
+    version: Mapped[str] = mapped_column(String(32))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(Text, default="")
+    synced_at: Mapped[datetime] = mapped_column(DateTime)
+    files: Mapped[list[PackFile]] = relationship(back_populates="pack", cascade="all, delete-orphan")
+
+
+class PackFile(Base):
+    __tablename__ = "pack_file"
+    pack_id: Mapped[str] = mapped_column(ForeignKey("policy_pack.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    pack: Mapped[PolicyPack] = relationship(back_populates="files")
+
+
+class PackParam(Base):
+    """Parameters of synced packs, for display and reports (the engine reads the pack files)."""
+
+    __tablename__ = "pack_param"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pack_id: Mapped[str] = mapped_column(ForeignKey("policy_pack.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(64))
+    selectors: Mapped[str] = mapped_column(Text)  # JSON
+    value: Mapped[str | None] = mapped_column(Text)  # JSON; NULL when open (另行制定)
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_until: Mapped[date] = mapped_column(Date)
+    cite: Mapped[str] = mapped_column(String(128))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class CatalogueItem(Base):
+    """Payable items from the packs (e.g. the 13 assisted-reproduction items)."""
+
+    __tablename__ = "catalogue_item"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pack_id: Mapped[str] = mapped_column(ForeignKey("policy_pack.id", ondelete="CASCADE"), index=True)
+    benefit: Mapped[str] = mapped_column(String(32))
+    code: Mapped[str] = mapped_column(String(32), index=True)
+    name: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(16))
+    chrgitm_lv: Mapped[str] = mapped_column(String(2))
+    pay_std: Mapped[str | None] = mapped_column(String(32))
+    max_count: Mapped[int | None] = mapped_column(Integer)
+    count_scope: Mapped[str] = mapped_column(String(16), default="")
+    category: Mapped[str] = mapped_column(String(32), default="")
+    cite: Mapped[str] = mapped_column(String(128))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class PackInstitution(Base):
+    __tablename__ = "pack_institution"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pack_id: Mapped[str] = mapped_column(ForeignKey("policy_pack.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(32), default="")
+    name: Mapped[str] = mapped_column(String(128))
+    admdvs: Mapped[str] = mapped_column(String(6), default="")
+    level: Mapped[str] = mapped_column(String(16), default="")
+    price_class: Mapped[int | None] = mapped_column(Integer)
+    art_approved: Mapped[bool] = mapped_column(Boolean, default=False)
+    designated_diseases: Mapped[str] = mapped_column(String(256), default="")
+    cite: Mapped[str] = mapped_column(String(128))
+
+
+class PackDisease(Base):
+    __tablename__ = "pack_disease"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pack_id: Mapped[str] = mapped_column(ForeignKey("policy_pack.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(128))
+    benefit: Mapped[str] = mapped_column(String(32))
+    criteria: Mapped[str] = mapped_column(Text, default="")
+    cite: Mapped[str] = mapped_column(String(128))
+
+
+class ClinicItem(Base):
+    """The clinic's own price list (药品/诊疗/耗材) the clerk picks items from."""
+
+    __tablename__ = "clinic_item"
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    pinyin: Mapped[str] = mapped_column(String(64), index=True)  # initials, e.g. amxlja
+    kind: Mapped[str] = mapped_column(String(16))
+    chrgitm_lv: Mapped[str] = mapped_column(String(2))
+    fee_category: Mapped[str] = mapped_column(String(16))  # 西药费 / 治疗费 / …
+    unit: Mapped[str] = mapped_column(String(16), default="")
+    price: Mapped[str] = mapped_column(String(32))
+    pay_std: Mapped[str | None] = mapped_column(String(32))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Person(Base):
+    """An insured person from the roster (花名册), with the centre's snapshot date."""
+
+    __tablename__ = "person"
+    psn_no: Mapped[str] = mapped_column(String(32), primary_key=True)  # 人员编号
+    id_no: Mapped[str] = mapped_column(String(18), unique=True)  # 身份证号
+    name: Mapped[str] = mapped_column(String(64), index=True)
+    gender: Mapped[str] = mapped_column(String(1))  # 男 / 女
+    birth_date: Mapped[date] = mapped_column(Date)
+    insutype: Mapped[str] = mapped_column(String(3))
+    category: Mapped[str] = mapped_column(String(20))
+    admdvs: Mapped[str] = mapped_column(String(6))
+    paid_on: Mapped[date | None] = mapped_column(Date)
+    pay_period: Mapped[str] = mapped_column(String(8), default="")  # 集中 / 延长
+    waiting_exempt: Mapped[bool] = mapped_column(Boolean, default=False)
+    family_doctor_at: Mapped[str] = mapped_column(String(32), default="")
+    acct_balance: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+    as_of: Mapped[date] = mapped_column(Date)  # 截至日期 of the centre's snapshot
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+    diseases: Mapped[list[PersonDisease]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+
+
+class PersonDisease(Base):
+    __tablename__ = "person_disease"
+    psn_no: Mapped[str] = mapped_column(ForeignKey("person.psn_no", ondelete="CASCADE"), primary_key=True)
+    disease: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+
+class PersonKey(Base):
+    """Precomputed search keys: pinyin initials and full pinyin (every reading of polyphones)."""
+
+    __tablename__ = "person_key"
+    psn_no: Mapped[str] = mapped_column(ForeignKey("person.psn_no", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(96), primary_key=True)
+    __table_args__ = (Index("ix_person_key_key", "key"),)
+
+
+class UsageSnapshot(Base):
+    """待遇累计: the centre's year-to-date usage as of the person's 截至日期."""
+
+    __tablename__ = "usage_snapshot"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    psn_no: Mapped[str] = mapped_column(ForeignKey("person.psn_no", ondelete="CASCADE"), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    benefit: Mapped[str] = mapped_column(String(32))
+    disease: Mapped[str] = mapped_column(String(32), default="")
+    quarter: Mapped[int | None] = mapped_column(Integer)  # 1..4, or NULL for the whole year
+    fund_paid: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+    item_code: Mapped[str] = mapped_column(String(32), default="")
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Settlement(Base):
+    """One settlement or reversal. Never updated except `day_close_id`; never deleted."""
+
+    __tablename__ = "settlement"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    setl_no: Mapped[str] = mapped_column(String(48), unique=True)
+    request_token: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(8))  # settle | reverse
+    original_id: Mapped[int | None] = mapped_column(ForeignKey("settlement.id"), unique=True)
+    psn_no: Mapped[str] = mapped_column(ForeignKey("person.psn_no"))
+    business_date: Mapped[date] = mapped_column(Date)  # the clinic day it belongs to
+    visit_date: Mapped[date] = mapped_column(Date)
+    benefit: Mapped[str] = mapped_column(String(32))
+    disease: Mapped[str] = mapped_column(String(32), default="")
+    institution: Mapped[str] = mapped_column(String(32))
+    insutype: Mapped[str] = mapped_column(String(3))
+    admdvs: Mapped[str] = mapped_column(String(6))
+    medfee_sumamt: Mapped[Decimal] = mapped_column(Money)
+    fulamt_ownpay_amt: Mapped[Decimal] = mapped_column(Money)
+    overlmt_selfpay: Mapped[Decimal] = mapped_column(Money)
+    preselfpay_amt: Mapped[Decimal] = mapped_column(Money)
+    inscp_scp_amt: Mapped[Decimal] = mapped_column(Money)
+    act_pay_dedc: Mapped[Decimal] = mapped_column(Money)
+    pool_prop_selfpay: Mapped[str] = mapped_column(String(8))
+    hifp_pay: Mapped[Decimal] = mapped_column(Money)
+    hifmi_pay: Mapped[Decimal] = mapped_column(Money)
+    hifob_pay: Mapped[Decimal] = mapped_column(Money)
+    fund_pay_sumamt: Mapped[Decimal] = mapped_column(Money)
+    psn_part_amt: Mapped[Decimal] = mapped_column(Money)
+    acct_pay: Mapped[Decimal] = mapped_column(Money)
+    acct_mulaid_pay: Mapped[Decimal] = mapped_column(Money)
+    psn_cash_pay: Mapped[Decimal] = mapped_column(Money)
+    claim_json: Mapped[str] = mapped_column(Text)  # the claim as settled (contract form, history included)
+    result_json: Mapped[str] = mapped_column(Text)  # the full result: items, notices, trace, packs
+    packs: Mapped[str] = mapped_column(Text)  # JSON [{id, version, content_hash}]
+    operator: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    day_close_id: Mapped[int | None] = mapped_column(ForeignKey("day_close.id"))
+    items: Mapped[list[SettlementItem]] = relationship(cascade="all", order_by="SettlementItem.seq")
+    __table_args__ = (
+        Index("ix_settlement_psn_visit", "psn_no", "visit_date"),
+        Index("ix_settlement_business_date", "business_date"),
+    )
+
+
+class SettlementItem(Base):
+    __tablename__ = "settlement_item"
+    settlement_id: Mapped[int] = mapped_column(ForeignKey("settlement.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(128), default="")
+    kind: Mapped[str] = mapped_column(String(16))
+    chrgitm_lv: Mapped[str] = mapped_column(String(2))
+    fee_category: Mapped[str] = mapped_column(String(16), default="")
+    qty: Mapped[str] = mapped_column(String(32))
+    price: Mapped[str] = mapped_column(String(32))
+    pay_std: Mapped[str | None] = mapped_column(String(32))
+    det_item_fee_sumamt: Mapped[Decimal] = mapped_column(Money)
+    fulamt_ownpay_amt: Mapped[Decimal] = mapped_column(Money)
+    overlmt_amt: Mapped[Decimal] = mapped_column(Money)
+    preselfpay_amt: Mapped[Decimal] = mapped_column(Money)
+    inscp_scp_amt: Mapped[Decimal] = mapped_column(Money)
+
+
+class DayClose(Base):
+    __tablename__ = "day_close"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    business_date: Mapped[date] = mapped_column(Date, unique=True)
+    closed_at: Mapped[datetime] = mapped_column(DateTime)
+    operator: Mapped[str] = mapped_column(String(32))
+    count: Mapped[int] = mapped_column(Integer)
+    totals_json: Mapped[str] = mapped_column(Text)
+
+
+__all__ = [
+    "Base", "CatalogueItem", "ClinicItem", "DayClose", "Operator", "PackDisease", "PackFile",
+    "PackInstitution", "PackParam", "Person", "PersonDisease", "PersonKey", "PolicyPack", "Setting",
+    "Settlement", "SettlementItem", "UsageSnapshot",
+]
