@@ -37,7 +37,12 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("dir", nargs="+", help="政策包文件夹、.zip，或含多个包的文件夹")
     chk.add_argument("--json", action="store_true", help="以 JSON 输出")
 
-    sub.add_parser("gui", help="打开结算台窗口（默认命令）")
+    from desktop_app.cli_db import DB_HELP, add_commands
+
+    add_commands(sub, DB_HELP)
+
+    g = sub.add_parser("gui", help="打开结算台窗口（默认命令）")
+    g.add_argument("--db", default=None, help=DB_HELP)
     return p
 
 
@@ -61,6 +66,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             return check(args.dir, as_json=args.json, out=sys.stdout)
         build_parser().parse_args(["packs", "--help"])
         return 2
+    if getattr(args, "func", None) is not None:
+        return args.func(args)
     # default: the GUI
     try:
         from desktop_app.gui.app import run_gui

@@ -1053,6 +1053,17 @@ def pack_dirs(path: Path) -> list[Path]:
 _CACHE: dict[tuple[str, ...], PolicySet] = {}
 
 
+def policy_from_files(packs: Sequence[tuple[str, dict[str, bytes]]]) -> PolicySet:
+    """A policy set from pack files held elsewhere (the database): [(label, {name: bytes})]."""
+    return _policy_from_sources([_Source(dict(files), label) for label, files in packs])
+
+
+def pack_files(path: str | Path) -> tuple[Pack, dict[str, bytes]]:
+    """Read one pack (folder or zip) once: the validated pack and its exact files."""
+    src = _Source.open(Path(path))
+    return _load_source(src), dict(src.files)
+
+
 def load_policy(extra: Sequence[str | Path] = (), shipped: Path | None = None) -> PolicySet:
     """The shipped packs plus each extra pack given, applied over them in order.
 
@@ -1073,6 +1084,11 @@ def load_policy(extra: Sequence[str | Path] = (), shipped: Path | None = None) -
             problems.extend(exc.problems)
     if problems:
         raise PackInvalid(problems)
+    return _policy_from_sources(sources)
+
+
+def _policy_from_sources(sources: list[_Source]) -> PolicySet:
+    problems: list[Problem] = []
     key = tuple(src.content_hash() for src in sources)
     hit = _CACHE.get(key)
     if hit is not None:

@@ -1,0 +1,336 @@
+"""Database-backed `clinic-settle` subcommands: init, sync, import-roster, lookup,
+settle, reverse, day-close, demo. Each prints Chinese text, or JSON with --json.
+
+Exit codes: 0 done; 1 refused (a rule said no: day closed, already reversed…);
+2 invalid input (file, field); 3 cannot be settled under the policy.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict, is_dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+
+
+def _default(o):
+    if isinstance(o, Decimal):
+        return str(o)
+    if isinstance(o, date | datetime):
+        return o.isoformat()
+    if is_dataclass(o):
+        return asdict(o)
+    raise TypeError(type(o))
+
+
+def emit(obj, as_json: bool, text: str, out=None) -> None:
+    out = out or sys.stdout
+    if as_json:
+        out.write(json.dumps(asdict(obj) if is_dataclass(obj) else obj, ensure_ascii=False, default=_default,
+                             indent=2) + "\n")
+    else:
+        out.write(text.rstrip("\n") + "\n")
+
+
+def fail(message: str, as_json: bool, code: int, *, error_code: str = "refused", field: str = "", **extra) -> int:
+    err = {"code": error_code, "message": message, **({"field": field} if field else {}), **extra}
+    if as_json:
+        sys.stdout.write(json.dumps({"error": err}, ensure_ascii=False, indent=2) + "\n")
+    else:
+        sys.stderr.write(f"错误：{message}\n")
+        for p in extra.get("problems", [])[:50]:
+            sys.stderr.write(f"  {p}\n")
+    return code
+
+
+def _db(args, *, migrate: bool = True):
+    from desktop_app.store.db import open_db
+
+    return open_db(args.db, migrate=migrate)
+
+
+def cmd_init(args) -> int:
+    from desktop_app.store.db import Database
+
+    d = Database(args.db)
+    before, after = d.upgrade()
+    where = d.path or d.url
+    if before == after:
+        text = f"数据库已是最新结构（版本 {after}）：{where}"
+    elif before is None:
+        text = f"已创建数据库（版本 {after}）：{where}"
+    else:
+        text = f"已把数据库从版本 {before} 升级到 {after}：{where}"
+    emit({"db": str(where), "from": before, "to": after}, args.json, text)
+    return 0
+
+
+def cmd_sync(args) -> int:
+    from desktop_app.services.packs import SyncRefused, sync
+
+    d = _db(args)
+    try:
+        results = sync(d, args.pack, force=args.force)
+    except SyncRefused as exc:
+        return fail(exc.message, args.json, 2 if exc.problems else 1,
+                    error_code="invalid_pack" if exc.problems else "refused", problems=exc.problems)
+    labels = {"loaded": "已加载", "unchanged": "未变化", "upgraded": "已升级", "replaced": "已替换"}
+    lines = [f"{r.pack_id}（{r.name}）版本 {r.version}：{labels[r.status]}"
+             + (f"（原版本 {r.previous_version}）" if r.status in ("upgraded", "replaced") else "")
+             for r in results]
+    emit({"packs": [asdict(r) for r in results]}, args.json, "\n".join(lines))
+    return 0
+
+
+def cmd_import_roster(args) -> int:
+    from desktop_app.services.roster import RosterError, import_roster
+
+    d = _db(args)
+    try:
+        r = import_roster(d, args.file, usage_path=args.usage)
+    except RosterError as exc:
+        return fail(str(exc), args.json, 2, error_code="invalid_input", field="file")
+    text = (f"花名册 {Path(r.path).name}：共 {r.rows} 行，新增 {r.inserted} 人，更新 {r.updated} 人，"
+            f"拒绝 {r.rejected} 行。")
+    if r.usage_rows:
+        text += f"\n待遇累计：共 {r.usage_rows} 行，拒绝 {r.usage_rejected} 行。"
+    if r.encoding_note:
+        text += f"\n注意：{r.encoding_note}。"
+    if r.report_path:
+        text += f"\n错误报告：{r.report_path}"
+    data = asdict(r)
+    data["errors"] = data["errors"][:200]
+    emit(data, args.json, text)
+    return 0
+
+
+def _fmt_money(v) -> str:
+    return "未定" if v is None else f"{v}"
+
+
+def cmd_lookup(args) -> int:
+    from desktop_app.services.lookup import search, summary
+
+    d = _db(args)
+    hits = search(d, args.query)
+    if not hits:
+        return fail(f"没有找到与“{args.query}”匹配的参保人", args.json, 1, error_code="not_found")
+    if len(hits) > 1 and not args.first:
+        lines = [f"找到 {len(hits)} 人（最多显示 50 人）："]
+        for h in hits:
+            lines.append(f"  {h.psn_no}  {h.name}  {h.gender}  {h.birth_date}  {h.id_masked}  [{h.matched_by}]")
+        emit({"hits": [asdict(h) for h in hits]}, args.json, "\n".join(lines))
+        return 0
+    s = summary(d, hits[0].psn_no)
+    lines = [
+        f"{s.name}（{s.gender}，{s.age}岁）  人员编号 {s.psn_no}  身份证号 {s.id_masked}",
+        f"{s.insutype_label} · {s.category_label} · 参保地 {s.admdvs} {s.region}",
+        f"家庭医生签约：{s.family_doctor_at or '无'}；登记病种："
+        + ("、".join(f"{c} {n}" for c, n in s.registered_diseases) or "无"),
+        f"个人账户余额 {s.acct_balance} 元；中心数据截至 {s.as_of}",
+    ]
+    for b in s.benefits:
+        dis = f"（{b.disease}）" if b.disease else ""
+        cap = (f"年度限额 {_fmt_money(b.annual_cap)}，剩余 {_fmt_money(b.annual_remaining)}"
+               if b.annual_cap is not None else b.cap_note)
+        q = (f"；第{b.quarter}季度已付 {b.quarter_paid}，季度限额 {b.quarterly_cap}，剩余 {b.quarterly_remaining}"
+             if b.quarterly_cap is not None else "")
+        lines.append(f"  {b.benefit_label}{dis}：本年统筹已支付 {b.fund_paid}；{cap}{q}")
+    emit(s, args.json, "\n".join(lines))
+    return 0
+
+
+def _visit_from_json(path: str):
+    from desktop_app.core.claim_io import InvalidInput
+    from desktop_app.core.money import parse_decimal
+    from desktop_app.services.ledger import ItemInput, VisitInput
+
+    raw = json.loads(Path(path).read_text(encoding="utf-8-sig")) if path != "-" else json.loads(sys.stdin.read())
+    if not isinstance(raw, dict):
+        raise InvalidInput("(根)", "就诊信息须为 JSON 对象")
+    allowed = {"psn_no", "date", "benefit", "disease", "delivery", "use_account", "family_account",
+               "institution", "items"}
+    for k in raw:
+        if k not in allowed:
+            raise InvalidInput(k, f"未知字段“{k}”")
+    for k in ("psn_no", "benefit", "items"):
+        if not raw.get(k):
+            raise InvalidInput(k, f"缺少必填字段 {k}")
+    items = []
+    for i, it in enumerate(raw["items"]):
+        if not isinstance(it, dict) or "code" not in it or "qty" not in it:
+            raise InvalidInput(f"items[{i}]", "每条明细至少要有 code 和 qty")
+        for f in ("qty", "price", "pay_std"):
+            if it.get(f) is not None:
+                try:
+                    parse_decimal(str(it[f]) if not isinstance(it[f], str) else it[f])
+                except ValueError:
+                    raise InvalidInput(f"items[{i}].{f}", f"{f} 须为数字") from None
+        items.append(ItemInput(code=str(it["code"]), qty=str(it["qty"]),
+                               price=None if it.get("price") is None else str(it["price"]),
+                               name=it.get("name"), kind=it.get("kind"), chrgitm_lv=it.get("chrgitm_lv"),
+                               pay_std=None if it.get("pay_std") is None else str(it["pay_std"])))
+    try:
+        day = date.fromisoformat(raw["date"]) if raw.get("date") else date.today()
+    except (TypeError, ValueError):
+        raise InvalidInput("date", f"就诊日期“{raw.get('date')}”不是有效日期") from None
+    return VisitInput(psn_no=str(raw["psn_no"]), date=day, benefit=raw["benefit"], items=items,
+                      disease=raw.get("disease"), delivery=raw.get("delivery"),
+                      use_account=raw.get("use_account", True), family_account=raw.get("family_account"),
+                      institution=raw.get("institution"))
+
+
+def _ledger_exit(exc) -> int:
+    return {"invalid_input": 2, "no_policy_in_force": 3, "policy_parameter_missing": 3}.get(exc.code, 1)
+
+
+def _settlement_text(rec) -> str:
+    r = rec.result
+    head = "冲正" if rec.kind == "reverse" else "结算"
+    lines = [f"{head}单号 {rec.setl_no}" + ("（重复请求，返回首次结果）" if rec.replayed else ""),
+             f"参保人 {rec.person_name}（{rec.psn_no}）  就诊日期 {rec.visit_date}  操作员 {rec.operator}"]
+    if rec.original_setl_no:
+        lines.append(f"原结算单号 {rec.original_setl_no}；原因：{rec.reason}")
+    lines.append(f"医疗费总额 {r['medfee_sumamt']}  统筹基金 {r['hifp_pay']}  大病/大额 "
+                 f"{Decimal(r['hifmi_pay']) + Decimal(r['hifob_pay'])}  个人账户 {r['acct_pay']}  "
+                 f"家庭共济 {r['acct_mulaid_pay']}  现金 {r['psn_cash_pay']}")
+    for n in r.get("notices", []):
+        lines.append(f"  提示：{n['message']}")
+    return "\n".join(lines)
+
+
+def cmd_settle(args) -> int:
+    from desktop_app.core.claim_io import InvalidInput
+    from desktop_app.services import ledger
+
+    d = _db(args)
+    try:
+        visit = _visit_from_json(args.visit)
+    except InvalidInput as exc:
+        return fail(exc.message, args.json, 2, error_code="invalid_input", field=exc.field)
+    except (OSError, json.JSONDecodeError) as exc:
+        return fail(f"无法读取就诊信息：{exc}", args.json, 2, error_code="invalid_input", field="visit")
+    try:
+        if args.dry_run:
+            pv = ledger.presettle(d, visit)
+            r = pv.result
+            text = "预结算（未保存）\n" + "\n".join(f"  {k}: {r[k]}" for k in r if isinstance(r[k], str))
+            for t in r["trace"]:
+                text += f"\n  依据 {t['step']} = {t['value']}：{t.get('label', '')}（{t['basis']}）"
+            emit(r, args.json, text)
+            return 0
+        rec = ledger.settle(d, visit, token=args.token, operator=args.operator)
+    except ledger.LedgerError as exc:
+        return fail(exc.message, args.json, _ledger_exit(exc), error_code=exc.code, field=exc.field)
+    emit(rec, args.json, _settlement_text(rec))
+    return 0
+
+
+def cmd_reverse(args) -> int:
+    from desktop_app.services import ledger
+
+    d = _db(args)
+    try:
+        rec = ledger.reverse(d, args.setl_no, reason=args.reason, operator=args.operator, token=args.token)
+    except ledger.LedgerError as exc:
+        return fail(exc.message, args.json, _ledger_exit(exc), error_code=exc.code, field=exc.field)
+    emit(rec, args.json, _settlement_text(rec))
+    return 0
+
+
+def cmd_day_close(args) -> int:
+    from desktop_app.services import ledger
+
+    d = _db(args)
+    try:
+        day = date.fromisoformat(args.date) if args.date else None
+    except ValueError:
+        return fail(f"日期“{args.date}”无效", args.json, 2, error_code="invalid_input", field="date")
+    try:
+        rec = ledger.day_close(d, operator=args.operator, day=day)
+    except ledger.LedgerError as exc:
+        return fail(exc.message, args.json, _ledger_exit(exc), error_code=exc.code, field=exc.field)
+    t = rec.totals
+    lines = [f"{rec.business_date} 已日结：结算 {t['settlements']} 笔，冲正 {t['reversals']} 笔。",
+             f"合计：医疗费 {t['totals']['medfee_sumamt']}，统筹基金 {t['totals']['hifp_pay']}，"
+             f"个人账户 {t['totals']['acct_pay']}，现金 {t['totals']['psn_cash_pay']}"]
+    for k, g in t["by_insutype_benefit"].items():
+        lines.append(f"  {k}：{g['count']} 笔，医疗费 {g['medfee_sumamt']}，统筹 {g['hifp_pay']}，现金 {g['psn_cash_pay']}")
+    emit(rec, args.json, "\n".join(lines))
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from desktop_app.services.demo import create_demo
+
+    d = _db(args)
+    try:
+        r = create_demo(d, persons=args.persons)
+    except ValueError as exc:
+        return fail(str(exc), args.json, 1)
+    text = (f"已生成演示数据：{r.persons} 名参保人，{r.packs} 个政策包，机构 {r.clinic_code}。\n"
+            f"数据库：{r.db_path}\n操作员：admin / admin123（管理员），clerk / clerk123（收费员）")
+    emit(r, args.json, text)
+    return 0
+
+
+def add_commands(sub, db_help: str) -> None:
+    def common(p, json_flag=True):
+        p.add_argument("--db", default=None, help=db_help)
+        if json_flag:
+            p.add_argument("--json", action="store_true", help="以 JSON 输出")
+
+    p = sub.add_parser("init", help="创建或升级数据库")
+    common(p)
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("sync", help="把政策包（文件夹或 .zip）同步进数据库")
+    p.add_argument("pack", help="政策包文件夹、.zip，或含多个包的文件夹")
+    p.add_argument("--force", action="store_true", help="允许回退到较旧版本或替换同版本")
+    common(p)
+    p.set_defaults(func=cmd_sync)
+
+    p = sub.add_parser("import-roster", help="导入花名册（.xlsx 或 .csv）")
+    p.add_argument("file")
+    p.add_argument("--usage", help="待遇累计单独的文件（.csv/.xlsx）；xlsx 花名册可放在第二个工作表")
+    common(p)
+    p.set_defaults(func=cmd_import_roster)
+
+    p = sub.add_parser("lookup", help="查找参保人：身份证号、人员编号、扫码内容、姓名或拼音")
+    p.add_argument("query")
+    p.add_argument("--first", action="store_true", help="多人匹配时直接显示第一人的详情")
+    common(p)
+    p.set_defaults(func=cmd_lookup)
+
+    p = sub.add_parser("settle", help="结算一次就诊（--dry-run 只预结算）")
+    p.add_argument("visit", help="就诊信息 JSON 文件（- 为标准输入），格式见 docs/ledger.md")
+    p.add_argument("--operator", required=True, help="操作员登录名")
+    p.add_argument("--token", help="请求令牌：同一令牌重复提交只结算一次")
+    p.add_argument("--dry-run", action="store_true", help="预结算，不保存")
+    common(p)
+    p.set_defaults(func=cmd_settle)
+
+    p = sub.add_parser("reverse", help="冲正一笔结算")
+    p.add_argument("setl_no")
+    p.add_argument("--reason", required=True)
+    p.add_argument("--operator", required=True)
+    p.add_argument("--token")
+    common(p)
+    p.set_defaults(func=cmd_reverse)
+
+    p = sub.add_parser("day-close", help="日结")
+    p.add_argument("--operator", required=True)
+    p.add_argument("--date", help="营业日（默认今天）")
+    common(p)
+    p.set_defaults(func=cmd_day_close)
+
+    p = sub.add_parser("demo", help="在空数据库中生成演示数据")
+    p.add_argument("--persons", type=int, default=500)
+    common(p)
+    p.set_defaults(func=cmd_demo)
+
+
+DB_HELP = "数据库文件（默认：环境变量 CLINIC_SETTLE_DB，否则用户数据目录下的 ClinicSettle/clinic-settle.sqlite3）"

@@ -1,0 +1,243 @@
+"""Finding an insured person, and the summary the clerk sees.
+
+One query box takes: a scanned 医保电子凭证 / card-reader text, an ID number,
+a 人员编号, a name (prefix, then substring) or pinyin (initials `zs`, full
+`zhangsan`). Prefix searches are range scans on indexed columns (`>= q AND < q+1`),
+which SQLite and PostgreSQL both serve from a b-tree.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import and_, func, select
+
+from desktop_app.core.model import BENEFITS, CATEGORIES, INSUTYPES
+from desktop_app.core.money import q2
+from desktop_app.services import packs as packs_service
+from desktop_app.services.roster import mask_id
+from desktop_app.store import models as m
+from desktop_app.store.db import Database
+
+_FULLWIDTH = str.maketrans("０１２３４５６７８９ＸｘＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＹＺａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｙｚ　",
+                           "0123456789XxABCDEFGHIJKLMNOPQRSTUVWYZabcdefghijklmnopqrstuvwyz ")
+_ID_IN_TEXT = re.compile(r"(?<![0-9])(\d{17}[\dXx])(?![0-9Xx])")
+LIMIT = 50
+
+
+@dataclass(frozen=True)
+class PersonHit:
+    psn_no: str
+    name: str
+    id_masked: str
+    gender: str
+    birth_date: date
+    insutype: str
+    admdvs: str
+    matched_by: str
+
+
+@dataclass(frozen=True)
+class BenefitUsage:
+    benefit: str
+    benefit_label: str
+    disease: str
+    year: int
+    fund_paid: Decimal  # this year: centre snapshot + local settlements after 截至日期
+    annual_cap: Decimal | None
+    annual_remaining: Decimal | None
+    quarter: int
+    quarter_paid: Decimal
+    quarterly_cap: Decimal | None
+    quarterly_remaining: Decimal | None
+    basis: str  # citation of the cap(s)
+    cap_open: bool = False  # the cap is left open by the documents
+    cap_note: str = ""  # how to read the cap when there is no plain figure
+
+
+@dataclass(frozen=True)
+class PersonSummary:
+    psn_no: str
+    name: str
+    id_masked: str
+    id_full: str | None
+    gender: str
+    birth_date: date
+    age: int
+    insutype: str
+    insutype_label: str
+    category: str
+    category_label: str
+    admdvs: str
+    region: str
+    family_doctor_at: str
+    registered_diseases: list[tuple[str, str]]
+    acct_balance: Decimal
+    as_of: date
+    paid_on: date | None
+    pay_period: str
+    waiting_exempt: bool
+    benefits: list[BenefitUsage] = field(default_factory=list)
+
+
+def normalise(q: str) -> str:
+    return q.translate(_FULLWIDTH).strip()
+
+
+def _prefix(col, q: str):
+    """col starts with q, as an index range (portable; no LIKE collation surprises)."""
+    return and_(col >= q, col < q + "\U0010ffff")
+
+
+def search(db: Database, query: str, *, limit: int = LIMIT) -> list[PersonHit]:
+    q = normalise(query)
+    if not q:
+        return []
+    with db.read() as s:
+        return _search(s, q, limit)
+
+
+def _hits(rows, how: str) -> list[PersonHit]:
+    return [PersonHit(p.psn_no, p.name, mask_id(p.id_no), p.gender, p.birth_date, p.insutype, p.admdvs, how)
+            for p in rows]
+
+
+def _search(s, q: str, limit: int) -> list[PersonHit]:
+    compact = re.sub(r"\s+", "", q)
+    # an ID number, typed or inside scanned text
+    if re.fullmatch(r"\d{17}[\dXx]", compact):
+        rows = s.execute(select(m.Person).where(m.Person.id_no == compact.upper())).scalars().all()
+        if rows:
+            return _hits(rows, "身份证号")
+    # 人员编号 exactly
+    if re.fullmatch(r"[0-9A-Za-z]{1,32}", compact):
+        p = s.get(m.Person, compact)
+        if p is not None:
+            return _hits([p], "人员编号")
+    # scanned text (医保电子凭证 / card reader): an ID number or 人员编号 inside it
+    if len(compact) > 18 or any(c in compact for c in ":|;=&?"):
+        for idn in _ID_IN_TEXT.findall(compact):
+            rows = s.execute(select(m.Person).where(m.Person.id_no == idn.upper())).scalars().all()
+            if rows:
+                return _hits(rows, "扫码")
+        for token in re.split(r"[^0-9A-Za-z]+", compact):
+            if 6 <= len(token) <= 32:
+                p = s.get(m.Person, token)
+                if p is not None:
+                    return _hits([p], "扫码")
+        return []
+    if compact.isdigit():
+        rows = s.execute(select(m.Person).where(_prefix(m.Person.psn_no, compact))
+                         .order_by(m.Person.psn_no).limit(limit)).scalars().all()
+        return _hits(rows, "人员编号前缀")
+    if compact.isascii() and compact.isalpha():
+        key = compact.lower()
+        psns = s.execute(select(m.PersonKey.psn_no).where(_prefix(m.PersonKey.key, key))
+                         .order_by(m.PersonKey.key, m.PersonKey.psn_no).limit(limit * 3)).scalars().all()
+        psns = list(dict.fromkeys(psns))[:limit]
+        if not psns:
+            return []
+        by = {p.psn_no: p for p in s.execute(select(m.Person).where(m.Person.psn_no.in_(psns))).scalars()}
+        return _hits([by[x] for x in psns if x in by], "拼音")
+    rows = s.execute(select(m.Person).where(_prefix(m.Person.name, compact))
+                     .order_by(m.Person.name, m.Person.psn_no).limit(limit)).scalars().all()
+    hits = _hits(rows, "姓名")
+    if len(hits) < limit:
+        seen = {h.psn_no for h in hits}
+        more = s.execute(select(m.Person).where(m.Person.name.contains(compact, autoescape=True))
+                         .limit(limit)).scalars().all()
+        hits += _hits([p for p in more if p.psn_no not in seen][: limit - len(hits)], "姓名包含")
+    return hits
+
+
+def _age(birth: date, on: date) -> int:
+    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+
+
+def summary(db: Database, psn_no: str, *, on: date | None = None, show_full_id: bool = False) -> PersonSummary:
+    """What the clerk sees: identity (ID masked unless a permitted role asks), coverage, usage and caps."""
+    on = on or date.today()
+    from desktop_app.services.ledger import history_for
+
+    with db.read() as s:
+        p = s.get(m.Person, psn_no)
+        if p is None:
+            raise LookupError(f"找不到人员编号 {psn_no}")
+        disease_names = {d.code: d.name for d in s.execute(select(m.PackDisease)).scalars()}
+        region_names = dict(s.execute(select(m.PolicyPack.admdvs, m.PolicyPack.name)).all())
+        history = history_for(s, p, on)
+        try:
+            policy = packs_service.policy(db, s)
+        except packs_service.SyncRefused:
+            policy = None
+        benefits = _usage(p, history, policy, on)
+        region = region_names.get(p.admdvs) or region_names.get(p.admdvs[:4] + "00") or \
+            region_names.get(p.admdvs[:2] + "0000") or ""
+        return PersonSummary(
+            psn_no=p.psn_no, name=p.name, id_masked=mask_id(p.id_no), id_full=p.id_no if show_full_id else None,
+            gender=p.gender, birth_date=p.birth_date, age=_age(p.birth_date, on), insutype=p.insutype,
+            insutype_label=INSUTYPES.get(p.insutype, p.insutype), category=p.category,
+            category_label=CATEGORIES.get(p.category, p.category), admdvs=p.admdvs, region=region,
+            family_doctor_at=p.family_doctor_at,
+            registered_diseases=[(d.disease, disease_names.get(d.disease, "")) for d in p.diseases],
+            acct_balance=p.acct_balance, as_of=p.as_of, paid_on=p.paid_on, pay_period=p.pay_period,
+            waiting_exempt=p.waiting_exempt, benefits=benefits,
+        )
+
+
+def _usage(p: m.Person, history, policy, on: date) -> list[BenefitUsage]:
+    if policy is None:
+        return []
+    chain = policy.chain_for(p.admdvs)
+    if chain is None:
+        return []
+    q = (on.month - 1) // 3
+    out = []
+    combos = []
+    for prm in chain.params("in_force"):
+        sel = dict(prm.selectors)
+        if sel.get("insutype", p.insutype) != p.insutype:
+            continue
+        disease = sel.get("disease")
+        if disease and disease not in {d.disease for d in p.diseases}:
+            continue
+        combos.append((sel.get("benefit"), disease))
+    for benefit, disease in dict.fromkeys(combos):
+        ctx = {"benefit": benefit, "insutype": p.insutype, "category": p.category, "disease": disease}
+        f = chain.resolve("in_force", ctx, on)
+        if f is None or f.value is not True:
+            continue
+        scope = [h for h in history if h.benefit == benefit and (disease is None or h.disease == disease)]
+        paid = sum((h.hifp_pay for h in scope), Decimal("0.00"))
+        qpaid = sum((h.hifp_pay for h in scope if (h.date.month - 1) // 3 == q), Decimal("0.00"))
+        cap = chain.resolve("annual_cap", ctx, on)
+        qcap = chain.resolve("quarterly_cap", ctx, on)
+        cap_v = None if cap is None or cap.is_open else cap.value
+        qcap_v = None if qcap is None or qcap.is_open else qcap.value
+        basic = chain.resolve("basic_annual_cap", ctx, on)
+        note = ""
+        if cap is not None and cap.is_open:
+            note = f"年度限额由 {cap.cite} 留待另行制定"
+        elif cap is None and basic is not None:
+            note = ("计入基本医保年度最高支付限额（文件未给出数额）" if basic.is_open
+                    else f"计入基本医保年度最高支付限额 {basic.value} 元")
+        elif cap is None:
+            note = "无年度限额"
+        basis = "；".join(x.cite for x in (cap, qcap, basic) if x is not None)
+        out.append(BenefitUsage(
+            benefit=benefit, benefit_label=BENEFITS.get(benefit, benefit), disease=disease or "", year=on.year,
+            fund_paid=q2(paid), annual_cap=cap_v,
+            annual_remaining=None if cap_v is None else max(cap_v - paid, Decimal("0.00")),
+            quarter=q + 1, quarter_paid=q2(qpaid), quarterly_cap=qcap_v,
+            quarterly_remaining=None if qcap_v is None else max(qcap_v - qpaid, Decimal("0.00")),
+            basis=basis, cap_open=cap is not None and cap.is_open, cap_note=note,
+        ))
+    return out
+
+
+def count_persons(db: Database) -> int:
+    with db.read() as s:
+        return s.execute(select(func.count()).select_from(m.Person)).scalar_one()

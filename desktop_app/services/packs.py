@@ -1,0 +1,215 @@
+"""Syncing policy packs into the database, and the policy the engine uses from it."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import delete, select
+
+from desktop_app.core.policy import (
+    FAR_FUTURE,
+    OPEN,
+    Pack,
+    PackInvalid,
+    PolicySet,
+    Problem,
+    pack_dirs,
+    pack_files,
+    policy_from_files,
+    shipped_packs_dir,
+)
+from desktop_app.store import models as m
+from desktop_app.store.db import Database
+
+
+class SyncRefused(Exception):
+    """Nothing was changed; `problems` says why (validation errors, an older version…)."""
+
+    def __init__(self, message: str, problems: list[str] | None = None):
+        self.message = message
+        self.problems = problems or []
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    pack_id: str
+    name: str
+    version: str
+    content_hash: str
+    status: str  # loaded | unchanged | upgraded | replaced
+    previous_version: str | None = None
+
+
+@dataclass(frozen=True)
+class PackInfo:
+    pack_id: str
+    name: str
+    admdvs: str
+    parent: str
+    version: str
+    content_hash: str
+    synced_at: datetime
+    documents: list[str] = field(default_factory=list)
+
+
+def _version_key(v: str) -> tuple:
+    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in re.split(r"[.\-+]", v))
+
+
+def _policy_of(db_packs: dict[str, tuple[str, dict[str, bytes]]]) -> PolicySet:
+    return policy_from_files(list(db_packs.values()))
+
+
+def _db_pack_files(s) -> dict[str, tuple[str, dict[str, bytes]]]:
+    out: dict[str, tuple[str, dict[str, bytes]]] = {}
+    for pf in s.execute(select(m.PackFile)).scalars():
+        label, files = out.setdefault(pf.pack_id, (f"db:{pf.pack_id}", {}))
+        files[pf.name] = pf.content
+    return out
+
+
+def sync(db: Database, path: str | Path, *, force: bool = False) -> list[SyncResult]:
+    """Load a pack (folder, .zip, or folder of packs) into the database in one transaction.
+
+    The same pack twice changes nothing; an older version than the loaded one, or
+    the same version with other content, is refused unless `force`; an invalid
+    pack changes nothing and lists every error.
+    """
+    problems: list[Problem] = []
+    incoming: list[tuple[Pack, dict[str, bytes]]] = []
+    try:
+        for p in pack_dirs(Path(path)):
+            try:
+                incoming.append(pack_files(p))
+            except PackInvalid as exc:
+                problems.extend(exc.problems)
+    except PackInvalid as exc:
+        problems.extend(exc.problems)
+    if problems:
+        raise SyncRefused("政策包校验未通过，数据库未做任何修改。", [str(p) for p in problems])
+
+    results: list[SyncResult] = []
+    with db.write() as s:
+        current = {p.id: p for p in s.execute(select(m.PolicyPack)).scalars()}
+        files = _db_pack_files(s)
+        todo: list[tuple[Pack, dict[str, bytes], str, str | None]] = []
+        for pack, pfiles in incoming:
+            old = current.get(pack.id)
+            if old is None:
+                todo.append((pack, pfiles, "loaded", None))
+                continue
+            if old.content_hash == pack.content_hash:
+                results.append(SyncResult(pack.id, pack.name, pack.version, pack.content_hash, "unchanged", old.version))
+                continue
+            newer = _version_key(pack.version) > _version_key(old.version)
+            if not newer and not force:
+                what = "较旧" if _version_key(pack.version) < _version_key(old.version) else "相同但内容不同"
+                raise SyncRefused(
+                    f"政策包 {pack.id} 的版本 {pack.version} 与已加载的版本 {old.version} 相比{what}，已拒绝；"
+                    "如确需回退或替换，请使用 --force。")
+            todo.append((pack, pfiles, "upgraded" if newer else "replaced", old.version))
+        if not todo:
+            return results
+        # validate the whole resulting set before writing anything
+        proposed = dict(files)
+        for pack, pfiles, _st, _pv in todo:
+            proposed[pack.id] = (f"sync:{pack.id}", pfiles)
+        try:
+            _policy_of(proposed)
+        except PackInvalid as exc:
+            raise SyncRefused("政策包与数据库中已有的政策包不一致，数据库未做任何修改。",
+                              [str(p) for p in exc.problems]) from None
+        now = datetime.now()
+        for pack, pfiles, status, prev in todo:
+            if pack.id in current:
+                s.execute(delete(m.PackParam).where(m.PackParam.pack_id == pack.id))
+                s.execute(delete(m.CatalogueItem).where(m.CatalogueItem.pack_id == pack.id))
+                s.execute(delete(m.PackInstitution).where(m.PackInstitution.pack_id == pack.id))
+                s.execute(delete(m.PackDisease).where(m.PackDisease.pack_id == pack.id))
+                s.execute(delete(m.PackFile).where(m.PackFile.pack_id == pack.id))
+                s.delete(current[pack.id])
+                s.flush()
+            _insert_pack(s, pack, pfiles, str(path), now)
+            results.append(SyncResult(pack.id, pack.name, pack.version, pack.content_hash, status, prev))
+    return results
+
+
+def _jsonable(v):
+    if v is OPEN:
+        return None
+    if isinstance(v, tuple):
+        return list(v)
+    if isinstance(v, bool | int | str):
+        return v
+    return str(v)
+
+
+def _insert_pack(s, pack: Pack, pfiles: dict[str, bytes], source: str, now: datetime) -> None:
+    s.add(m.PolicyPack(id=pack.id, name=pack.name, admdvs=pack.admdvs, parent=pack.parent, level=pack.level,
+                       version=pack.version, content_hash=pack.content_hash, source=source, synced_at=now))
+    s.flush()
+    for name, content in pfiles.items():
+        s.add(m.PackFile(pack_id=pack.id, name=name, content=content))
+    for p in pack.params:
+        s.add(m.PackParam(
+            pack_id=pack.id, key=p.key, selectors=json.dumps(dict(p.selectors), ensure_ascii=False),
+            value=None if p.is_open else json.dumps(_jsonable(p.value), ensure_ascii=False),
+            valid_from=p.start if p.start.year > 1 else pack_start(pack, p), valid_until=p.end if p.end != FAR_FUTURE else FAR_FUTURE,
+            cite=p.cite, note=p.note))
+    for it in pack.items:
+        s.add(m.CatalogueItem(pack_id=pack.id, benefit=it.benefit, code=it.code, name=it.name, kind=it.kind,
+                              chrgitm_lv=it.chrgitm_lv, pay_std=None if it.pay_std is None else str(it.pay_std),
+                              max_count=it.max_count, count_scope=it.count_scope, category=it.category,
+                              cite=it.cite, note=it.note))
+    for i in pack.institutions:
+        s.add(m.PackInstitution(pack_id=pack.id, code=i.code, name=i.name, admdvs=i.admdvs, level=i.level,
+                                price_class=i.price_class, art_approved=i.art_approved,
+                                designated_diseases=";".join(i.designated_diseases), cite=i.cite))
+    for d in pack.diseases:
+        s.add(m.PackDisease(pack_id=pack.id, code=d.code, name=d.name, benefit=d.benefit, criteria=d.criteria,
+                            cite=d.cite))
+
+
+def pack_start(pack: Pack, p) -> object:
+    doc = pack.documents.get(p.doc_number)
+    return doc.effective if doc is not None else p.start
+
+
+_POLICY_CACHE: dict[tuple, PolicySet] = {}
+
+
+def policy(db: Database, s=None) -> PolicySet:
+    """The policy the engine uses for settlements: the packs recorded in the database.
+
+    Cached by the recorded content hashes, so a settlement reads a few short rows,
+    not the pack files, unless a sync changed them.
+    """
+    if s is None:
+        with db.read() as s2:
+            return policy(db, s2)
+    stamp = tuple(s.execute(select(m.PolicyPack.id, m.PolicyPack.content_hash).order_by(m.PolicyPack.id)).all())
+    if not stamp:
+        raise SyncRefused("数据库中没有政策包，请先同步政策包（clinic-settle sync）。")
+    hit = _POLICY_CACHE.get(stamp)
+    if hit is None:
+        hit = _policy_of(_db_pack_files(s))
+        _POLICY_CACHE.clear()
+        _POLICY_CACHE[stamp] = hit
+    return hit
+
+
+def installed(db: Database) -> list[PackInfo]:
+    with db.read() as s:
+        out = []
+        for p in s.execute(select(m.PolicyPack).order_by(m.PolicyPack.admdvs)).scalars():
+            out.append(PackInfo(p.id, p.name, p.admdvs, p.parent, p.version, p.content_hash, p.synced_at))
+        return out
+
+
+def sync_shipped(db: Database) -> list[SyncResult]:
+    return sync(db, shipped_packs_dir())

@@ -1,0 +1,546 @@
+"""Roster import (花名册): `.xlsx` (python-calamine) or `.csv`, every row validated.
+
+Good rows are upserted in one transaction (re-importing updates persons and
+their usage snapshot and never touches local settlements); bad rows go to an
+error report `.xlsx` beside the input with the row number and the reason.
+The format is documented in `docs/roster.md`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import delete, insert, select, update
+
+from desktop_app.core.model import BENEFITS
+from desktop_app.core.money import decimals, parse_decimal
+from desktop_app.store import models as m
+from desktop_app.store.db import Database
+
+PERSON_COLUMNS = ("人员编号", "身份证号", "姓名", "性别", "出生日期", "险种类型", "人员类别", "参保地区划",
+                  "缴费日期", "缴费期", "免等待期", "家庭医生签约机构", "登记病种", "个人账户余额", "截至日期")
+PERSON_REQUIRED = ("人员编号", "身份证号", "姓名", "性别", "出生日期", "险种类型", "人员类别", "参保地区划", "截至日期")
+USAGE_COLUMNS = ("人员编号", "年度", "待遇类型", "病种", "季度", "统筹已支付", "项目编码", "次数")
+USAGE_REQUIRED = ("人员编号", "年度", "待遇类型")
+USAGE_SHEET = "待遇累计"
+
+CATEGORY_CODES = {"在职": "employee_active", "退休": "employee_retired", "城乡居民": "resident", "大学生": "student"}
+BENEFIT_CODES = {**{v: k for k, v in BENEFITS.items()}, **{k: k for k in BENEFITS},
+                 "普通门诊": "general_outpatient", "两病": "two_diseases", "生育": "maternity_delivery",
+                 "辅助生殖": "assisted_reproduction"}
+_FULLWIDTH = str.maketrans("０１２３４５６７８９ＸｘＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＹＺ，、．－／　",
+                           "0123456789XxABCDEFGHIJKLMNOPQRSTUVWYZ,,.-/ ")
+_PSN = re.compile(r"^[0-9A-Za-z]{1,32}$")
+_ADMDVS = re.compile(r"^\d{6}$")
+MAX_ROWS = 2_000_000
+
+
+class RosterError(Exception):
+    """The file as a whole cannot be read (not the rows): nothing was imported."""
+
+
+@dataclass
+class RowError:
+    sheet: str
+    row: int
+    psn_no: str
+    field: str
+    reason: str
+
+
+@dataclass
+class ImportResult:
+    path: str
+    rows: int
+    inserted: int
+    updated: int
+    rejected: int
+    usage_rows: int
+    usage_rejected: int
+    report_path: str | None
+    encoding_note: str = ""
+    errors: list[RowError] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------
+# Reading
+# ---------------------------------------------------------------------------
+def _read_xlsx(path: Path) -> dict[str, list[list]]:
+    try:
+        from python_calamine import CalamineWorkbook
+
+        wb = CalamineWorkbook.from_path(str(path))
+        out = {}
+        for name in wb.sheet_names:
+            out[name] = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        return out
+    except Exception as exc:  # calamine raises its own error types for broken files
+        raise RosterError(f"无法读取 Excel 文件 {path.name}：{exc}") from None
+
+
+def _read_csv(path: Path) -> tuple[list[list], str]:
+    data = path.read_bytes()
+    note = ""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            text = data.decode("gb18030")
+            note = "文件为 GBK/GB18030 编码，已按该编码读取"
+        except UnicodeDecodeError:
+            raise RosterError(f"{path.name} 既不是 UTF-8 也不是 GBK 编码，无法读取") from None
+    if "\x00" in text:
+        raise RosterError(f"{path.name} 含二进制内容，不是文本 CSV")
+    return [row for row in csv.reader(io.StringIO(text, newline=""))], note
+
+
+def _table(rows: list[list], required: tuple[str, ...], known: tuple[str, ...], label: str):
+    if not rows:
+        raise RosterError(f"{label}为空，缺少表头")
+    header = [str(h).strip() if h is not None else "" for h in rows[0]]
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise RosterError(f"{label}缺少列：{'、'.join(missing)}（表头应为：{'、'.join(known)}）")
+    idx = {h: i for i, h in enumerate(header) if h in known}
+    return idx, rows[1:]
+
+
+# ---------------------------------------------------------------------------
+# Cell normalisation and checks
+# ---------------------------------------------------------------------------
+class _Bad(Exception):
+    def __init__(self, field: str, reason: str):
+        self.field = field
+        self.reason = reason
+
+
+def _text(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    return str(v).translate(_FULLWIDTH).strip()
+
+
+def _id_number(v) -> str:
+    if isinstance(v, float | int) and not isinstance(v, bool):
+        raise _Bad("身份证号", "身份证号被 Excel 存成了数字，后几位已丢失精度；请把该列设为“文本”后重新导出")
+    s = re.sub(r"\s+", "", _text(v)).upper()
+    if re.match(r"^\d(\.\d+)?E\+?\d+$", s):
+        raise _Bad("身份证号", "身份证号是科学计数法（如 1.4E+17），精度已丢失；请把该列设为“文本”后重新导出")
+    if not s:
+        raise _Bad("身份证号", "身份证号为空")
+    from stdnum.cn import ric
+    from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength
+
+    try:
+        return ric.validate(s)
+    except InvalidChecksum:
+        raise _Bad("身份证号", f"身份证号 {mask_id(s)} 校验位错误") from None
+    except InvalidComponent:
+        try:
+            ric.get_birth_date(s)
+        except InvalidComponent:
+            raise _Bad("身份证号", f"身份证号 {mask_id(s)} 中的出生日期不存在") from None
+        raise _Bad("身份证号", f"身份证号 {mask_id(s)} 的前6位不是出生当年有效的行政区划代码") from None
+    except (InvalidLength, InvalidFormat):
+        raise _Bad("身份证号", f"身份证号须为18位（末位可为X），收到 {len(s)} 位") from None
+
+
+def mask_id(id_no: str) -> str:
+    """1401**********123X — first four and last four shown."""
+    if len(id_no) < 8:
+        return "*" * len(id_no)
+    return id_no[:4] + "*" * (len(id_no) - 8) + id_no[-4:]
+
+
+def _date(v, field: str, *, required: bool) -> date | None:
+    if isinstance(v, datetime):
+        return v.date()
+    if isinstance(v, date):
+        return v
+    s = _text(v)
+    if not s:
+        if required:
+            raise _Bad(field, f"{field}为空")
+        return None
+    for fmt in ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y.%m.%d", "%Y年%m月%d日"):
+        try:
+            return datetime.strptime(s, fmt).date()
+        except ValueError:
+            continue
+    raise _Bad(field, f"{field}“{s}”不是有效日期（应如 2024-01-31）")
+
+
+def _money(v, field: str) -> Decimal:
+    if isinstance(v, float):
+        v = repr(v)  # calamine gives numbers as float; repr is the shortest exact text
+    s = _text(v)
+    if not s:
+        return Decimal("0.00")
+    try:
+        d = parse_decimal(s)
+    except ValueError:
+        raise _Bad(field, f"{field}“{s}”不是数字") from None
+    if d < 0:
+        raise _Bad(field, f"{field}不能为负数")
+    if decimals(d) > 2:
+        raise _Bad(field, f"{field}最多两位小数")
+    return d
+
+
+def _yes_no(v, field: str) -> bool:
+    s = _text(v)
+    if s in ("", "否", "N", "n", "0", "False", "false"):
+        return False
+    if s in ("是", "Y", "y", "1", "True", "true"):
+        return True
+    raise _Bad(field, f"{field}须为“是”或“否”")
+
+
+@dataclass
+class _PersonRow:
+    row: int
+    psn_no: str
+    id_no: str
+    name: str
+    gender: str
+    birth_date: date
+    insutype: str
+    category: str
+    admdvs: str
+    paid_on: date | None
+    pay_period: str
+    waiting_exempt: bool
+    family_doctor_at: str
+    diseases: list[str]
+    acct_balance: Decimal
+    as_of: date
+
+
+def _person(cells: dict, row: int, known_diseases: set[str]) -> _PersonRow:
+    psn_no = _text(cells.get("人员编号"))
+    if not _PSN.match(psn_no):
+        raise _Bad("人员编号", "人员编号为空或含非法字符（只允许字母和数字，最多32位）")
+    id_no = _id_number(cells.get("身份证号"))
+    from stdnum.cn import ric
+
+    name = _text(cells.get("姓名"))
+    if not name:
+        raise _Bad("姓名", "姓名为空")
+    if len(name) > 30:
+        raise _Bad("姓名", "姓名过长")
+    gender = _text(cells.get("性别"))
+    if gender not in ("男", "女"):
+        raise _Bad("性别", f"性别须为“男”或“女”，收到“{gender}”")
+    id_gender = "男" if int(id_no[16]) % 2 == 1 else "女"
+    if gender != id_gender:
+        raise _Bad("性别", f"性别“{gender}”与身份证号（第17位表示{id_gender}）不一致")
+    birth = _date(cells.get("出生日期"), "出生日期", required=True)
+    if birth != ric.get_birth_date(id_no):
+        raise _Bad("出生日期", f"出生日期 {birth} 与身份证号中的 {ric.get_birth_date(id_no)} 不一致")
+    insutype = _text(cells.get("险种类型"))
+    if insutype not in ("310", "390"):
+        raise _Bad("险种类型", f"险种类型须为 310（职工）或 390（城乡居民），收到“{insutype}”")
+    cat_label = _text(cells.get("人员类别"))
+    category = CATEGORY_CODES.get(cat_label)
+    if category is None:
+        raise _Bad("人员类别", f"人员类别须为 {'/'.join(CATEGORY_CODES)}，收到“{cat_label}”")
+    if (insutype == "310") != category.startswith("employee"):
+        raise _Bad("人员类别", f"人员类别“{cat_label}”与险种类型 {insutype} 不一致")
+    admdvs = _text(cells.get("参保地区划"))
+    if not _ADMDVS.match(admdvs):
+        raise _Bad("参保地区划", f"参保地区划须为6位数字，收到“{admdvs}”")
+    paid_on = _date(cells.get("缴费日期"), "缴费日期", required=False)
+    period = _text(cells.get("缴费期"))
+    if period not in ("", "集中", "延长"):
+        raise _Bad("缴费期", f"缴费期须为“集中”或“延长”，收到“{period}”")
+    if period == "延长" and paid_on is None:
+        raise _Bad("缴费日期", "缴费期为“延长”时须填缴费日期（用于计算待遇等待期）")
+    exempt = _yes_no(cells.get("免等待期"), "免等待期")
+    fd = _text(cells.get("家庭医生签约机构"))
+    if len(fd) > 32:
+        raise _Bad("家庭医生签约机构", "机构编码过长")
+    diseases = [d.strip() for d in _text(cells.get("登记病种")).split(",") if d.strip()]
+    for d in diseases:
+        if d not in known_diseases:
+            raise _Bad("登记病种", f"病种编码 {d} 不在已同步的政策包病种目录中")
+    balance = _money(cells.get("个人账户余额"), "个人账户余额")
+    as_of = _date(cells.get("截至日期"), "截至日期", required=True)
+    return _PersonRow(row, psn_no, id_no, name, gender, birth, insutype, category, admdvs, paid_on, period,
+                      exempt, fd, diseases, balance, as_of)
+
+
+@dataclass
+class _UsageRow:
+    row: int
+    psn_no: str
+    year: int
+    benefit: str
+    disease: str
+    quarter: int | None
+    fund_paid: Decimal
+    item_code: str
+    count: int
+
+
+def _usage(cells: dict, row: int) -> _UsageRow:
+    psn_no = _text(cells.get("人员编号"))
+    if not _PSN.match(psn_no):
+        raise _Bad("人员编号", "人员编号为空或含非法字符")
+    ys = _text(cells.get("年度"))
+    if not re.match(r"^\d{4}$", ys):
+        raise _Bad("年度", f"年度须为4位年份，收到“{ys}”")
+    bl = _text(cells.get("待遇类型"))
+    benefit = BENEFIT_CODES.get(bl)
+    if benefit is None:
+        raise _Bad("待遇类型", f"未知的待遇类型“{bl}”")
+    qs = _text(cells.get("季度"))
+    quarter = None
+    if qs:
+        if qs not in ("1", "2", "3", "4"):
+            raise _Bad("季度", f"季度须为 1-4 或留空，收到“{qs}”")
+        quarter = int(qs)
+    cs = _text(cells.get("次数"))
+    if cs and not cs.isdigit():
+        raise _Bad("次数", f"次数须为非负整数，收到“{cs}”")
+    return _UsageRow(row, psn_no, int(ys), benefit, _text(cells.get("病种")), quarter,
+                     _money(cells.get("统筹已支付"), "统筹已支付"), _text(cells.get("项目编码")), int(cs or 0))
+
+
+# ---------------------------------------------------------------------------
+# Pinyin search keys
+# ---------------------------------------------------------------------------
+def pinyin_keys(name: str, limit: int = 8) -> list[str]:
+    """Full pinyin and initials of a name; every reading of the surname (单 dan/shan/chan)."""
+    from pypinyin import Style, lazy_pinyin, pinyin
+
+    name = name.strip()
+    if not name:
+        return []
+    rest = lazy_pinyin(name[1:], errors="ignore") if len(name) > 1 else []
+    first = pinyin(name[0], style=Style.NORMAL, heteronym=True, errors="ignore")
+    readings = first[0] if first else []
+    keys: list[str] = []
+    for r in itertools.islice(readings, limit):
+        parts = [r, *rest]
+        full = "".join(parts).lower()
+        initials = "".join(p[0] for p in parts if p).lower()
+        for k in (full, initials):
+            if k and k not in keys:
+                keys.append(k)
+    ascii_name = name.lower()
+    if ascii_name.isascii() and ascii_name.replace(" ", "").isalpha() and ascii_name not in keys:
+        keys.append(ascii_name.replace(" ", ""))
+    return keys
+
+
+# ---------------------------------------------------------------------------
+# Import
+# ---------------------------------------------------------------------------
+def import_roster(db: Database, path: str | Path, *, usage_path: str | Path | None = None,
+                  progress: Callable[[int, int], None] | None = None) -> ImportResult:
+    path = Path(path)
+    if not path.is_file():
+        raise RosterError(f"找不到花名册文件：{path}")
+    if path.stat().st_size > 512 * 1024 * 1024:
+        raise RosterError("花名册文件过大（超过 512 MB）")
+    note = ""
+    usage_rows: list[list] | None = None
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm", ".xls", ".ods"):
+        sheets = _read_xlsx(path)
+        names = list(sheets)
+        if not names:
+            raise RosterError("Excel 文件中没有工作表")
+        person_rows = sheets[names[0]]
+        if USAGE_SHEET in sheets and names[0] != USAGE_SHEET:
+            usage_rows = sheets[USAGE_SHEET]
+        elif len(names) > 1:
+            usage_rows = sheets[names[1]]
+    elif suffix in (".csv", ".txt"):
+        person_rows, note = _read_csv(path)
+    else:
+        raise RosterError(f"不支持的文件类型 {path.suffix}：请用 .xlsx 或 .csv")
+    if usage_path is not None:
+        up = Path(usage_path)
+        if up.suffix.lower() == ".csv":
+            usage_rows, _n = _read_csv(up)
+        else:
+            us = _read_xlsx(up)
+            usage_rows = us.get(USAGE_SHEET) or next(iter(us.values()))
+    if len(person_rows) > MAX_ROWS:
+        raise RosterError(f"花名册行数超过 {MAX_ROWS}")
+
+    pidx, pdata = _table(person_rows, PERSON_REQUIRED, PERSON_COLUMNS, "花名册")
+    sheet_p = "花名册"
+    with db.read() as s:
+        known_diseases = set(s.execute(select(m.PackDisease.code)).scalars())
+    errors: list[RowError] = []
+    good: list[_PersonRow] = []
+    seen_psn: dict[str, int] = {}
+    seen_id: dict[str, int] = {}
+    total = len(pdata)
+    for i, raw in enumerate(pdata):
+        rownum = i + 2
+        if raw is None or all(c is None or _text(c) == "" for c in raw):
+            continue
+        cells = {h: (raw[j] if j < len(raw) else None) for h, j in pidx.items()}
+        try:
+            p = _person(cells, rownum, known_diseases)
+            if p.psn_no in seen_psn:
+                raise _Bad("人员编号", f"人员编号 {p.psn_no} 与第 {seen_psn[p.psn_no]} 行重复")
+            if p.id_no in seen_id:
+                raise _Bad("身份证号", f"身份证号与第 {seen_id[p.id_no]} 行重复")
+        except _Bad as b:
+            errors.append(RowError(sheet_p, rownum, _text(cells.get("人员编号")), b.field, b.reason))
+            continue
+        seen_psn[p.psn_no] = rownum
+        seen_id[p.id_no] = rownum
+        good.append(p)
+        if progress and i % 5000 == 0:
+            progress(i, total)
+
+    usage: list[_UsageRow] = []
+    usage_total = 0
+    usage_errors = 0
+    if usage_rows is not None and len(usage_rows) > 0:
+        uidx, udata = _table(usage_rows, USAGE_REQUIRED, USAGE_COLUMNS, "待遇累计")
+        for i, raw in enumerate(udata):
+            rownum = i + 2
+            if raw is None or all(c is None or _text(c) == "" for c in raw):
+                continue
+            usage_total += 1
+            cells = {h: (raw[j] if j < len(raw) else None) for h, j in uidx.items()}
+            try:
+                usage.append(_usage(cells, rownum))
+            except _Bad as b:
+                usage_errors += 1
+                errors.append(RowError(USAGE_SHEET, rownum, _text(cells.get("人员编号")), b.field, b.reason))
+
+    inserted = updated = 0
+    now = datetime.now()
+    with db.write() as s:
+        # ID numbers already held by another person in the database
+        existing: dict[str, str] = {}
+        by_id: dict[str, str] = {}
+        psns = [p.psn_no for p in good]
+        for chunk in _chunks(psns, 500):
+            for psn, idn in s.execute(select(m.Person.psn_no, m.Person.id_no).where(m.Person.psn_no.in_(chunk))):
+                existing[psn] = idn
+        for chunk in _chunks([p.id_no for p in good], 500):
+            for psn, idn in s.execute(select(m.Person.psn_no, m.Person.id_no).where(m.Person.id_no.in_(chunk))):
+                by_id[idn] = psn
+        ok: list[_PersonRow] = []
+        for p in good:
+            other = by_id.get(p.id_no)
+            if other is not None and other != p.psn_no:
+                errors.append(RowError(sheet_p, p.row, p.psn_no, "身份证号",
+                                       f"身份证号已属于数据库中的人员 {other}"))
+                continue
+            ok.append(p)
+        good_psn = {p.psn_no for p in ok} | set(existing)
+        new_rows, upd_rows, keys, dis = [], [], [], []
+        for p in ok:
+            rec = dict(psn_no=p.psn_no, id_no=p.id_no, name=p.name, gender=p.gender, birth_date=p.birth_date,
+                       insutype=p.insutype, category=p.category, admdvs=p.admdvs, paid_on=p.paid_on,
+                       pay_period=p.pay_period, waiting_exempt=p.waiting_exempt, family_doctor_at=p.family_doctor_at,
+                       acct_balance=p.acct_balance, as_of=p.as_of, updated_at=now)
+            (upd_rows if p.psn_no in existing else new_rows).append(rec)
+            keys.extend({"psn_no": p.psn_no, "key": k} for k in pinyin_keys(p.name))
+            dis.extend({"psn_no": p.psn_no, "disease": d} for d in dict.fromkeys(p.diseases))
+        upd_psn = [r["psn_no"] for r in upd_rows]
+        for chunk in _chunks(upd_psn, 500):
+            s.execute(delete(m.PersonKey).where(m.PersonKey.psn_no.in_(chunk)))
+            s.execute(delete(m.PersonDisease).where(m.PersonDisease.psn_no.in_(chunk)))
+        if new_rows:
+            s.execute(insert(m.Person), new_rows)
+        if upd_rows:
+            s.execute(update(m.Person), upd_rows)
+        if keys:
+            s.execute(insert(m.PersonKey), keys)
+        if dis:
+            s.execute(insert(m.PersonDisease), dis)
+        inserted, updated = len(new_rows), len(upd_rows)
+        # usage snapshot: replaces the snapshot of every person it names
+        urows = []
+        for u in usage:
+            if u.psn_no not in good_psn:
+                usage_errors += 1
+                errors.append(RowError(USAGE_SHEET, u.row, u.psn_no, "人员编号",
+                                       "人员编号不在花名册（本文件的有效行或数据库）中"))
+                continue
+            urows.append(dict(psn_no=u.psn_no, year=u.year, benefit=u.benefit, disease=u.disease, quarter=u.quarter,
+                              fund_paid=u.fund_paid, item_code=u.item_code, count=u.count))
+        touched = sorted({r["psn_no"] for r in urows} | set(upd_psn))
+        for chunk in _chunks(touched, 500):
+            s.execute(delete(m.UsageSnapshot).where(m.UsageSnapshot.psn_no.in_(chunk)))
+        if urows:
+            s.execute(insert(m.UsageSnapshot), urows)
+    if progress:
+        progress(total, total)
+
+    report = None
+    if errors:
+        report = write_error_report(path, errors)
+    person_errors = sum(1 for e in errors if e.sheet == sheet_p)
+    return ImportResult(str(path), total, inserted, updated, person_errors, usage_total, usage_errors,
+                        str(report) if report else None, note, errors)
+
+
+def _chunks(seq: list, n: int) -> Iterable[list]:
+    for i in range(0, len(seq), n):
+        yield seq[i:i + n]
+
+
+def error_report_path(path: Path) -> Path:
+    return path.with_name(f"{path.stem}_错误报告.xlsx")
+
+
+def write_error_report(path: Path, errors: list[RowError]) -> Path:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font, PatternFill
+
+    out = error_report_path(path)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "错误行"
+    ws.append(["工作表", "行号", "人员编号", "字段", "原因"])
+    for c in ws[1]:
+        c.font = Font(bold=True)
+        c.fill = PatternFill("solid", fgColor="FDE9D9")
+    for e in errors:
+        # cells are written as text; a leading = would otherwise become a formula
+        ws.append([e.sheet, e.row, _safe_cell(e.psn_no), e.field, _safe_cell(e.reason)])
+    ws.freeze_panes = "A2"
+    for col, width in zip("ABCDE", (10, 8, 20, 16, 80), strict=True):
+        ws.column_dimensions[col].width = width
+    tmp = out.with_suffix(".tmp.xlsx")
+    wb.save(tmp)
+    tmp.replace(out)
+    return out
+
+
+def _safe_cell(v: str) -> str:
+    return "'" + v if v[:1] in ("=", "+", "-", "@") else v
+
+
+def read_error_report(path: str | Path) -> list[RowError]:
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path, read_only=True)
+    ws = wb.active
+    out = []
+    for row in ws.iter_rows(min_row=2, values_only=True):
+        if row and row[0]:
+            out.append(RowError(row[0], int(row[1]), row[2] or "", row[3] or "", row[4] or ""))
+    wb.close()
+    return out
