@@ -195,6 +195,8 @@ def settle(claim: Claim, history: Sequence[HistoryEntry], policy: PolicySet) -> 
                             used_counts[hi.code] = used_counts.get(hi.code, _Z) + hi.qty
             used = used_counts.get(it.code, _Z)
             left = max(Decimal(cat.max_count) - used, _Z)
+            # earlier lines of the same code in this claim use up the count too
+            used_counts[it.code] = used + min(qty, left)
             if qty > left:
                 qty = left
                 ful = amount - q2(qty * it.price)
