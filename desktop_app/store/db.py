@@ -81,9 +81,8 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        with self._read() as s:
+        with self._read() as s:  # closing ends the read transaction; loaded objects stay readable
             yield s
-            s.rollback()
 
     @contextmanager
     def write(self) -> Iterator[Session]:

@@ -1,0 +1,40 @@
+"""A migrated demo database is built once per session and copied per test (fast, isolated)."""
+
+import shutil
+import sqlite3
+from datetime import date
+
+import pytest
+
+from desktop_app.services import demo
+from desktop_app.store.db import open_db
+
+TODAY = date(2026, 11, 23)
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory):
+    path = tmp_path_factory.mktemp("tmpl") / "demo.sqlite3"
+    d = open_db(path)
+    demo.create_demo(d, persons=120, today=TODAY)
+    d.dispose()
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
+    return path
+
+
+@pytest.fixture
+def db(template_db, tmp_path):
+    path = tmp_path / "clinic.sqlite3"
+    shutil.copy(template_db, path)
+    d = open_db(path)
+    yield d
+    d.dispose()
+
+
+@pytest.fixture
+def empty_db(tmp_path):
+    d = open_db(tmp_path / "empty.sqlite3")
+    yield d
+    d.dispose()

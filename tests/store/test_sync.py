@@ -1,0 +1,122 @@
+"""clinic-settle sync: one transaction, idempotent, refuses older versions and invalid packs."""
+
+import shutil
+
+import pytest
+from sqlalchemy import func, select
+
+from desktop_app.core.policy import shipped_packs_dir
+from desktop_app.services import packs
+from desktop_app.store import models as m
+
+
+def counts(db):
+    with db.read() as s:
+        return tuple(s.execute(select(func.count()).select_from(t)).scalar_one()
+                     for t in (m.PolicyPack, m.PackParam, m.CatalogueItem, m.PackInstitution, m.PackDisease, m.PackFile))
+
+
+def copy_pack(tmp_path, name="cn-141100-lvliang"):
+    dst = tmp_path / name
+    shutil.copytree(shipped_packs_dir() / name, dst)
+    return dst
+
+
+def test_first_sync_loads_everything(empty_db):
+    res = packs.sync_shipped(empty_db)
+    assert {r.status for r in res} == {"loaded"} and len(res) == 7
+    n_packs, n_params, n_items, n_inst, n_dis, n_files = counts(empty_db)
+    assert (n_packs, n_items, n_inst, n_dis) == (7, 13, 8, 1)
+    assert n_params > 60 and n_files >= 14
+    policy = packs.policy(empty_db)
+    assert set(policy.packs) == {r.pack_id for r in res}
+
+
+def test_same_pack_twice_changes_nothing(empty_db):
+    packs.sync_shipped(empty_db)
+    before = counts(empty_db)
+    res = packs.sync_shipped(empty_db)
+    assert {r.status for r in res} == {"unchanged"}
+    assert counts(empty_db) == before
+
+
+def test_newer_version_upgrades_older_is_refused_unless_forced(empty_db, tmp_path):
+    packs.sync_shipped(empty_db)
+    p = copy_pack(tmp_path)
+    toml = p / "pack.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace('version = "1.0.0"', 'version = "1.1.0"'), encoding="utf-8")
+    res = packs.sync(empty_db, p)
+    assert [(r.status, r.previous_version) for r in res] == [("upgraded", "1.0.0")]
+    # the shipped 1.0.0 is now older
+    with pytest.raises(packs.SyncRefused) as exc:
+        packs.sync(empty_db, shipped_packs_dir() / "cn-141100-lvliang")
+    assert "较旧" in exc.value.message
+    res = packs.sync(empty_db, shipped_packs_dir() / "cn-141100-lvliang", force=True)
+    assert res[0].status == "replaced"
+    assert [x.version for x in packs.installed(empty_db) if x.pack_id == "cn-141100-lvliang"] == ["1.0.0"]
+
+
+def test_same_version_other_content_is_refused(empty_db, tmp_path):
+    packs.sync_shipped(empty_db)
+    p = copy_pack(tmp_path)
+    params = p / "params.toml"
+    params.write_text(params.read_text(encoding="utf-8").replace('"3000.00"', '"3100.00"'), encoding="utf-8")
+    with pytest.raises(packs.SyncRefused) as exc:
+        packs.sync(empty_db, p)
+    assert "相同但内容不同" in exc.value.message
+
+
+def test_invalid_pack_changes_nothing_and_lists_every_error(empty_db, tmp_path):
+    packs.sync_shipped(empty_db)
+    before = counts(empty_db)
+    p = copy_pack(tmp_path)
+    params = p / "params.toml"
+    text = params.read_text(encoding="utf-8")
+    text = text.replace('key = "quarterly_cap"', 'key = "quartely_cap"', 1)
+    text = text.replace('cite = "吕医保发〔2024〕13号 一"', 'cite = ""', 2)
+    params.write_text(text, encoding="utf-8")
+    (p / "pack.toml").write_text((p / "pack.toml").read_text(encoding="utf-8").replace('"1.0.0"', '"2.0.0"'),
+                                 encoding="utf-8")
+    with pytest.raises(packs.SyncRefused) as exc:
+        packs.sync(empty_db, p)
+    probs = exc.value.problems
+    assert any("quartely_cap" in x for x in probs)
+    assert any("缺少出处" in x for x in probs)
+    assert counts(empty_db) == before
+
+
+def test_child_without_parent_in_database_is_refused(empty_db):
+    with pytest.raises(packs.SyncRefused) as exc:
+        packs.sync(empty_db, shipped_packs_dir() / "cn-140830-ruicheng")
+    assert any("未加载" in x for x in exc.value.problems)
+    assert counts(empty_db)[0] == 0
+
+
+def test_zip_pack_syncs(empty_db, tmp_path):
+    import zipfile
+
+    packs.sync_shipped(empty_db)
+    p = copy_pack(tmp_path)
+    (p / "pack.toml").write_text((p / "pack.toml").read_text(encoding="utf-8").replace('"1.0.0"', '"1.0.1"'),
+                                 encoding="utf-8")
+    z = tmp_path / "lvliang.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        for f in p.iterdir():
+            zf.write(f, f"cn-141100-lvliang/{f.name}")
+    res = packs.sync(empty_db, z)
+    assert res[0].status == "upgraded"
+
+
+def test_engine_uses_the_packs_recorded_in_the_database(empty_db, tmp_path):
+    from datetime import date
+
+    packs.sync_shipped(empty_db)
+    p = copy_pack(tmp_path, "cn-140000-shanxi")
+    params = p / "params.toml"
+    params.write_text(params.read_text(encoding="utf-8").replace('value = "300.00"', 'value = "350.00"'), encoding="utf-8")
+    (p / "pack.toml").write_text((p / "pack.toml").read_text(encoding="utf-8").replace('"1.0.0"', '"1.0.1"'),
+                                 encoding="utf-8")
+    packs.sync(empty_db, p)
+    chain = packs.policy(empty_db).chain_for("141102")
+    cap = chain.resolve("annual_cap", {"benefit": "general_outpatient", "insutype": "390"}, date(2024, 6, 1))
+    assert cap.value == 350
