@@ -186,3 +186,21 @@ def test_pinyin_keys_cover_surname_readings():
     keys = roster.pinyin_keys("单田芳")
     assert {"shantianfang", "stf", "dantianfang", "dtf"} <= set(keys)
     assert roster.pinyin_keys("张三")[:2] == ["zhangsan", "zs"]
+
+
+def test_shipped_samples_import_cleanly(empty_db, tmp_path):
+    import shutil
+    from pathlib import Path
+
+    from desktop_app.services import packs
+
+    packs.sync_shipped(empty_db)
+    samples = Path(__file__).resolve().parents[2] / "docs" / "samples"
+    x = tmp_path / "roster_sample.xlsx"
+    shutil.copy(samples / "roster_sample.xlsx", x)
+    res = roster.import_roster(empty_db, x)
+    assert (res.inserted, res.rejected, res.usage_rejected) == (12, 0, 0) and res.usage_rows == 6
+    c = tmp_path / "roster_sample.csv"
+    shutil.copy(samples / "roster_sample.csv", c)
+    res = roster.import_roster(empty_db, c, usage_path=samples / "usage_sample.csv")
+    assert (res.updated, res.rejected, res.report_path) == (12, 0, None)
