@@ -15,7 +15,6 @@ from decimal import Decimal
 from pathlib import Path
 
 
-
 def _default(o):
     if isinstance(o, Decimal):
         return str(o)

@@ -86,13 +86,17 @@ class DemoResult:
 def _id_number(rng: random.Random, birth: date, male: bool) -> str:
     from stdnum.cn import ric
 
+    from desktop_app.services.roster import validate_ric
+
     while True:
         place = rng.choice(BIRTH_PLACES)
         seq = rng.randrange(0, 50) * 2 + (1 if male else 0)
         body = f"{place}{birth:%Y%m%d}{rng.randrange(0, 10)}{seq:02d}"
         idn = body + ric.calc_check_digit(body + "0")  # stdnum expects the check digit position present
-        if ric.is_valid(idn):  # the place code must have existed in the birth year
-            return idn
+        try:
+            return validate_ric(idn)  # the place code must have existed in the birth year
+        except ValueError:
+            continue
 
 
 def _name(rng: random.Random) -> str:

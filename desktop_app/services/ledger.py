@@ -22,7 +22,8 @@ from decimal import Decimal
 from sqlalchemy import func, select, update
 
 from desktop_app.core.claim_io import InvalidInput, parse_claim, settlement_to_json
-from desktop_app.core.engine import PolicyError, settle as engine_settle
+from desktop_app.core.engine import PolicyError
+from desktop_app.core.engine import settle as engine_settle
 from desktop_app.core.model import BENEFITS, INSUTYPES, MONEY_FIELDS, HistoryEntry, HistoryItem
 from desktop_app.core.money import q2
 from desktop_app.services import packs as packs_service

@@ -68,7 +68,7 @@ def _policy_of(db_packs: dict[str, tuple[str, dict[str, bytes]]]) -> PolicySet:
 def _db_pack_files(s) -> dict[str, tuple[str, dict[str, bytes]]]:
     out: dict[str, tuple[str, dict[str, bytes]]] = {}
     for pf in s.execute(select(m.PackFile)).scalars():
-        label, files = out.setdefault(pf.pack_id, (f"db:{pf.pack_id}", {}))
+        _label, files = out.setdefault(pf.pack_id, (f"db:{pf.pack_id}", {}))
         files[pf.name] = pf.content
     return out
 
