@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 run: $(STAMP)
+	$(BIN)/clinic-settle demo --if-empty
 	$(BIN)/clinic-settle
 
 test: $(STAMP)

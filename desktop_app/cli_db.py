@@ -266,6 +266,14 @@ def cmd_demo(args) -> int:
     from desktop_app.services.demo import create_demo
 
     d = _db(args)
+    if args.if_empty:
+        from desktop_app.services.lookup import count_persons
+
+        n = count_persons(d)
+        if n:
+            emit({"db": str(d.path or d.url), "persons": n, "created": False}, args.json,
+                 f"数据库已有 {n} 名参保人，未生成演示数据：{d.path or d.url}")
+            return 0
     try:
         r = create_demo(d, persons=args.persons)
     except ValueError as exc:
@@ -328,6 +336,7 @@ def add_commands(sub, db_help: str) -> None:
 
     p = sub.add_parser("demo", help="在空数据库中生成演示数据")
     p.add_argument("--persons", type=int, default=500)
+    p.add_argument("--if-empty", action="store_true", help="数据库已有参保人时什么也不做（make run 使用）")
     common(p)
     p.set_defaults(func=cmd_demo)
 

@@ -94,6 +94,8 @@ class SettlementRecord:
     reason: str = ""
     day_closed: bool = False
     replayed: bool = False  # True when a repeated request token returned the first record
+    receipt: dict = field(default_factory=dict)  # frozen header data for the receipt
+    items: list[dict] = field(default_factory=list)  # stored lines: code, name, class, fee category, qty, price…
 
 
 @dataclass(frozen=True)
@@ -193,6 +195,11 @@ def _history_json(h: list[HistoryEntry]) -> list[dict]:
 
 
 def _compute(s, db: Database, visit: VisitInput) -> tuple[m.Person, dict, dict]:
+    person, claim, result, _h, _p = _compute_full(s, db, visit)
+    return person, claim, result
+
+
+def _compute_full(s, db: Database, visit: VisitInput):
     person = s.get(m.Person, visit.psn_no)
     if person is None:
         raise LedgerError(f"找不到人员编号 {visit.psn_no}", field="psn_no", code="invalid_input")
@@ -214,7 +221,7 @@ def _compute(s, db: Database, visit: VisitInput) -> tuple[m.Person, dict, dict]:
     hashes = {pid: pk.content_hash for pid, pk in policy.packs.items()}
     out["packs"] = [{**p, "content_hash": hashes.get(p["id"], "")} for p in out["packs"]]
     claim["history"] = _history_json(history)
-    return person, claim, out
+    return person, claim, out, history, policy
 
 
 def presettle(db: Database, visit: VisitInput) -> Preview:
@@ -251,11 +258,13 @@ def settle(db: Database, visit: VisitInput, *, token: str | None = None, operato
         prior = s.execute(select(m.Settlement).where(m.Settlement.request_token == token)).scalar_one_or_none()
         if prior is not None:
             return _record(s, prior, replayed=True)
-        _operator(s, operator)
+        op = _operator(s, operator)
         if _closed(s, today):
             raise LedgerError(f"{today} 已日结，不能再结算；请在下一个营业日结算。", code="day_closed")
-        person, claim, result = _compute(s, db, visit)
-        clinic = clinic_settings(s).clinic_code
+        person, claim, result, history, policy = _compute_full(s, db, visit)
+        settings = clinic_settings(s)
+        clinic = settings.clinic_code
+        snapshot = _receipt_snapshot(s, person, visit, claim, result, history, policy, settings, op)
         st = m.Settlement(
             setl_no=_next_setl_no(s, clinic, today), request_token=token, kind="settle", original_id=None,
             psn_no=person.psn_no, business_date=today, visit_date=visit.date, benefit=visit.benefit,
@@ -264,7 +273,7 @@ def settle(db: Database, visit: VisitInput, *, token: str | None = None, operato
             claim_json=json.dumps(claim, ensure_ascii=False, sort_keys=True),
             result_json=json.dumps(result, ensure_ascii=False, sort_keys=True),
             packs=json.dumps(result["packs"], ensure_ascii=False), operator=operator, reason="",
-            created_at=datetime.now(),
+            created_at=datetime.now(), receipt_json=json.dumps(snapshot, ensure_ascii=False, sort_keys=True),
             **{f: Decimal(result[f]) for f in MONEY_FIELDS},
         )
         for i, (ci, ri) in enumerate(zip(claim["items"], result["items"], strict=True)):
@@ -318,6 +327,8 @@ def reverse(db: Database, setl_no: str, *, reason: str, operator: str, token: st
             disease=orig.disease, institution=orig.institution, insutype=orig.insutype, admdvs=orig.admdvs,
             pool_prop_selfpay=orig.pool_prop_selfpay, claim_json=orig.claim_json,
             result_json=json.dumps(neg, ensure_ascii=False, sort_keys=True), packs=orig.packs,
+            receipt_json=json.dumps({**json.loads(orig.receipt_json or "{}"), "ytd": None,
+                                     "operator_name": op.name}, ensure_ascii=False, sort_keys=True),
             operator=operator, reason=reason.strip(), created_at=datetime.now(),
             **{f: -getattr(orig, f) for f in MONEY_FIELDS},
         )
@@ -334,6 +345,38 @@ def reverse(db: Database, setl_no: str, *, reason: str, operator: str, token: st
         s.add(rv)
         s.flush()
         return _record(s, rv)
+
+
+def _receipt_snapshot(s, person, visit, claim, result, history, policy, settings, op) -> dict:
+    """The receipt's header data and year-to-date figures, frozen at settlement."""
+    from desktop_app.core.model import CATEGORIES
+    from desktop_app.services.roster import mask_id
+
+    region = s.execute(select(m.PolicyPack.name).where(m.PolicyPack.admdvs.in_(
+        [person.admdvs, person.admdvs[:4] + "00", person.admdvs[:2] + "0000"])).order_by(
+        m.PolicyPack.admdvs.desc())).scalars().first() or ""
+    disease_name = ""
+    if visit.disease:
+        disease_name = s.execute(select(m.PackDisease.name).where(m.PackDisease.code == visit.disease)).scalar() or ""
+    ytd = None
+    chain = policy.chain_for(person.admdvs)
+    ctx = {"benefit": visit.benefit, "insutype": person.insutype, "category": person.category,
+           "disease": visit.disease}
+    cap = chain.resolve("annual_cap", ctx, visit.date) if chain else None
+    scope = [h for h in history if h.benefit == visit.benefit and (visit.disease is None or h.disease == visit.disease)]
+    paid = sum((h.hifp_pay for h in scope), Decimal("0.00")) + Decimal(result["hifp_pay"])
+    ytd = {"year": visit.date.year, "fund_paid": str(paid)}
+    if cap is not None and not cap.is_open:
+        ytd.update(annual_cap=str(cap.value), remaining=str(max(cap.value - paid, Decimal("0.00"))), basis=cap.cite)
+    return {
+        "clinic_name": settings.clinic_name, "clinic_code": settings.clinic_code,
+        "name": person.name, "gender": person.gender, "id_masked": mask_id(person.id_no), "psn_no": person.psn_no,
+        "insutype_label": INSUTYPES.get(person.insutype, person.insutype),
+        "category_label": CATEGORIES.get(person.category, person.category),
+        "admdvs": person.admdvs, "region": region,
+        "benefit_label": BENEFITS.get(visit.benefit, visit.benefit), "disease": visit.disease or "",
+        "disease_name": disease_name, "operator_name": op.name, "ytd": ytd,
+    }
 
 
 def _neg(v: str) -> str:
@@ -362,6 +405,10 @@ def _record(s, st: m.Settlement, *, replayed: bool = False) -> SettlementRecord:
         created_at=st.created_at, original_setl_no=orig_no, reversed_by=rev_no,
         result=json.loads(st.result_json), claim=json.loads(st.claim_json), reason=st.reason,
         day_closed=st.day_close_id is not None, replayed=replayed,
+        receipt=json.loads(st.receipt_json or "{}"),
+        items=[{"seq": i.seq, "code": i.code, "name": i.name, "kind": i.kind, "chrgitm_lv": i.chrgitm_lv,
+                "fee_category": i.fee_category, "qty": i.qty, "price": i.price, "pay_std": i.pay_std,
+                "det_item_fee_sumamt": str(i.det_item_fee_sumamt)} for i in st.items],
     )
 
 

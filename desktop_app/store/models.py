@@ -236,6 +236,9 @@ class Settlement(Base):
     claim_json: Mapped[str] = mapped_column(Text)  # the claim as settled (contract form, history included)
     result_json: Mapped[str] = mapped_column(Text)  # the full result: items, notices, trace, packs
     packs: Mapped[str] = mapped_column(Text)  # JSON [{id, version, content_hash}]
+    # what the receipt prints, frozen at settlement: clinic, person identity (ID masked),
+    # labels, operator name, year-to-date figures — a reprint never reads today's roster
+    receipt_json: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
     operator: Mapped[str] = mapped_column(String(32))
     reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime)
