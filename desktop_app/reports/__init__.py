@@ -1,0 +1,1 @@
+"""Receipts (reportlab PDF, Qt printing), Excel reports and the reconciliation export."""
