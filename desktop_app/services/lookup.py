@@ -100,39 +100,52 @@ def search(db: Database, query: str, *, limit: int = LIMIT) -> list[PersonHit]:
         return _search(s, q, limit)
 
 
+_HIT_COLS = (m.Person.psn_no, m.Person.name, m.Person.id_no, m.Person.gender, m.Person.birth_date,
+             m.Person.insutype, m.Person.admdvs)
+
+
 def _hits(rows, how: str) -> list[PersonHit]:
     return [PersonHit(p.psn_no, p.name, mask_id(p.id_no), p.gender, p.birth_date, p.insutype, p.admdvs, how)
             for p in rows]
+
+
+def _rows(s, *where, order=None, limit: int | None = None):
+    """Only the columns a hit shows (no ORM objects, no relationship loads)."""
+    q = select(*_HIT_COLS).where(*where)
+    if order is not None:
+        q = q.order_by(*order)
+    if limit is not None:
+        q = q.limit(limit)
+    return s.execute(q).all()
 
 
 def _search(s, q: str, limit: int) -> list[PersonHit]:
     compact = re.sub(r"\s+", "", q)
     # an ID number, typed or inside scanned text
     if re.fullmatch(r"\d{17}[\dXx]", compact):
-        rows = s.execute(select(m.Person).where(m.Person.id_no == compact.upper())).scalars().all()
+        rows = _rows(s, m.Person.id_no == compact.upper())
         if rows:
             return _hits(rows, "身份证号")
     # 人员编号 exactly
     if re.fullmatch(r"[0-9A-Za-z]{1,32}", compact):
-        p = s.get(m.Person, compact)
-        if p is not None:
-            return _hits([p], "人员编号")
+        rows = _rows(s, m.Person.psn_no == compact)
+        if rows:
+            return _hits(rows, "人员编号")
     # scanned text (医保电子凭证 / card reader): an ID number or 人员编号 inside it
     if len(compact) > 18 or any(c in compact for c in ":|;=&?"):
         for idn in _ID_IN_TEXT.findall(compact):
-            rows = s.execute(select(m.Person).where(m.Person.id_no == idn.upper())).scalars().all()
+            rows = _rows(s, m.Person.id_no == idn.upper())
             if rows:
                 return _hits(rows, "扫码")
         for token in re.split(r"[^0-9A-Za-z]+", compact):
             if 6 <= len(token) <= 32:
-                p = s.get(m.Person, token)
-                if p is not None:
-                    return _hits([p], "扫码")
+                rows = _rows(s, m.Person.psn_no == token)
+                if rows:
+                    return _hits(rows, "扫码")
         return []
     if compact.isdigit():
-        rows = s.execute(select(m.Person).where(_prefix(m.Person.psn_no, compact))
-                         .order_by(m.Person.psn_no).limit(limit)).scalars().all()
-        return _hits(rows, "人员编号前缀")
+        return _hits(_rows(s, _prefix(m.Person.psn_no, compact), order=(m.Person.psn_no,), limit=limit),
+                     "人员编号前缀")
     if compact.isascii() and compact.isalpha():
         key = compact.lower()
         psns = s.execute(select(m.PersonKey.psn_no).where(_prefix(m.PersonKey.key, key))
@@ -140,15 +153,13 @@ def _search(s, q: str, limit: int) -> list[PersonHit]:
         psns = list(dict.fromkeys(psns))[:limit]
         if not psns:
             return []
-        by = {p.psn_no: p for p in s.execute(select(m.Person).where(m.Person.psn_no.in_(psns))).scalars()}
+        by = {p.psn_no: p for p in _rows(s, m.Person.psn_no.in_(psns))}
         return _hits([by[x] for x in psns if x in by], "拼音")
-    rows = s.execute(select(m.Person).where(_prefix(m.Person.name, compact))
-                     .order_by(m.Person.name, m.Person.psn_no).limit(limit)).scalars().all()
+    rows = _rows(s, _prefix(m.Person.name, compact), order=(m.Person.name, m.Person.psn_no), limit=limit)
     hits = _hits(rows, "姓名")
     if len(hits) < limit:
         seen = {h.psn_no for h in hits}
-        more = s.execute(select(m.Person).where(m.Person.name.contains(compact, autoescape=True))
-                         .limit(limit)).scalars().all()
+        more = _rows(s, m.Person.name.contains(compact, autoescape=True), limit=limit)
         hits += _hits([p for p in more if p.psn_no not in seen][: limit - len(hits)], "姓名包含")
     return hits
 
