@@ -1,0 +1,303 @@
+"""Excel reports a finance clerk expects: 日结单, monthly summary, settlement detail.
+
+Chinese headers, a frozen header row, two-decimal number formats, column widths,
+a totals row, landscape A4 print setup fitted to the page width. Sums are taken
+from the database in integer fen, so the sheet equals the ledger to the fen.
+Workbooks are written with fixed timestamps so the same data gives the same file.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import select
+
+from desktop_app.core.model import BENEFITS, INSUTYPES, MONEY_FIELDS
+from desktop_app.services.settings import clinic_settings
+from desktop_app.store import models as m
+from desktop_app.store.db import Database
+
+MONEY_LABELS = {
+    "medfee_sumamt": "医疗费总额", "fulamt_ownpay_amt": "全自费", "overlmt_selfpay": "超限价自费",
+    "preselfpay_amt": "乙类先行自付", "inscp_scp_amt": "政策范围内", "act_pay_dedc": "起付线",
+    "hifp_pay": "统筹基金", "hifmi_pay": "居民大病保险", "hifob_pay": "职工大额补助", "fund_pay_sumamt": "基金合计",
+    "psn_part_amt": "个人负担", "acct_pay": "个人账户", "acct_mulaid_pay": "家庭共济", "psn_cash_pay": "个人现金",
+}
+NUM = "#,##0.00"
+FIXED_TIME = datetime(2000, 1, 1)
+
+
+@dataclass(frozen=True)
+class Row:
+    setl_no: str
+    kind: str
+    original: str
+    created_at: datetime
+    business_date: date
+    visit_date: date
+    psn_no: str
+    name: str
+    insutype: str
+    benefit: str
+    disease: str
+    institution: str
+    operator: str
+    reason: str
+    amounts: dict[str, Decimal]
+    packs: str
+
+
+def rows_between(db: Database, start: date, end: date) -> list[Row]:
+    """Settlements and reversals whose business day is in [start, end], in number order."""
+    import json
+
+    with db.read() as s:
+        q = (select(m.Settlement, m.Person.name).join(m.Person, m.Person.psn_no == m.Settlement.psn_no)
+             .where(m.Settlement.business_date >= start, m.Settlement.business_date <= end)
+             .order_by(m.Settlement.setl_no))
+        out = []
+        ids: dict[int, str] = {}
+        pending = []
+        for st, name in s.execute(q).all():
+            ids[st.id] = st.setl_no
+            pending.append((st, name))
+        missing = {st.original_id for st, _ in pending if st.original_id and st.original_id not in ids}
+        if missing:
+            ids.update(dict(s.execute(select(m.Settlement.id, m.Settlement.setl_no)
+                                      .where(m.Settlement.id.in_(missing))).all()))
+        for st, name in pending:
+            receipt = json.loads(st.receipt_json or "{}")
+            packs = ";".join(f"{p['id']}@{p['version']}" for p in json.loads(st.packs or "[]"))
+            out.append(Row(
+                setl_no=st.setl_no, kind=st.kind, original=ids.get(st.original_id, "") if st.original_id else "",
+                created_at=st.created_at, business_date=st.business_date, visit_date=st.visit_date,
+                psn_no=st.psn_no, name=receipt.get("name") or name, insutype=st.insutype, benefit=st.benefit,
+                disease=st.disease, institution=st.institution, operator=st.operator, reason=st.reason,
+                amounts={f: getattr(st, f) for f in MONEY_FIELDS}, packs=packs,
+            ))
+        return out
+
+
+def _style_header(ws, row: int, ncols: int) -> None:
+    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+
+    thin = Side(style="thin", color="999999")
+    for c in range(1, ncols + 1):
+        cell = ws.cell(row=row, column=c)
+        cell.font = Font(bold=True)
+        cell.fill = PatternFill("solid", fgColor="DDEBF7")
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        cell.border = Border(top=thin, bottom=thin, left=thin, right=thin)
+
+
+def _print_setup(ws, title_rows: str) -> None:
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = title_rows
+    ws.print_options.horizontalCentered = True
+    ws.oddFooter.center.text = "第 &P 页 / 共 &N 页"
+
+
+def _widths(ws, widths: Sequence[float]) -> None:
+    from openpyxl.utils import get_column_letter
+
+    for i, w in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = w
+
+
+def _totals_row(ws, row: int, first_money_col: int, ncols: int, label_col: int = 1, label: str = "合计") -> None:
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    ws.cell(row=row, column=label_col, value=label).font = Font(bold=True)
+    for c in range(first_money_col, ncols + 1):
+        col = get_column_letter(c)
+        cell = ws.cell(row=row, column=c, value=f"=SUM({col}{ws._first_data_row}:{col}{row - 1})")
+        cell.number_format = NUM
+        cell.font = Font(bold=True)
+
+
+def save_workbook(wb, path: Path) -> Path:
+    """Save with fixed document and zip timestamps, so equal data gives an identical file."""
+    wb.properties.created = FIXED_TIME
+    wb.properties.modified = FIXED_TIME
+    wb.properties.creator = "ClinicSettle"
+    wb.properties.lastModifiedBy = "ClinicSettle"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    wb.save(tmp)
+    fixed = path.with_name(path.name + ".fix")
+    with zipfile.ZipFile(tmp) as zin, zipfile.ZipFile(fixed, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                import re
+
+                data = re.sub(rb"<dcterms:modified[^>]*>[^<]*</dcterms:modified>",
+                              b'<dcterms:modified xsi:type="dcterms:W3CDTF">2000-01-01T00:00:00Z</dcterms:modified>',
+                              data)
+            zi = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            zi.external_attr = 0o600 << 16
+            zout.writestr(zi, data)
+    tmp.unlink()
+    fixed.replace(path)
+    return path
+
+
+def _detail_sheet(ws, rows: list[Row], title: str) -> None:
+    from openpyxl.styles import Font
+
+    headers = ["结算单号", "类型", "原结算单号", "结算时间", "营业日", "就诊日期", "人员编号", "姓名", "险种",
+               "待遇类别", "病种", "机构", "操作员", "冲正原因", *[MONEY_LABELS[f] for f in MONEY_FIELDS]]
+    ws.append([title])
+    ws["A1"].font = Font(bold=True, size=14)
+    ws.append(headers)
+    _style_header(ws, 2, len(headers))
+    ws._first_data_row = 3
+    for r in rows:
+        ws.append([r.setl_no, "冲正" if r.kind == "reverse" else "结算", r.original,
+                   r.created_at.strftime("%Y-%m-%d %H:%M:%S"), r.business_date.isoformat(), r.visit_date.isoformat(),
+                   r.psn_no, r.name, INSUTYPES.get(r.insutype, r.insutype), BENEFITS.get(r.benefit, r.benefit),
+                   r.disease, r.institution, r.operator, r.reason, *[r.amounts[f] for f in MONEY_FIELDS]])
+    first_money = 15
+    for row in ws.iter_rows(min_row=3, min_col=first_money, max_col=len(headers)):
+        for c in row:
+            c.number_format = NUM
+    _totals_row(ws, ws.max_row + 1, first_money, len(headers))
+    ws.freeze_panes = "B3"
+    _widths(ws, [26, 6, 26, 19, 11, 11, 16, 10, 20, 14, 8, 14, 8, 14, *[12] * len(MONEY_FIELDS)])
+    _print_setup(ws, "2:2")
+
+
+def detail_xlsx(db: Database, start: date, end: date, path: str | Path) -> Path:
+    """结算明细: one row per settlement and reversal in the date range."""
+    from openpyxl import Workbook
+
+    with db.read() as s:
+        clinic = clinic_settings(s)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "结算明细"
+    _detail_sheet(ws, rows_between(db, start, end), f"{clinic.clinic_name} 结算明细 {start} 至 {end}")
+    return save_workbook(wb, Path(path))
+
+
+def _group_sheet(ws, title: str, key_labels: list[str], groups: dict[tuple, dict], counts: dict[tuple, int]) -> None:
+    from openpyxl.styles import Font
+
+    headers = [*key_labels, "笔数", *[MONEY_LABELS[f] for f in MONEY_FIELDS]]
+    ws.append([title])
+    ws["A1"].font = Font(bold=True, size=14)
+    ws.append(headers)
+    _style_header(ws, 2, len(headers))
+    ws._first_data_row = 3
+    for k in sorted(groups):
+        ws.append([*k, counts[k], *[groups[k][f] for f in MONEY_FIELDS]])
+    first_money = len(key_labels) + 1
+    for row in ws.iter_rows(min_row=3, min_col=first_money + 1, max_col=len(headers)):
+        for c in row:
+            c.number_format = NUM
+    _totals_row(ws, ws.max_row + 1, first_money, len(headers))
+    ws.freeze_panes = ws.cell(row=3, column=len(key_labels) + 1).coordinate
+    _widths(ws, [20] * len(key_labels) + [8] + [12] * len(MONEY_FIELDS))
+    _print_setup(ws, "2:2")
+
+
+def _group(rows: list[Row], key) -> tuple[dict, dict]:
+    groups: dict[tuple, dict] = {}
+    counts: dict[tuple, int] = {}
+    for r in rows:
+        k = key(r)
+        g = groups.setdefault(k, {f: Decimal("0.00") for f in MONEY_FIELDS})
+        counts[k] = counts.get(k, 0) + 1
+        for f in MONEY_FIELDS:
+            g[f] += r.amounts[f]
+    return groups, counts
+
+
+def _sources_sheet(ws, rows: list[Row], title: str) -> None:
+    """By payment source: who paid how much."""
+    from openpyxl.styles import Font
+
+    ws.append([title])
+    ws["A1"].font = Font(bold=True, size=14)
+    ws.append(["支付来源", "金额"])
+    _style_header(ws, 2, 2)
+    ws._first_data_row = 3
+    for f in ("hifp_pay", "hifmi_pay", "hifob_pay", "acct_pay", "acct_mulaid_pay", "psn_cash_pay"):
+        ws.append([MONEY_LABELS[f], sum((r.amounts[f] for r in rows), Decimal("0.00"))])
+    for c in ws["B"][2:]:
+        c.number_format = NUM
+    _totals_row(ws, ws.max_row + 1, 2, 2)
+    _widths(ws, [18, 16])
+    ws.freeze_panes = "A3"
+    _print_setup(ws, "2:2")
+
+
+def day_report_xlsx(db: Database, day: date, path: str | Path) -> Path:
+    """日结单: counts and sums by 险种 × benefit, by payment source, reversals listed."""
+    from openpyxl import Workbook
+
+    with db.read() as s:
+        clinic = clinic_settings(s)
+        close = s.execute(select(m.DayClose).where(m.DayClose.business_date == day)).scalar_one_or_none()
+    rows = rows_between(db, day, day)
+    state = f"已日结（{close.closed_at:%Y-%m-%d %H:%M}，{close.operator}）" if close else "未日结"
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "日结单"
+    groups, counts = _group(rows, lambda r: (INSUTYPES.get(r.insutype, r.insutype), BENEFITS.get(r.benefit, r.benefit)))
+    _group_sheet(ws, f"{clinic.clinic_name} 日结单 {day} {state}", ["险种", "待遇类别"], groups, counts)
+    _sources_sheet(wb.create_sheet("支付来源"), rows, f"{day} 按支付来源")
+    rev = wb.create_sheet("冲正")
+    _detail_sheet(rev, [r for r in rows if r.kind == "reverse"], f"{day} 冲正记录")
+    det = wb.create_sheet("明细")
+    _detail_sheet(det, rows, f"{day} 结算明细")
+    return save_workbook(wb, Path(path))
+
+
+def month_report_xlsx(db: Database, year: int, month: int, path: str | Path) -> Path:
+    """月度汇总: by 险种 × benefit, by day, by payment source."""
+    import calendar
+
+    from openpyxl import Workbook
+
+    start = date(year, month, 1)
+    end = date(year, month, calendar.monthrange(year, month)[1])
+    with db.read() as s:
+        clinic = clinic_settings(s)
+    rows = rows_between(db, start, end)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "按险种待遇"
+    groups, counts = _group(rows, lambda r: (INSUTYPES.get(r.insutype, r.insutype), BENEFITS.get(r.benefit, r.benefit)))
+    _group_sheet(ws, f"{clinic.clinic_name} {year}年{month}月 汇总", ["险种", "待遇类别"], groups, counts)
+    byday, dcounts = _group(rows, lambda r: (r.business_date.isoformat(),))
+    _group_sheet(wb.create_sheet("按日"), f"{year}年{month}月 按营业日", ["营业日"], byday, dcounts)
+    _sources_sheet(wb.create_sheet("按基金"), rows, f"{year}年{month}月 按支付来源")
+    return save_workbook(wb, Path(path))
+
+
+def read_totals(path: str | Path, sheet: str, label: str = "合计") -> dict[str, Decimal]:
+    """Read a report's totals row back (the SUM formulas evaluated from the data rows)."""
+    from openpyxl import load_workbook
+
+    ws = load_workbook(path)[sheet]
+    headers = [c.value for c in ws[2]]
+    data = list(ws.iter_rows(min_row=3, values_only=True))
+    body = [r for r in data if r and r[0] != label]
+    out = {}
+    for f, lbl in MONEY_LABELS.items():
+        if lbl in headers:
+            i = headers.index(lbl)
+            out[f] = sum((Decimal(str(r[i])) for r in body if r[i] is not None), Decimal("0.00"))
+    return out
