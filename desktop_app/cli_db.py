@@ -284,6 +284,80 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def _day(value: str | None, field: str) -> date:
+    from desktop_app.core.claim_io import InvalidInput
+
+    if not value:
+        return date.today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(field, f"日期“{value}”无效，应为 YYYY-MM-DD") from None
+
+
+def cmd_receipt(args) -> int:
+    from desktop_app.reports.receipt import save_receipt
+    from desktop_app.services import ledger
+
+    d = _db(args)
+    try:
+        rec = ledger.get(d, args.setl_no)
+    except ledger.LedgerError as exc:
+        return fail(exc.message, args.json, 1, error_code="not_found", field="setl_no")
+    out = Path(args.out or f"{rec.setl_no}_{args.format}.pdf")
+    save_receipt(rec, out, args.format)
+    emit({"setl_no": rec.setl_no, "pdf": str(out), "format": args.format}, args.json, f"已生成结算单：{out}")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from desktop_app.core.claim_io import InvalidInput
+    from desktop_app.reports import xlsx
+
+    d = _db(args)
+    try:
+        if args.kind == "day":
+            day = _day(args.date, "--date")
+            out = Path(args.out or f"日结单_{day:%Y%m%d}.{args.pdf and 'pdf' or 'xlsx'}")
+            if args.pdf:
+                from desktop_app.reports.daypdf import day_report_pdf
+
+                day_report_pdf(d, day, out)
+            else:
+                xlsx.day_report_xlsx(d, day, out)
+        elif args.kind == "month":
+            y, mo = (int(x) for x in (args.month or f"{date.today():%Y-%m}").split("-"))
+            out = Path(args.out or f"月报_{y}{mo:02d}.xlsx")
+            xlsx.month_report_xlsx(d, y, mo, out)
+        else:
+            start, end = _day(args.date_from, "--from"), _day(args.date_to, "--to")
+            out = Path(args.out or f"结算明细_{start:%Y%m%d}_{end:%Y%m%d}.xlsx")
+            xlsx.detail_xlsx(d, start, end, out)
+    except InvalidInput as exc:
+        return fail(exc.message, args.json, 2, error_code="invalid_input", field=exc.field)
+    except ValueError:
+        return fail("月份应为 YYYY-MM", args.json, 2, error_code="invalid_input", field="--month")
+    emit({"file": str(out)}, args.json, f"已生成报表：{out}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from desktop_app.core.claim_io import InvalidInput
+    from desktop_app.reports.export import export
+
+    d = _db(args)
+    try:
+        start, end = _day(args.date_from, "--from"), _day(args.date_to, "--to")
+        res = export(d, start, end, args.out)
+    except InvalidInput as exc:
+        return fail(exc.message, args.json, 2, error_code="invalid_input", field=exc.field)
+    except ValueError as exc:
+        return fail(str(exc), args.json, 2, error_code="invalid_input", field="--to")
+    emit(res, args.json, f"已导出 {start} 至 {end}：结算 {res.settlements} 笔，冲正 {res.reversals} 笔\n"
+         + "\n".join(res.files) + f"\n清单：{res.manifest}")
+    return 0
+
+
 def add_commands(sub, db_help: str) -> None:
     def common(p, json_flag=True):
         p.add_argument("--db", default=None, help=db_help)
@@ -333,6 +407,31 @@ def add_commands(sub, db_help: str) -> None:
     p.add_argument("--date", help="营业日（默认今天）")
     common(p)
     p.set_defaults(func=cmd_day_close)
+
+    p = sub.add_parser("receipt", help="生成（补打）结算单 PDF")
+    p.add_argument("setl_no")
+    p.add_argument("--format", choices=("A5", "80mm"), default="A5")
+    p.add_argument("--out", help="PDF 文件（默认：<结算单号>_<格式>.pdf）")
+    common(p)
+    p.set_defaults(func=cmd_receipt)
+
+    p = sub.add_parser("report", help="报表：day 日结单、month 月度汇总、detail 结算明细")
+    p.add_argument("kind", choices=("day", "month", "detail"))
+    p.add_argument("--date", help="day：营业日（默认今天）")
+    p.add_argument("--month", help="month：YYYY-MM（默认本月）")
+    p.add_argument("--from", dest="date_from", help="detail：开始日期")
+    p.add_argument("--to", dest="date_to", help="detail：结束日期")
+    p.add_argument("--pdf", action="store_true", help="day：输出 PDF 而不是 xlsx")
+    p.add_argument("--out")
+    common(p)
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("export", help="对账导出：JSON Lines + xlsx + 清单（SHA-256）")
+    p.add_argument("--from", dest="date_from", required=True)
+    p.add_argument("--to", dest="date_to", required=True)
+    p.add_argument("--out", default="export", help="输出文件夹（默认 ./export）")
+    common(p)
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("demo", help="在空数据库中生成演示数据")
     p.add_argument("--persons", type=int, default=500)

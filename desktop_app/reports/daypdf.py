@@ -1,0 +1,75 @@
+"""日结单 as PDF (A4 landscape), from the same rows as the xlsx."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import select
+
+from desktop_app.core.model import BENEFITS, INSUTYPES
+from desktop_app.reports.fonts import register_fonts
+from desktop_app.reports.xlsx import MONEY_LABELS, rows_between
+from desktop_app.services.settings import clinic_settings
+from desktop_app.store import models as m
+from desktop_app.store.db import Database
+
+COLS = ("medfee_sumamt", "fulamt_ownpay_amt", "inscp_scp_amt", "act_pay_dedc", "hifp_pay", "acct_pay",
+        "acct_mulaid_pay", "psn_cash_pay")
+
+
+def day_report_pdf(db: Database, day: date, path: str | Path) -> Path:
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4, landscape
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+    font = register_fonts().regular
+    with db.read() as s:
+        clinic = clinic_settings(s)
+        close = s.execute(select(m.DayClose).where(m.DayClose.business_date == day)).scalar_one_or_none()
+    rows = rows_between(db, day, day)
+    title = ParagraphStyle("t", fontName=font, fontSize=15, leading=20)
+    body = ParagraphStyle("b", fontName=font, fontSize=9, leading=12)
+    state = f"已日结 {close.closed_at:%Y-%m-%d %H:%M} 操作员 {close.operator}" if close else "未日结"
+    story = [Paragraph(f"{clinic.clinic_name} 日结单", title),
+             Paragraph(f"机构编码 {clinic.clinic_code}　营业日 {day}　{state}　结算 "
+                       f"{sum(1 for r in rows if r.kind == 'settle')} 笔，冲正 "
+                       f"{sum(1 for r in rows if r.kind == 'reverse')} 笔", body), Spacer(1, 4 * mm)]
+    groups: dict[tuple, list] = {}
+    for r in rows:
+        groups.setdefault((INSUTYPES.get(r.insutype, r.insutype), BENEFITS.get(r.benefit, r.benefit)), []).append(r)
+    data = [["险种", "待遇类别", "笔数", *[MONEY_LABELS[c] for c in COLS]]]
+    for k in sorted(groups):
+        g = groups[k]
+        data.append([k[0], k[1], str(len(g)), *[f"{sum((x.amounts[c] for x in g), Decimal('0.00')):,.2f}" for c in COLS]])
+    data.append(["合计", "", str(len(rows)), *[f"{sum((x.amounts[c] for x in rows), Decimal('0.00')):,.2f}" for c in COLS]])
+    t = Table(data, repeatRows=1)
+    t.setStyle(TableStyle([
+        ("FONTNAME", (0, 0), (-1, -1), font), ("FONTSIZE", (0, 0), (-1, -1), 8.5),
+        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#DDEBF7")), ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
+        ("ALIGN", (2, 1), (-1, -1), "RIGHT"), ("BACKGROUND", (0, -1), (-1, -1), colors.HexColor("#F2F2F2")),
+    ]))
+    story += [t, Spacer(1, 5 * mm)]
+    revs = [r for r in rows if r.kind == "reverse"]
+    if revs:
+        story.append(Paragraph("冲正记录", body))
+        rd = [["冲正单号", "原结算单号", "姓名", "医疗费", "统筹基金", "原因", "操作员"]]
+        for r in revs:
+            rd.append([r.setl_no, r.original, r.name, f"{r.amounts['medfee_sumamt']:,.2f}",
+                       f"{r.amounts['hifp_pay']:,.2f}", r.reason, r.operator])
+        rt = Table(rd, repeatRows=1)
+        rt.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), font), ("FONTSIZE", (0, 0), (-1, -1), 8.5),
+                                ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
+                                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#DDEBF7"))]))
+        story.append(rt)
+    story += [Spacer(1, 8 * mm), Paragraph("收费员签字：＿＿＿＿＿＿　　复核：＿＿＿＿＿＿　　日期：＿＿＿＿＿＿", body)]
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc = SimpleDocTemplate(str(path), pagesize=landscape(A4), leftMargin=12 * mm, rightMargin=12 * mm,
+                            topMargin=12 * mm, bottomMargin=12 * mm, title="日结单", author="ClinicSettle",
+                            invariant=1)
+    doc.build(story)
+    return path

@@ -1,0 +1,134 @@
+"""Reconciliation export (对账导出) for the medical-insurance centre.
+
+`export(db, start, end, out)` writes into `out/`:
+
+- `settlements_<from>_<to>.jsonl` — UTF-8, one JSON object per settlement and per
+  reversal, in settlement-number order (format: docs/export.md);
+- `对账明细_<from>_<to>.xlsx` — the same rows for people, with totals;
+- `manifest_<from>_<to>.json` — counts, sums of every amount field, and the
+  SHA-256 and size of each file.
+
+Exporting the same period twice gives identical files (no timestamps inside).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import select
+
+from desktop_app import __version__
+from desktop_app.core.model import MONEY_FIELDS
+from desktop_app.reports.xlsx import _detail_sheet, rows_between, save_workbook
+from desktop_app.services.settings import clinic_settings
+from desktop_app.store import models as m
+from desktop_app.store.db import Database
+
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    folder: str
+    files: list[str]
+    manifest: str
+    settlements: int
+    reversals: int
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def export(db: Database, start: date, end: date, out: str | Path) -> ExportResult:
+    if end < start:
+        raise ValueError(f"结束日期 {end} 早于开始日期 {start}")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    tag = f"{start:%Y%m%d}_{end:%Y%m%d}"
+    rows = rows_between(db, start, end)
+    with db.read() as s:
+        clinic = clinic_settings(s)
+        packs = {st_no: json.loads(p or "[]") for st_no, p in s.execute(
+            select(m.Settlement.setl_no, m.Settlement.packs).where(
+                m.Settlement.business_date >= start, m.Settlement.business_date <= end)).all()}
+        ratios = dict(s.execute(select(m.Settlement.setl_no, m.Settlement.pool_prop_selfpay).where(
+            m.Settlement.business_date >= start, m.Settlement.business_date <= end)).all())
+
+    jsonl = out / f"settlements_{tag}.jsonl"
+    lines = []
+    for r in rows:
+        obj = {
+            "format": FORMAT_VERSION,
+            "setl_no": r.setl_no, "kind": r.kind, "original_setl_no": r.original or None,
+            "created_at": r.created_at.isoformat(timespec="seconds"), "business_date": r.business_date.isoformat(),
+            "visit_date": r.visit_date.isoformat(), "fixmedins_code": r.institution, "psn_no": r.psn_no,
+            "psn_name": r.name, "insutype": r.insutype, "benefit": r.benefit, "disease": r.disease or None,
+            "operator": r.operator, "reason": r.reason or None,
+            "pool_prop_selfpay": ratios[r.setl_no],
+            **{f: str(r.amounts[f]) for f in MONEY_FIELDS},
+            "packs": [{"id": p["id"], "version": p["version"], "content_hash": p.get("content_hash", "")}
+                      for p in packs.get(r.setl_no, [])],
+        }
+        lines.append(json.dumps(obj, ensure_ascii=False, sort_keys=True))
+    tmp = jsonl.with_name(jsonl.name + ".tmp")
+    tmp.write_text("".join(line + "\n" for line in lines), encoding="utf-8", newline="\n")
+    tmp.replace(jsonl)
+
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "对账明细"
+    _detail_sheet(ws, rows, f"{clinic.clinic_name}（{clinic.clinic_code}）对账明细 {start} 至 {end}")
+    xlsx = save_workbook(wb, out / f"对账明细_{tag}.xlsx")
+
+    sums = {f: str(sum((r.amounts[f] for r in rows), Decimal("0.00"))) for f in MONEY_FIELDS}
+    manifest = {
+        "format": FORMAT_VERSION,
+        "generator": f"ClinicSettle {__version__}",
+        "fixmedins_code": clinic.clinic_code,
+        "fixmedins_name": clinic.clinic_name,
+        "period": {"from": start.isoformat(), "to": end.isoformat()},
+        "count": {"settle": sum(1 for r in rows if r.kind == "settle"),
+                  "reverse": sum(1 for r in rows if r.kind == "reverse"), "rows": len(rows)},
+        "sums": sums,
+        "files": [
+            {"name": jsonl.name, "bytes": jsonl.stat().st_size, "sha256": _sha256(jsonl), "rows": len(rows)},
+            {"name": xlsx.name, "bytes": xlsx.stat().st_size, "sha256": _sha256(xlsx), "rows": len(rows)},
+        ],
+    }
+    mpath = out / f"manifest_{tag}.json"
+    tmp = mpath.with_name(mpath.name + ".tmp")
+    tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8",
+                   newline="\n")
+    tmp.replace(mpath)
+    return ExportResult(str(out), [str(jsonl), str(xlsx)], str(mpath), manifest["count"]["settle"],
+                        manifest["count"]["reverse"])
+
+
+def verify(manifest_path: str | Path) -> list[str]:
+    """Problems found when checking a manifest against its files (empty list: all good)."""
+    mpath = Path(manifest_path)
+    man = json.loads(mpath.read_text(encoding="utf-8"))
+    problems = []
+    for f in man["files"]:
+        p = mpath.parent / f["name"]
+        if not p.exists():
+            problems.append(f"缺少文件 {f['name']}")
+        elif _sha256(p) != f["sha256"]:
+            problems.append(f"{f['name']} 的 SHA-256 与清单不符")
+    jl = next((mpath.parent / f["name"] for f in man["files"] if f["name"].endswith(".jsonl")), None)
+    if jl is not None and jl.exists():
+        rows = [json.loads(x) for x in jl.read_text(encoding="utf-8").splitlines() if x]
+        if len(rows) != man["count"]["rows"]:
+            problems.append("行数与清单不符")
+        for f, v in man["sums"].items():
+            if str(sum((Decimal(r[f]) for r in rows), Decimal("0.00"))) != v:
+                problems.append(f"{f} 合计与清单不符")
+    return problems
