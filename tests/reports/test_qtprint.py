@@ -1,0 +1,35 @@
+"""What the printer gets: the receipt drawn through QPainter/QPrinter (offscreen), both formats."""
+
+import io
+
+import pytest
+from pypdf import PdfReader
+
+from desktop_app.reports.receipt import ReceiptData, layout
+
+from .test_receipt import settled  # noqa: F401  (fixture)
+
+
+@pytest.mark.parametrize("fmt", ["A5", "80mm"])
+def test_qt_printer_output_has_the_figures(qapp, settled, tmp_path, fmt):  # noqa: F811
+    from desktop_app.reports.qtprint import to_pdf_via_qt
+
+    _db, p, rec = settled
+    pages = layout(ReceiptData.from_record(rec), fmt)
+    out = tmp_path / f"qt_{fmt}.pdf"
+    to_pdf_via_qt(pages, str(out))
+    reader = PdfReader(io.BytesIO(out.read_bytes()))
+    assert len(reader.pages) == len(pages)
+    box = reader.pages[0].mediabox
+    assert abs(float(box.width) / 72 * 25.4 - pages[0].width) < 1
+    txt = reader.pages[0].extract_text().replace(" ", "")
+    assert p.name in txt and rec.result["medfee_sumamt"] in txt and rec.setl_no in txt
+
+
+def test_preview_dialog_builds(qapp, qtbot, settled):  # noqa: F811
+    from desktop_app.reports.qtprint import preview_dialog
+
+    _db, _p, rec = settled
+    dlg = preview_dialog(layout(ReceiptData.from_record(rec), "A5"))
+    qtbot.addWidget(dlg)
+    assert dlg.windowTitle() == "结算单预览"
