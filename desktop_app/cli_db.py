@@ -318,7 +318,7 @@ def cmd_report(args) -> int:
     try:
         if args.kind == "day":
             day = _day(args.date, "--date")
-            out = Path(args.out or f"日结单_{day:%Y%m%d}.{args.pdf and 'pdf' or 'xlsx'}")
+            out = Path(args.out or f"日结单_{day:%Y%m%d}.{(args.pdf and 'pdf') or 'xlsx'}")
             if args.pdf:
                 from desktop_app.reports.daypdf import day_report_pdf
 

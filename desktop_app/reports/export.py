@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from desktop_app import __version__
 from desktop_app.core.model import MONEY_FIELDS
-from desktop_app.reports.xlsx import _detail_sheet, rows_between, save_workbook
+from desktop_app.reports.xlsx import rows_between, write_detail_file
 from desktop_app.services.settings import clinic_settings
 from desktop_app.store import models as m
 from desktop_app.store.db import Database
@@ -80,13 +80,8 @@ def export(db: Database, start: date, end: date, out: str | Path) -> ExportResul
     tmp.write_text("".join(line + "\n" for line in lines), encoding="utf-8", newline="\n")
     tmp.replace(jsonl)
 
-    from openpyxl import Workbook
-
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "对账明细"
-    _detail_sheet(ws, rows, f"{clinic.clinic_name}（{clinic.clinic_code}）对账明细 {start} 至 {end}")
-    xlsx = save_workbook(wb, out / f"对账明细_{tag}.xlsx")
+    xlsx = write_detail_file(out / f"对账明细_{tag}.xlsx", "对账明细",
+                             f"{clinic.clinic_name}（{clinic.clinic_code}）对账明细 {start} 至 {end}", rows)
 
     sums = {f: str(sum((r.amounts[f] for r in rows), Decimal("0.00"))) for f in MONEY_FIELDS}
     manifest = {

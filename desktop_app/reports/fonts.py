@@ -41,7 +41,7 @@ _CACHE: dict[str | None, FontChoice] = {}
 
 def _try_ttf(path: str) -> str | None:
     from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont, TTFError
+    from reportlab.pdfbase.ttfonts import TTFError, TTFont
 
     name = "CS-" + Path(path).stem
     if name in pdfmetrics.getRegisteredFontNames():

@@ -394,5 +394,17 @@ def save_receipt(rec, path: str | Path, fmt: str = "A5") -> Path:
     return path
 
 
-__all__ = ["FORMATS", "QR", "Line", "Page", "ReceiptData", "Text", "amount_in_words", "layout", "receipt_pdf",
-           "render_pdf", "save_receipt", "CLASSES"]
+__all__ = [
+    "CLASSES",
+    "FORMATS",
+    "QR",
+    "Line",
+    "Page",
+    "ReceiptData",
+    "Text",
+    "amount_in_words",
+    "layout",
+    "receipt_pdf",
+    "render_pdf",
+    "save_receipt",
+]

@@ -53,34 +53,36 @@ class Row:
 
 
 def rows_between(db: Database, start: date, end: date) -> list[Row]:
-    """Settlements and reversals whose business day is in [start, end], in number order."""
+    """Settlements and reversals whose business day is in [start, end], in number order.
+
+    Columns only (no ORM objects): a month of 30,000 rows loads in about a second.
+    """
     import json
 
+    S = m.Settlement
+    cols = [S.id, S.setl_no, S.kind, S.original_id, S.created_at, S.business_date, S.visit_date, S.psn_no,
+            S.insutype, S.benefit, S.disease, S.institution, S.operator, S.reason, S.receipt_json, S.packs,
+            *[getattr(S, f) for f in MONEY_FIELDS]]
     with db.read() as s:
-        q = (select(m.Settlement, m.Person.name).join(m.Person, m.Person.psn_no == m.Settlement.psn_no)
-             .where(m.Settlement.business_date >= start, m.Settlement.business_date <= end)
-             .order_by(m.Settlement.setl_no))
-        out = []
-        ids: dict[int, str] = {}
-        pending = []
-        for st, name in s.execute(q).all():
-            ids[st.id] = st.setl_no
-            pending.append((st, name))
-        missing = {st.original_id for st, _ in pending if st.original_id and st.original_id not in ids}
+        q = (select(*cols, m.Person.name).join(m.Person, m.Person.psn_no == S.psn_no)
+             .where(S.business_date >= start, S.business_date <= end).order_by(S.setl_no))
+        raw = s.execute(q).all()
+        ids = {r.id: r.setl_no for r in raw}
+        missing = {r.original_id for r in raw if r.original_id and r.original_id not in ids}
         if missing:
-            ids.update(dict(s.execute(select(m.Settlement.id, m.Settlement.setl_no)
-                                      .where(m.Settlement.id.in_(missing))).all()))
-        for st, name in pending:
-            receipt = json.loads(st.receipt_json or "{}")
-            packs = ";".join(f"{p['id']}@{p['version']}" for p in json.loads(st.packs or "[]"))
-            out.append(Row(
-                setl_no=st.setl_no, kind=st.kind, original=ids.get(st.original_id, "") if st.original_id else "",
-                created_at=st.created_at, business_date=st.business_date, visit_date=st.visit_date,
-                psn_no=st.psn_no, name=receipt.get("name") or name, insutype=st.insutype, benefit=st.benefit,
-                disease=st.disease, institution=st.institution, operator=st.operator, reason=st.reason,
-                amounts={f: getattr(st, f) for f in MONEY_FIELDS}, packs=packs,
-            ))
-        return out
+            ids.update(dict(s.execute(select(S.id, S.setl_no).where(S.id.in_(missing))).all()))
+    out = []
+    for r in raw:
+        receipt = json.loads(r.receipt_json or "{}")
+        packs = ";".join(f"{p['id']}@{p['version']}" for p in json.loads(r.packs or "[]"))
+        out.append(Row(
+            setl_no=r.setl_no, kind=r.kind, original=ids.get(r.original_id, "") if r.original_id else "",
+            created_at=r.created_at, business_date=r.business_date, visit_date=r.visit_date, psn_no=r.psn_no,
+            name=receipt.get("name") or r.name, insutype=r.insutype, benefit=r.benefit, disease=r.disease,
+            institution=r.institution, operator=r.operator, reason=r.reason,
+            amounts={f: getattr(r, f) for f in MONEY_FIELDS}, packs=packs,
+        ))
+    return out
 
 
 def _style_header(ws, row: int, ncols: int) -> None:
@@ -141,9 +143,8 @@ def save_workbook(wb, path: Path) -> Path:
             if info.filename == "docProps/core.xml":
                 import re
 
-                data = re.sub(rb"<dcterms:modified[^>]*>[^<]*</dcterms:modified>",
-                              b'<dcterms:modified xsi:type="dcterms:W3CDTF">2000-01-01T00:00:00Z</dcterms:modified>',
-                              data)
+                data = re.sub(rb"(<dcterms:(?:modified|created)[^>]*>)[^<]*(</dcterms:(?:modified|created)>)",
+                              rb"\g<1>2000-01-01T00:00:00Z\2", data)
             zi = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
             zi.compress_type = zipfile.ZIP_DEFLATED
             zi.external_attr = 0o600 << 16
@@ -153,42 +154,53 @@ def save_workbook(wb, path: Path) -> Path:
     return path
 
 
+DETAIL_HEADERS = ["结算单号", "类型", "原结算单号", "结算时间", "营业日", "就诊日期", "人员编号", "姓名", "险种",
+                  "待遇类别", "病种", "机构", "操作员", "冲正原因", *[MONEY_LABELS[f] for f in MONEY_FIELDS]]
+DETAIL_WIDTHS = [26, 6, 26, 19, 11, 11, 16, 10, 20, 14, 8, 14, 8, 14, *[12] * len(MONEY_FIELDS)]
+DETAIL_FIRST_MONEY = 15
+
+
+def detail_values(r: Row) -> list:
+    return [r.setl_no, "冲正" if r.kind == "reverse" else "结算", r.original,
+            r.created_at.strftime("%Y-%m-%d %H:%M:%S"), r.business_date.isoformat(), r.visit_date.isoformat(),
+            r.psn_no, r.name, INSUTYPES.get(r.insutype, r.insutype), BENEFITS.get(r.benefit, r.benefit),
+            r.disease, r.institution, r.operator, r.reason, *[r.amounts[f] for f in MONEY_FIELDS]]
+
+
+def write_detail_file(path: Path, sheet: str, title: str, rows: list[Row]) -> Path:
+    """A one-sheet detail workbook through the streaming writer (fast for a month of rows)."""
+    from desktop_app.reports.fastxlsx import write_detail
+
+    return write_detail(path, sheet=sheet, title=title, headers=DETAIL_HEADERS, widths=DETAIL_WIDTHS,
+                        rows=(detail_values(r) for r in rows), money_from=DETAIL_FIRST_MONEY, freeze=(3, 2))
+
+
 def _detail_sheet(ws, rows: list[Row], title: str) -> None:
+    """The same detail as a sheet of an openpyxl workbook (small: a day's rows)."""
     from openpyxl.styles import Font
 
-    headers = ["结算单号", "类型", "原结算单号", "结算时间", "营业日", "就诊日期", "人员编号", "姓名", "险种",
-               "待遇类别", "病种", "机构", "操作员", "冲正原因", *[MONEY_LABELS[f] for f in MONEY_FIELDS]]
     ws.append([title])
     ws["A1"].font = Font(bold=True, size=14)
-    ws.append(headers)
-    _style_header(ws, 2, len(headers))
+    ws.append(DETAIL_HEADERS)
+    _style_header(ws, 2, len(DETAIL_HEADERS))
     ws._first_data_row = 3
     for r in rows:
-        ws.append([r.setl_no, "冲正" if r.kind == "reverse" else "结算", r.original,
-                   r.created_at.strftime("%Y-%m-%d %H:%M:%S"), r.business_date.isoformat(), r.visit_date.isoformat(),
-                   r.psn_no, r.name, INSUTYPES.get(r.insutype, r.insutype), BENEFITS.get(r.benefit, r.benefit),
-                   r.disease, r.institution, r.operator, r.reason, *[r.amounts[f] for f in MONEY_FIELDS]])
-    first_money = 15
-    for row in ws.iter_rows(min_row=3, min_col=first_money, max_col=len(headers)):
+        ws.append(detail_values(r))
+    for row in ws.iter_rows(min_row=3, min_col=DETAIL_FIRST_MONEY, max_col=len(DETAIL_HEADERS)):
         for c in row:
             c.number_format = NUM
-    _totals_row(ws, ws.max_row + 1, first_money, len(headers))
+    _totals_row(ws, ws.max_row + 1, DETAIL_FIRST_MONEY, len(DETAIL_HEADERS))
     ws.freeze_panes = "B3"
-    _widths(ws, [26, 6, 26, 19, 11, 11, 16, 10, 20, 14, 8, 14, 8, 14, *[12] * len(MONEY_FIELDS)])
+    _widths(ws, DETAIL_WIDTHS)
     _print_setup(ws, "2:2")
 
 
 def detail_xlsx(db: Database, start: date, end: date, path: str | Path) -> Path:
     """结算明细: one row per settlement and reversal in the date range."""
-    from openpyxl import Workbook
-
     with db.read() as s:
         clinic = clinic_settings(s)
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "结算明细"
-    _detail_sheet(ws, rows_between(db, start, end), f"{clinic.clinic_name} 结算明细 {start} 至 {end}")
-    return save_workbook(wb, Path(path))
+    return write_detail_file(Path(path), "结算明细", f"{clinic.clinic_name} 结算明细 {start} 至 {end}",
+                             rows_between(db, start, end))
 
 
 def _group_sheet(ws, title: str, key_labels: list[str], groups: dict[tuple, dict], counts: dict[tuple, int]) -> None:

@@ -10,7 +10,16 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from desktop_app.reports import fonts as fonts_mod
-from desktop_app.reports.receipt import QR, Line, ReceiptData, Text, _w, amount_in_words, layout, receipt_pdf
+from desktop_app.reports.receipt import (
+    QR,
+    Line,
+    ReceiptData,
+    Text,
+    _w,
+    amount_in_words,
+    layout,
+    receipt_pdf,
+)
 from desktop_app.services import ledger
 from desktop_app.store import models as m
 
