@@ -53,6 +53,12 @@ def db_sums(db, start, end):
 def test_detail_and_day_xlsx_equal_database_sums(busy, tmp_path):
     p = xlsx.detail_xlsx(busy, D1, D2, tmp_path / "detail.xlsx")
     assert xlsx.read_totals(p, "结算明细") == db_sums(busy, D1, D2)
+    dw = load_workbook(p)["结算明细"]
+    assert dw.freeze_panes == "B3" and dw["O3"].number_format == "#,##0.00" and dw["A2"].font.b
+    assert dw.cell(row=dw.max_row, column=1).value == "合计"
+    assert dw.cell(row=dw.max_row, column=15).value == f"=SUM(O3:O{dw.max_row - 1})"
+    assert dw.page_setup.orientation == "landscape" and dw.print_title_rows == "$2:$2"
+    assert xlsx.detail_xlsx(busy, D1, D2, tmp_path / "again.xlsx").read_bytes() == p.read_bytes()
     d = xlsx.day_report_xlsx(busy, D1, tmp_path / "day.xlsx")
     assert xlsx.read_totals(d, "日结单") == db_sums(busy, D1, D1)
     wb = load_workbook(d)
