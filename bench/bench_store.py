@@ -32,10 +32,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from desktop_app.services import demo, ledger, lookup  # noqa: E402
-from desktop_app.services import packs as packs_service  # noqa: E402
-from desktop_app.services.roster import import_roster, pinyin_keys  # noqa: E402
-from desktop_app.store.db import open_db  # noqa: E402
+from desktop_app.services import demo, ledger, lookup
+from desktop_app.services import packs as packs_service
+from desktop_app.services.roster import import_roster, pinyin_keys
+from desktop_app.store.db import open_db
 
 TODAY = date(2026, 11, 23)
 
