@@ -72,10 +72,30 @@ def _dispatch(args: argparse.Namespace) -> int:
     try:
         from desktop_app.gui.app import run_gui
     except ImportError:
-        print("结算台图形界面尚未包含在此版本中；可用命令见 `clinic-settle --help`。", file=sys.stderr)
-        build_parser().print_help()
-        return 1
-    return run_gui()
+        return _status(getattr(args, "db", None))
+    return run_gui(getattr(args, "db", None))
+
+
+def _status(db_arg) -> int:
+    """Until the window is available: where the data is and what the clinic has, then the commands."""
+    from desktop_app.services import ledger
+    from desktop_app.services.lookup import count_persons
+    from desktop_app.services.packs import installed
+    from desktop_app.services.settings import load
+    from desktop_app.store.db import open_db
+
+    d = open_db(db_arg)
+    st = load(d)
+    from datetime import date
+
+    today = ledger.list_day(d, date.today())
+    print(f"乡镇医保结算台 ClinicSettle — {st.clinic_name}（{st.clinic_code}）")
+    print(f"数据库：{d.path or d.url}")
+    print(f"参保人员 {count_persons(d)} 人；政策包 {len(installed(d))} 个；今日结算 "
+          f"{sum(1 for r in today if r.kind == 'settle')} 笔，冲正 {sum(1 for r in today if r.kind == 'reverse')} 笔。")
+    print("图形界面尚未包含在此版本中，请使用下列命令：\n")
+    build_parser().print_help()
+    return 0
 
 
 if __name__ == "__main__":  # pragma: no cover
