@@ -304,8 +304,10 @@ def cmd_receipt(args) -> int:
         rec = ledger.get(d, args.setl_no)
     except ledger.LedgerError as exc:
         return fail(exc.message, args.json, 1, error_code="not_found", field="setl_no")
+    from desktop_app.services.settings import load
+
     out = Path(args.out or f"{rec.setl_no}_{args.format}.pdf")
-    save_receipt(rec, out, args.format)
+    save_receipt(rec, out, args.format, font_path=load(d).get("font_path") or None)
     emit({"setl_no": rec.setl_no, "pdf": str(out), "format": args.format}, args.json, f"已生成结算单：{out}")
     return 0
 

@@ -385,11 +385,12 @@ def receipt_pdf(rec, fmt: str = "A5", fonts: FontChoice | None = None) -> bytes:
     return render_pdf(layout(ReceiptData.from_record(rec), fmt), fonts)
 
 
-def save_receipt(rec, path: str | Path, fmt: str = "A5") -> Path:
+def save_receipt(rec, path: str | Path, fmt: str = "A5", font_path: str | None = None) -> Path:
+    """Write the receipt PDF atomically. `font_path` is the font set in 设置 (else found on the machine)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(receipt_pdf(rec, fmt))
+    tmp.write_bytes(receipt_pdf(rec, fmt, register_fonts(font_path)))
     tmp.replace(path)
     return path
 
