@@ -43,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     g = sub.add_parser("gui", help="打开结算台窗口（默认命令）")
     g.add_argument("--db", default=None, help=DB_HELP)
+    st = sub.add_parser("status", help="显示数据库位置、机构、人数和今日结算笔数")
+    st.add_argument("--db", default=None, help=DB_HELP)
     return p
 
 
@@ -68,16 +70,21 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 2
     if getattr(args, "func", None) is not None:
         return args.func(args)
-    # default: the GUI
+    if args.command == "status":
+        return _status(args.db)
+    # default: the window
     try:
         from desktop_app.gui.app import run_gui
-    except ImportError:
-        return _status(getattr(args, "db", None))
+    except ImportError as exc:  # Qt missing or broken on this machine: say so, show the status and the commands
+        print(f"无法加载图形界面（{exc}）；可以使用命令行：", file=sys.stderr)
+        _status(getattr(args, "db", None))
+        build_parser().print_help()
+        return 1
     return run_gui(getattr(args, "db", None))
 
 
 def _status(db_arg) -> int:
-    """Until the window is available: where the data is and what the clinic has, then the commands."""
+    """Where the data is and what the clinic has (also shown when the window cannot open)."""
     from desktop_app.services import ledger
     from desktop_app.services.lookup import count_persons
     from desktop_app.services.packs import installed
@@ -93,8 +100,6 @@ def _status(db_arg) -> int:
     print(f"数据库：{d.path or d.url}")
     print(f"参保人员 {count_persons(d)} 人；政策包 {len(installed(d))} 个；今日结算 "
           f"{sum(1 for r in today if r.kind == 'settle')} 笔，冲正 {sum(1 for r in today if r.kind == 'reverse')} 笔。")
-    print("图形界面尚未包含在此版本中，请使用下列命令：\n")
-    build_parser().print_help()
     return 0
 
 

@@ -73,7 +73,7 @@ def _db_pack_files(s) -> dict[str, tuple[str, dict[str, bytes]]]:
     return out
 
 
-def sync(db: Database, path: str | Path, *, force: bool = False) -> list[SyncResult]:
+def sync(db: Database, path: str | Path, *, force: bool = False, dry_run: bool = False) -> list[SyncResult]:
     """Load a pack (folder, .zip, or folder of packs) into the database in one transaction.
 
     The same pack twice changes nothing; an older version than the loaded one, or
@@ -124,6 +124,8 @@ def sync(db: Database, path: str | Path, *, force: bool = False) -> list[SyncRes
         except PackInvalid as exc:
             raise SyncRefused("政策包与数据库中已有的政策包不一致，数据库未做任何修改。",
                               [str(p) for p in exc.problems]) from None
+        if dry_run:
+            return results + [SyncResult(p.id, p.name, p.version, p.content_hash, st, pv) for p, _f, st, pv in todo]
         now = datetime.now()
         for pack, pfiles, status, prev in todo:
             if pack.id in current:

@@ -1,0 +1,249 @@
+"""政策包与花名册、设置: imports validated before anything changes, long work off the GUI thread."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_app.services import packs as packs_service
+from desktop_app.services import roster as roster_service
+from desktop_app.services import settings as settings_service
+
+
+class _Progress(QObject):
+    changed = Signal(int, int)
+
+
+class AdminTab(QWidget):
+    settings_saved = Signal(object)
+
+    def __init__(self, ctx, parent=None):
+        super().__init__(parent)
+        self.ctx = ctx
+        self.report_path: str | None = None
+        lay = QHBoxLayout(self)
+        left = QVBoxLayout()
+        # packs
+        pk = QGroupBox(self.tr("政策包"))
+        pl = QVBoxLayout(pk)
+        self.pack_info = QLabel("")
+        self.pack_info.setObjectName("pack_info")
+        self.pack_info.setWordWrap(True)
+        pl.addWidget(self.pack_info)
+        row = QHBoxLayout()
+        self.pack_path = QLineEdit()
+        self.pack_path.setObjectName("pack_path")
+        self.pack_path.setPlaceholderText(self.tr("政策包文件夹或 .zip"))
+        row.addWidget(self.pack_path, 1)
+        self.pack_browse = QPushButton(self.tr("选择…"))
+        row.addWidget(self.pack_browse)
+        self.pack_check_btn = QPushButton(self.tr("校验"))
+        self.pack_check_btn.setObjectName("pack_check")
+        row.addWidget(self.pack_check_btn)
+        self.pack_sync_btn = QPushButton(self.tr("导入"))
+        self.pack_sync_btn.setObjectName("pack_sync")
+        self.pack_sync_btn.setEnabled(False)
+        row.addWidget(self.pack_sync_btn)
+        pl.addLayout(row)
+        self.pack_result = QPlainTextEdit()
+        self.pack_result.setObjectName("pack_result")
+        self.pack_result.setReadOnly(True)
+        pl.addWidget(self.pack_result)
+        left.addWidget(pk)
+        # roster
+        rg = QGroupBox(self.tr("花名册"))
+        rl = QVBoxLayout(rg)
+        row = QHBoxLayout()
+        self.roster_path = QLineEdit()
+        self.roster_path.setObjectName("roster_path")
+        self.roster_path.setPlaceholderText(self.tr("花名册 .xlsx 或 .csv（格式见 docs/roster.md）"))
+        row.addWidget(self.roster_path, 1)
+        self.roster_browse = QPushButton(self.tr("选择…"))
+        row.addWidget(self.roster_browse)
+        self.roster_btn = QPushButton(self.tr("导入"))
+        self.roster_btn.setObjectName("roster_import")
+        row.addWidget(self.roster_btn)
+        rl.addLayout(row)
+        self.progress = QProgressBar()
+        self.progress.setObjectName("roster_progress")
+        self.progress.setValue(0)
+        rl.addWidget(self.progress)
+        self.roster_result = QLabel("")
+        self.roster_result.setObjectName("roster_result")
+        self.roster_result.setWordWrap(True)
+        rl.addWidget(self.roster_result)
+        self.open_report_btn = QPushButton(self.tr("打开错误报告"))
+        self.open_report_btn.setEnabled(False)
+        rl.addWidget(self.open_report_btn)
+        left.addWidget(rg)
+        lay.addLayout(left, 3)
+        # settings
+        sg = QGroupBox(self.tr("设置"))
+        sl = QFormLayout(sg)
+        self.fields: dict[str, QWidget] = {}
+        for key in ("clinic_name", "clinic_code", "clinic_admdvs"):
+            w = QLineEdit(ctx.settings.get(key))
+            w.setObjectName(key)
+            self.fields[key] = w
+            sl.addRow(settings_service.LABELS[key], w)
+        level = QComboBox()
+        for code, label in (("primary", "基层"), ("county", "县级(含一级)"), ("city", "市级及以上")):
+            level.addItem(label, code)
+        level.setCurrentIndex(max(0, level.findData(ctx.settings.get("clinic_level"))))
+        self.fields["clinic_level"] = level
+        sl.addRow(settings_service.LABELS["clinic_level"], level)
+        pc = QComboBox()
+        for n, label in ((1, "一类"), (2, "二类"), (3, "三类")):
+            pc.addItem(label, str(n))
+        pc.setCurrentIndex(max(0, pc.findData(ctx.settings.get("clinic_price_class"))))
+        self.fields["clinic_price_class"] = pc
+        sl.addRow(settings_service.LABELS["clinic_price_class"], pc)
+        fmt = QComboBox()
+        fmt.addItem("A5 纸", "A5")
+        fmt.addItem("80 mm 热敏小票", "80mm")
+        fmt.setCurrentIndex(max(0, fmt.findData(ctx.settings.get("receipt_format"))))
+        self.fields["receipt_format"] = fmt
+        sl.addRow(settings_service.LABELS["receipt_format"], fmt)
+        for key in ("printer", "font_path"):
+            w = QLineEdit(ctx.settings.get(key))
+            w.setObjectName(key)
+            self.fields[key] = w
+            sl.addRow(settings_service.LABELS[key], w)
+        self.save_btn = QPushButton(self.tr("保存设置"))
+        self.save_btn.setObjectName("save_settings")
+        sl.addRow("", self.save_btn)
+        self.settings_msg = QLabel("")
+        sl.addRow("", self.settings_msg)
+        lay.addWidget(sg, 2)
+
+        self.pack_browse.clicked.connect(self._browse_pack)
+        self.pack_check_btn.clicked.connect(self.check_pack)
+        self.pack_sync_btn.clicked.connect(self.sync_pack)
+        self.roster_browse.clicked.connect(self._browse_roster)
+        self.roster_btn.clicked.connect(self.import_roster)
+        self.open_report_btn.clicked.connect(self._open_report)
+        self.save_btn.clicked.connect(self.save_settings)
+        self.pack_path.textChanged.connect(lambda _t: self.pack_sync_btn.setEnabled(False))
+        self._show_packs()
+
+    # ------------------------------------------------------------------ packs
+    def _show_packs(self) -> None:
+        def done(infos):
+            self.pack_info.setText(self.tr("已加载：") + "；".join(f"{p.name} {p.version}" for p in infos))
+
+        self.ctx.ops.read(packs_service.installed, self.ctx.db, done=done)
+
+    def _browse_pack(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, self.tr("选择政策包文件夹"))
+        if path:
+            self.pack_path.setText(path)
+
+    def check_pack(self) -> None:
+        path = self.pack_path.text().strip()
+        if not path:
+            self.pack_result.setPlainText(self.tr("请先选择政策包"))
+            return
+
+        def done(results):
+            labels = {"loaded": "新加载", "unchanged": "未变化", "upgraded": "升级", "replaced": "替换"}
+            self.pack_result.setPlainText(self.tr("校验通过，尚未导入。导入后：\n") + "\n".join(
+                f"  {r.pack_id}（{r.name}）{r.version}：{labels[r.status]}" for r in results))
+            self.pack_sync_btn.setEnabled(any(r.status != "unchanged" for r in results))
+
+        self.ctx.ops.read(packs_service.sync, self.ctx.db, path, dry_run=True, done=done, failed=self._pack_error)
+
+    def sync_pack(self) -> None:
+        path = self.pack_path.text().strip()
+
+        def done(results):
+            self.pack_result.setPlainText(self.tr("已导入：\n") + "\n".join(
+                f"  {r.pack_id} {r.version}：{r.status}" for r in results))
+            self.pack_sync_btn.setEnabled(False)
+            self._show_packs()
+
+        self.ctx.ops.write(packs_service.sync, self.ctx.db, path, done=done, failed=self._pack_error)
+
+    def _pack_error(self, exc) -> None:
+        self.pack_sync_btn.setEnabled(False)
+        problems = getattr(exc, "problems", [])
+        self.pack_result.setPlainText((getattr(exc, "message", None) or str(exc)) + "\n" + "\n".join(problems))
+
+    # ----------------------------------------------------------------- roster
+    def _browse_roster(self) -> None:
+        path, _f = QFileDialog.getOpenFileName(self, self.tr("选择花名册"), "", "花名册 (*.xlsx *.csv)")
+        if path:
+            self.roster_path.setText(path)
+
+    def import_roster(self) -> None:
+        path = self.roster_path.text().strip()
+        if not path:
+            self.roster_result.setText(self.tr("请先选择花名册文件"))
+            return
+        prog = _Progress(self)
+        prog.changed.connect(lambda i, n: (self.progress.setRange(0, max(n, 1)), self.progress.setValue(i)),
+                             Qt.ConnectionType.QueuedConnection)
+        self.roster_btn.setEnabled(False)
+        self.progress.setRange(0, 0)
+
+        def done(res):
+            self.roster_btn.setEnabled(True)
+            self.progress.setRange(0, 1)
+            self.progress.setValue(1)
+            text = self.tr("共 {0} 行：新增 {1} 人，更新 {2} 人，拒绝 {3} 行").format(
+                res.rows, res.inserted, res.updated, res.rejected)
+            if res.usage_rows:
+                text += self.tr("；待遇累计 {0} 行，拒绝 {1} 行").format(res.usage_rows, res.usage_rejected)
+            if res.encoding_note:
+                text += "。" + res.encoding_note
+            if res.report_path:
+                text += self.tr("。错误报告：{0}").format(res.report_path)
+            self.report_path = res.report_path
+            self.open_report_btn.setEnabled(bool(res.report_path))
+            self.roster_result.setText(text)
+
+        def failed(exc):
+            self.roster_btn.setEnabled(True)
+            self.progress.setRange(0, 1)
+            self.progress.setValue(0)
+            self.roster_result.setText(str(exc))
+
+        self.ctx.ops.write(roster_service.import_roster, self.ctx.db, path,
+                           progress=lambda i, n: prog.changed.emit(i, n), done=done, failed=failed)
+
+    def _open_report(self) -> None:
+        if self.report_path:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(self.report_path))
+
+    # --------------------------------------------------------------- settings
+    def save_settings(self) -> None:
+        values = {}
+        for key, w in self.fields.items():
+            values[key] = w.currentData() if isinstance(w, QComboBox) else w.text().strip()
+        if not values["clinic_code"] or not values["clinic_name"]:
+            self.settings_msg.setText(self.tr("机构编码和名称不能为空"))
+            return
+        if not (values["clinic_admdvs"].isdigit() and len(values["clinic_admdvs"]) == 6):
+            self.settings_msg.setText(self.tr("机构医保区划须为6位数字"))
+            return
+
+        def done(st):
+            self.settings_msg.setText(self.tr("已保存"))
+            self.settings_saved.emit(st)
+
+        self.ctx.ops.write(settings_service.save, self.ctx.db, values, done=done,
+                           failed=lambda e: QMessageBox.warning(self, self.tr("设置"), str(e)))

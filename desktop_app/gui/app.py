@@ -1,0 +1,230 @@
+"""Start-up: the application, translations, exception hook, login, main window."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PySide6.QtCore import QLibraryInfo, QLocale, QSettings, Qt, QTranslator
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMessageBox,
+    QTabWidget,
+    QVBoxLayout,
+)
+
+from desktop_app.services import accounts
+from desktop_app.services import settings as settings_service
+
+log = logging.getLogger("clinic_settle.gui")
+ORG, APP = "ClinicSettle", "ClinicSettle"
+
+
+@dataclass
+class AppContext:
+    db: object
+    ops: object
+    operator: accounts.OperatorInfo
+    settings: settings_service.ClinicSettings
+    data_dir: Path
+    show_full_id: bool = False
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def receipts_dir(self) -> Path:
+        p = self.data_dir / "receipts"
+        p.mkdir(parents=True, exist_ok=True)
+        return p
+
+    @property
+    def reports_dir(self) -> Path:
+        p = self.data_dir / "reports"
+        p.mkdir(parents=True, exist_ok=True)
+        return p
+
+
+def install_translations(app: QApplication) -> None:
+    """Qt's own strings (standard buttons, dialogs) in Simplified Chinese; ours are written in Chinese
+    and pass through tr() so another language can be added with a .qm file."""
+    QLocale.setDefault(QLocale(QLocale.Language.Chinese, QLocale.Country.China))
+    path = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
+    for name in ("qtbase_zh_CN", "qt_zh_CN"):
+        tr = QTranslator(app)
+        if tr.load(name, path):
+            app.installTranslator(tr)
+            app._translators = [*getattr(app, "_translators", []), tr]  # keep references alive
+
+
+def install_exception_hook(parent_getter=lambda: None) -> None:
+    """Log every uncaught exception and show it with copyable details; never lose it silently."""
+
+    def hook(exc_type, exc, tb):
+        text = "".join(traceback.format_exception(exc_type, exc, tb))
+        log.error("未处理的异常：\n%s", text)
+        if QApplication.instance() is None:
+            sys.__excepthook__(exc_type, exc, tb)
+            return
+        box = QMessageBox(parent_getter())
+        box.setIcon(QMessageBox.Icon.Critical)
+        box.setWindowTitle("程序出错")
+        box.setText(f"程序遇到一个错误，已记录到日志。已保存的结算不受影响。\n\n{exc}")
+        box.setDetailedText(text)
+        box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        box.exec()
+
+    sys.excepthook = hook
+
+
+class LoginDialog(QDialog):
+    def __init__(self, db, parent=None):
+        super().__init__(parent)
+        self.db = db
+        self.operator: accounts.OperatorInfo | None = None
+        self.setWindowTitle(self.tr("登录 — 乡镇医保结算台"))
+        lay = QVBoxLayout(self)
+        form = QFormLayout()
+        self.login = QLineEdit()
+        self.login.setObjectName("login")
+        self.password = QLineEdit()
+        self.password.setObjectName("password")
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        form.addRow(self.tr("操作员"), self.login)
+        form.addRow(self.tr("密码"), self.password)
+        lay.addLayout(form)
+        self.msg = QLabel("")
+        self.msg.setObjectName("login_msg")
+        self.msg.setStyleSheet("color: #c00000;")
+        lay.addWidget(self.msg)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        for b in buttons.buttons():  # Enter follows the fields (操作员 → 密码 → 登录), not a default button
+            b.setAutoDefault(False)
+            b.setDefault(False)
+        buttons.accepted.connect(self.try_login)
+        buttons.rejected.connect(self.reject)
+        lay.addWidget(buttons)
+        self.login.returnPressed.connect(self.password.setFocus)
+        self.password.returnPressed.connect(self.try_login)
+
+    def keyPressEvent(self, event) -> None:
+        # Enter is handled by the fields (操作员 → 密码 → 登录); QDialogButtonBox would otherwise
+        # make 确定 the default button again when shown and submit a half-filled form.
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            return
+        super().keyPressEvent(event)
+
+    def try_login(self) -> None:
+        login = self.login.text().strip()
+        if not login or not self.password.text():
+            self.msg.setText(self.tr("请输入操作员和密码"))
+            return
+        op = accounts.authenticate(self.db, login, self.password.text())
+        if op is None:
+            self.msg.setText(self.tr("操作员或密码不正确"))
+            self.password.clear()
+            self.password.setFocus()
+            return
+        self.operator = op
+        self.accept()
+
+
+SHORTCUTS = (
+    ("F2", "光标到查找框（可直接扫码）"), ("Enter", "查找框：选第一人并转到项目录入；项目框：转到数量；数量：添加"),
+    ("F5", "预结算"), ("F9", "结算（同一就诊重复按只结算一次）"), ("F10", "打印/预览结算单"),
+    ("Ctrl+N", "新就诊"), ("Del", "删除选中的费用行"), ("Ctrl+1…4", "切换页面"), ("F1", "本帮助"),
+)
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, ctx: AppContext):
+        super().__init__()
+        self.ctx = ctx
+        from desktop_app.gui.admin_tab import AdminTab
+        from desktop_app.gui.settle_tab import SettleTab
+        from desktop_app.gui.today_tab import TodayTab
+
+        self.setWindowTitle(self.tr("乡镇医保结算台 — {0}").format(ctx.settings.clinic_name))
+        self.tabs = QTabWidget()
+        self.settle_tab = SettleTab(ctx)
+        self.today_tab = TodayTab(ctx)
+        self.admin_tab = AdminTab(ctx)
+        self.tabs.addTab(self.settle_tab, self.tr("结算"))
+        self.tabs.addTab(self.today_tab, self.tr("今日结算"))
+        self.tabs.addTab(self.admin_tab, self.tr("政策包与花名册、设置"))
+        self.setCentralWidget(self.tabs)
+        self.settle_tab.settled.connect(lambda _r: self.today_tab.refresh())
+        self.admin_tab.settings_saved.connect(self._settings_saved)
+        for i in range(self.tabs.count()):
+            act = QAction(self)
+            act.setShortcut(QKeySequence(f"Ctrl+{i + 1}"))
+            act.triggered.connect(lambda _c=False, n=i: self.tabs.setCurrentIndex(n))
+            self.addAction(act)
+        helpact = QAction(self.tr("快捷键"), self)
+        helpact.setShortcut(QKeySequence(Qt.Key.Key_F1))
+        helpact.triggered.connect(self.show_help)
+        self.addAction(helpact)
+        self.menuBar().addAction(helpact)
+        role = accounts.ROLES.get(ctx.operator.role, ctx.operator.role)
+        self.statusBar().showMessage(self.tr("操作员：{0}（{1}）　机构：{2} {3}　数据库：{4}").format(
+            ctx.operator.name, role, ctx.settings.clinic_code, ctx.settings.clinic_name, ctx.db.path or ctx.db.url))
+        qs = QSettings(ORG, APP)
+        geo = qs.value("main/geometry")
+        if geo is not None:
+            self.restoreGeometry(geo)
+        else:
+            self.resize(1280, 860)
+        self.settle_tab.focus_search()
+
+    def _settings_saved(self, st) -> None:
+        self.ctx.settings = st
+        self.setWindowTitle(self.tr("乡镇医保结算台 — {0}").format(st.clinic_name))
+
+    def show_help(self) -> None:
+        rows = "".join(f"<tr><td><b>{k}</b></td><td>{v}</td></tr>" for k, v in SHORTCUTS)
+        QMessageBox.information(self, self.tr("快捷键"), f"<table cellspacing=6>{rows}</table>")
+
+    def closeEvent(self, event) -> None:
+        QSettings(ORG, APP).setValue("main/geometry", self.saveGeometry())
+        self.ctx.ops.wait(10000)
+        super().closeEvent(event)
+
+
+def data_dir_for(db) -> Path:
+    return Path(db.path).parent if getattr(db, "path", None) else Path.home()
+
+
+def build_context(db, operator) -> AppContext:
+    from desktop_app.gui.ops import Ops
+
+    ops = Ops(on_unhandled=lambda exc, tb: sys.excepthook(type(exc), exc, exc.__traceback__))
+    return AppContext(db=db, ops=ops, operator=operator, settings=settings_service.load(db), data_dir=data_dir_for(db))
+
+
+def run_gui(db_arg=None, argv: list[str] | None = None) -> int:
+    from desktop_app.store.db import open_db
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    app = QApplication.instance() or QApplication(argv or sys.argv)
+    app.setOrganizationName(ORG)
+    app.setApplicationName(APP)
+    install_translations(app)
+    windows: list = []
+    install_exception_hook(lambda: windows[0] if windows else None)
+    db = open_db(db_arg)
+    dlg = LoginDialog(db)
+    if dlg.exec() != QDialog.DialogCode.Accepted or dlg.operator is None:
+        return 0
+    win = MainWindow(build_context(db, dlg.operator))
+    windows.append(win)
+    win.show()
+    return app.exec()

@@ -1,0 +1,145 @@
+"""Table models with column constants (after Vorta's `*_table_model.py`)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+from PySide6.QtGui import QColor
+
+from desktop_app.core.money import q2
+from desktop_app.gui.validate import amount
+
+CLASS_LABEL = {"01": "甲", "02": "乙", "03": "丙"}
+KIND_LABEL = {"drug": "药品", "service": "诊疗", "material": "耗材"}
+
+
+class ResultsModel(QAbstractTableModel):
+    COL_NAME, COL_GENDER, COL_BIRTH, COL_ID, COL_PSN, COL_INSU, COL_MATCH = range(7)
+    HEADERS = ("姓名", "性别", "出生日期", "身份证号", "人员编号", "险种", "匹配")
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.hits: list = []
+
+    def set_hits(self, hits: list) -> None:
+        self.beginResetModel()
+        self.hits = list(hits)
+        self.endResetModel()
+
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.hits)
+
+    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: B008
+        return len(self.HEADERS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return self.HEADERS[section]
+        return None
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or role != Qt.ItemDataRole.DisplayRole:
+            return None
+        h = self.hits[index.row()]
+        return (h.name, h.gender, h.birth_date.isoformat(), h.id_masked, h.psn_no,
+                "职工" if h.insutype == "310" else "居民", h.matched_by)[index.column()]
+
+
+class ItemsModel(QAbstractTableModel):
+    """The visit's lines. Quantity and price are edited in place and checked as typed."""
+
+    COL_CODE, COL_NAME, COL_CLASS, COL_KIND, COL_QTY, COL_PRICE, COL_AMOUNT = range(7)
+    HEADERS = ("编码", "名称", "类别", "类型", "数量", "单价", "金额")
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.lines: list[dict] = []
+        self.errors: dict[tuple[int, int], str] = {}
+
+    def add(self, item, qty: Decimal) -> None:
+        for r, ln in enumerate(self.lines):
+            if ln["code"] == item.code and (r, self.COL_QTY) not in self.errors:
+                ln["qty"] = str(Decimal(ln["qty"]) + qty)
+                self.dataChanged.emit(self.index(r, 0), self.index(r, self.COL_AMOUNT))
+                return
+        self.beginInsertRows(QModelIndex(), len(self.lines), len(self.lines))
+        self.lines.append({"code": item.code, "name": item.name, "chrgitm_lv": item.chrgitm_lv, "kind": item.kind,
+                           "qty": str(qty), "price": item.price, "pay_std": item.pay_std, "unit": item.unit})
+        self.endInsertRows()
+
+    def remove(self, row: int) -> None:
+        if 0 <= row < len(self.lines):
+            self.beginRemoveRows(QModelIndex(), row, row)
+            del self.lines[row]
+            self.errors = {k: v for k, v in self.errors.items() if k[0] != row}
+            self.errors = {((r - 1 if r > row else r), c): v for (r, c), v in self.errors.items()}
+            self.endRemoveRows()
+
+    def clear(self) -> None:
+        self.beginResetModel()
+        self.lines, self.errors = [], {}
+        self.endResetModel()
+
+    def total(self) -> Decimal:
+        t = Decimal("0.00")
+        for r, ln in enumerate(self.lines):
+            if (r, self.COL_QTY) not in self.errors and (r, self.COL_PRICE) not in self.errors:
+                t += q2(Decimal(ln["qty"]) * Decimal(ln["price"]))
+        return t
+
+    def first_error(self) -> str:
+        return next(iter(self.errors.values()), "")
+
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.lines)
+
+    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: B008
+        return len(self.HEADERS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return self.HEADERS[section]
+        return None
+
+    def flags(self, index):
+        f = super().flags(index)
+        if index.column() in (self.COL_QTY, self.COL_PRICE):
+            f |= Qt.ItemFlag.ItemIsEditable
+        return f
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        ln, c = self.lines[index.row()], index.column()
+        err = self.errors.get((index.row(), c))
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
+            if c == self.COL_AMOUNT:
+                bad = any((index.row(), k) in self.errors for k in (self.COL_QTY, self.COL_PRICE))
+                return "—" if bad else f"{q2(Decimal(ln['qty']) * Decimal(ln['price'])):.2f}"
+            return (ln["code"], ln["name"], CLASS_LABEL.get(ln["chrgitm_lv"], ""), KIND_LABEL.get(ln["kind"], ""),
+                    ln["qty"], ln["price"], None)[c]
+        if role == Qt.ItemDataRole.ToolTipRole and err:
+            return err
+        if role == Qt.ItemDataRole.BackgroundRole and err:
+            return QColor("#ffd6d6")
+        if role == Qt.ItemDataRole.TextAlignmentRole and c >= self.COL_QTY:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def setData(self, index, value, role=Qt.ItemDataRole.EditRole):
+        if role != Qt.ItemDataRole.EditRole or index.column() not in (self.COL_QTY, self.COL_PRICE):
+            return False
+        r, c = index.row(), index.column()
+        label = "数量" if c == self.COL_QTY else "单价"
+        v, msg = amount(str(value), f"第 {r + 1} 行{label}", max_dp=4 if c == self.COL_PRICE else 2,
+                        positive=c == self.COL_QTY)
+        key = "qty" if c == self.COL_QTY else "price"
+        if msg:
+            self.errors[(r, c)] = msg
+            self.lines[r][key] = str(value)
+        else:
+            self.errors.pop((r, c), None)
+            self.lines[r][key] = str(v)
+        self.dataChanged.emit(self.index(r, 0), self.index(r, self.COL_AMOUNT))
+        return True

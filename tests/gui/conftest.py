@@ -1,0 +1,23 @@
+import pytest
+
+from tests.store.conftest import db, empty_db, template_db  # noqa: F401  (shared fixtures)
+
+
+@pytest.fixture
+def window(qtbot, db, monkeypatch, tmp_path):  # noqa: F811
+    from PySide6.QtCore import QSettings
+
+    from desktop_app.gui.app import MainWindow, build_context
+    from desktop_app.services import accounts
+
+    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp_path / "qsettings"))
+    op = accounts.authenticate(db, "clerk", "clerk123")
+    ctx = build_context(db, op)
+    ctx.data_dir = tmp_path
+    win = MainWindow(ctx)
+    qtbot.addWidget(win)
+    win.show()
+    win.activateWindow()
+    qtbot.waitActive(win)
+    yield win
+    ctx.ops.wait()

@@ -1,0 +1,252 @@
+"""The clerk's window driven with real widgets (pytest-qt, offscreen)."""
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
+from sqlalchemy import func, select
+
+from desktop_app.services import ledger
+from desktop_app.store import models as m
+
+TODAY = date.today()
+
+
+def resident(db):
+    with db.read() as s:
+        return s.execute(select(m.Person).where(m.Person.insutype == "390", m.Person.admdvs == "141102",
+                                                m.Person.category == "resident").order_by(m.Person.psn_no)
+                         .limit(1)).scalar_one()
+
+
+def type_text(qtbot, widget, text):
+    """Key presses for ASCII; Chinese and full-width text arrive through the input method, so insert it."""
+    if text.isascii():
+        qtbot.keyClicks(widget, text)
+    else:
+        widget.insert(text)
+
+
+def find(qtbot, tab, text):
+    tab.search.clear()
+    type_text(qtbot, tab.search, text)
+    qtbot.keyClick(tab.search, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: tab.person is not None and tab.ctx.ops.pending == 0, timeout=10000)
+
+
+def add(qtbot, tab, code, qty="1"):
+    qtbot.keyClicks(tab.item_entry, code)
+    qtbot.keyClick(tab.item_entry, Qt.Key.Key_Return)
+    assert tab.window().focusWidget() is tab.qty, tab.entry_msg.text()
+    tab.qty.selectAll()
+    qtbot.keyClicks(tab.qty, qty)
+    qtbot.keyClick(tab.qty, Qt.Key.Key_Return)
+
+
+@pytest.fixture
+def yes(monkeypatch):
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+
+
+def test_login_dialog(qtbot, db):
+    from desktop_app.gui.app import LoginDialog
+
+    dlg = LoginDialog(db)
+    qtbot.addWidget(dlg)
+    dlg.show()
+    dlg.activateWindow()
+    qtbot.waitActive(dlg)
+    dlg.login.setFocus()
+    qtbot.keyClicks(dlg.login, "clerk")
+    qtbot.keyClick(dlg.login, Qt.Key.Key_Return)
+    assert dlg.focusWidget() is dlg.password  # (offscreen windows are never 'active'; focusWidget still tells)
+    qtbot.keyClicks(dlg.password, "wrong")
+    qtbot.keyClick(dlg.password, Qt.Key.Key_Return)
+    assert "不正确" in dlg.msg.text() and dlg.operator is None
+    qtbot.keyClicks(dlg.password, "clerk123")
+    qtbot.keyClick(dlg.password, Qt.Key.Key_Return)
+    assert dlg.operator is not None and dlg.operator.login == "clerk" and dlg.result() == 1
+
+
+def test_find_by_id_name_and_pinyin(qtbot, window, db):
+    from desktop_app.services.roster import pinyin_keys
+
+    tab = window.settle_tab
+    p = resident(db)
+    find(qtbot, tab, p.id_no)
+    assert tab.person.psn_no == p.psn_no
+    assert p.id_no not in tab.person_label.text() and p.id_no[:4] + "*" * 10 in tab.person_label.text()
+    assert tab.window().focusWidget() is tab.item_entry
+    tab.person = None
+    find(qtbot, tab, p.name)
+    assert p.psn_no in [h.psn_no for h in tab.results.hits]
+    tab.person = None
+    find(qtbot, tab, pinyin_keys(p.name)[1])
+    assert p.psn_no in [h.psn_no for h in tab.results.hits]
+    assert all(h.matched_by == "拼音" for h in tab.results.hits)
+
+
+def test_presettle_settle_once_reverse_and_close_day(qtbot, window, db, yes):
+    tab = window.settle_tab
+    p = resident(db)
+    find(qtbot, tab, p.psn_no)
+    for code, qty in (("XJ01DCA030A001", "2"), ("250101015", "1"), ("HC0003", "1")):
+        add(qtbot, tab, code, qty)
+    assert len(tab.items.lines) == 3 and tab.total_label.text() == "合计：69.10 元"
+    qtbot.keyClick(tab, Qt.Key.Key_F5)
+    qtbot.waitUntil(lambda: tab.preview_result is not None, timeout=10000)
+    expect = ledger.presettle(db, tab.visit_input()).result
+    shown = {tab.split.item(r, 0).text().split("（")[0]: tab.split.item(r, 1).text() for r in range(tab.split.rowCount())}
+    assert shown["医疗费总额"] == expect["medfee_sumamt"] == "69.10"
+    assert shown["统筹基金支付"] == expect["hifp_pay"] and shown["个人现金支付"] == expect["psn_cash_pay"]
+    assert "晋医保发〔2023〕16号 一" in tab.split.item(
+        [r for r in range(tab.split.rowCount()) if tab.split.item(r, 0).text().startswith("统筹基金")][0], 2).text()
+    # F9 twice: one settlement
+    qtbot.keyClick(tab, Qt.Key.Key_F9)
+    qtbot.keyClick(tab, Qt.Key.Key_F9)
+    qtbot.waitUntil(lambda: tab.last_record is not None and tab.ctx.ops.pending == 0, timeout=15000)
+    qtbot.keyClick(tab, Qt.Key.Key_F9)
+    qtbot.waitUntil(lambda: tab.ctx.ops.pending == 0, timeout=15000)
+    with db.read() as s:
+        rows = s.execute(select(m.Settlement).where(m.Settlement.psn_no == p.psn_no)).scalars().all()
+    assert len(rows) == 1 and str(rows[0].hifp_pay) == expect["hifp_pay"]
+    rec = tab.last_record
+    assert rec.setl_no in tab.result_label.text()
+    receipt = Path(window.ctx.receipts_dir) / f"{rec.setl_no}.pdf"
+    assert receipt.exists() and receipt.read_bytes().startswith(b"%PDF")
+    qtbot.waitUntil(lambda: tab.person is not None and tab.person.benefits[0].fund_paid == Decimal(rec.result["hifp_pay"]),
+                    timeout=10000)
+    # reverse from 今日结算 and see the cap restored
+    today = window.today_tab
+    qtbot.waitUntil(lambda: len(today.model.records) == 1, timeout=10000)
+    today.view.selectRow(0)
+    today.reverse(reason="患者退费")
+    qtbot.waitUntil(lambda: "已冲正" in today.msg.text(), timeout=10000)
+    qtbot.waitUntil(lambda: len(today.model.records) == 2, timeout=10000)
+    tab.load_person(p.psn_no)
+    qtbot.waitUntil(lambda: tab.ctx.ops.pending == 0 and tab.person.benefits[0].fund_paid == 0, timeout=10000)
+    assert tab.person.benefits[0].annual_remaining == Decimal("300.00")
+    # close the day: 日结单 files written, no more settling today
+    today.day_close(confirm=False)
+    qtbot.waitUntil(lambda: "已日结" in today.msg.text(), timeout=15000)
+    assert list(Path(window.ctx.reports_dir).glob("日结单_*.xlsx")) and list(Path(window.ctx.reports_dir).glob("日结单_*.pdf"))
+    tab.new_visit(keep_person=True)
+    add(qtbot, tab, "110200005")
+    qtbot.keyClick(tab, Qt.Key.Key_F9)
+    qtbot.waitUntil(lambda: tab.ctx.ops.pending == 0 and "已日结" in tab.result_label.text(), timeout=10000)
+
+
+def test_bad_quantity_and_price_show_message_and_settle_nothing(qtbot, window, db, yes):
+    tab = window.settle_tab
+    find(qtbot, tab, resident(db).psn_no)
+    qtbot.keyClicks(tab.item_entry, "110200005")
+    qtbot.keyClick(tab.item_entry, Qt.Key.Key_Return)
+    tab.qty.selectAll()
+    qtbot.keyClicks(tab.qty, "abc")
+    qtbot.keyClick(tab.qty, Qt.Key.Key_Return)
+    assert "数量只能填数字" in tab.entry_msg.text() and not tab.items.lines
+    tab.qty.selectAll()
+    qtbot.keyClicks(tab.qty, "-2")
+    qtbot.keyClick(tab.qty, Qt.Key.Key_Return)
+    assert "负数" in tab.entry_msg.text() and not tab.items.lines
+    tab.qty.selectAll()
+    type_text(qtbot, tab.qty, "１.５")  # full-width digits are accepted
+    qtbot.keyClick(tab.qty, Qt.Key.Key_Return)
+    assert tab.items.lines[0]["qty"] == "1.5"
+    model = tab.items
+    model.setData(model.index(0, model.COL_PRICE), "12.345")
+    assert "最多 4 位小数" not in tab.entry_msg.text()
+    model.setData(model.index(0, model.COL_PRICE), "12.34567")
+    assert "单价最多 4 位小数" in tab.entry_msg.text()
+    model.setData(model.index(0, model.COL_QTY), "0")
+    qtbot.keyClick(tab, Qt.Key.Key_F9)
+    qtbot.wait(200)
+    assert tab.ctx.ops.pending == 0 and "第 1 行" in tab.result_label.text()
+    with db.read() as s:
+        assert s.execute(select(func.count()).select_from(m.Settlement)).scalar_one() == 0
+
+
+def test_pack_import_validates_first_and_bad_pack_changes_nothing(qtbot, window, db, tmp_path):
+    from desktop_app.services import packs
+
+    admin = window.admin_tab
+    before = [(p.pack_id, p.content_hash) for p in packs.installed(db)]
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "pack.toml").write_text('id = "x"\nadmdvs = "12"\n', encoding="utf-8")
+    admin.pack_path.setText(str(bad))
+    qtbot.mouseClick(admin.pack_check_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "pack.toml:2" in admin.pack_result.toPlainText(), timeout=10000)
+    assert not admin.pack_sync_btn.isEnabled()
+    assert [(p.pack_id, p.content_hash) for p in packs.installed(db)] == before
+    # a good pack: check shows what would change, nothing is written until 导入
+    import shutil
+
+    from desktop_app.core.policy import shipped_packs_dir
+
+    good = tmp_path / "lvliang"
+    shutil.copytree(shipped_packs_dir() / "cn-141100-lvliang", good)
+    (good / "pack.toml").write_text((good / "pack.toml").read_text(encoding="utf-8").replace('"1.0.0"', '"1.0.1"'),
+                                    encoding="utf-8")
+    admin.pack_path.setText(str(good))
+    qtbot.mouseClick(admin.pack_check_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "升级" in admin.pack_result.toPlainText(), timeout=10000)
+    assert [(p.pack_id, p.content_hash) for p in packs.installed(db)] == before
+    assert admin.pack_sync_btn.isEnabled()
+    qtbot.mouseClick(admin.pack_sync_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "已导入" in admin.pack_result.toPlainText(), timeout=10000)
+    assert "1.0.1" in [p.version for p in packs.installed(db) if p.pack_id == "cn-141100-lvliang"]
+
+
+def test_roster_import_from_the_window(qtbot, window, tmp_path):
+    admin = window.admin_tab
+    f = tmp_path / "r.csv"
+    f.write_text("人员编号,身份证号,姓名,性别,出生日期,险种类型,人员类别,参保地区划,截至日期\n"
+                 "Z1,110101199003070000,王五,男,1990-03-07,390,城乡居民,141102,2026-11-20\n", encoding="utf-8")
+    admin.roster_path.setText(str(f))
+    qtbot.mouseClick(admin.roster_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "拒绝 1 行" in admin.roster_result.text(), timeout=15000)
+    assert admin.open_report_btn.isEnabled() and admin.report_path.endswith("r_错误报告.xlsx")
+
+
+def test_settings_saved(qtbot, window, db):
+    from desktop_app.services import settings
+
+    admin = window.admin_tab
+    admin.fields["clinic_name"].setText("测试卫生院")
+    admin.fields["receipt_format"].setCurrentIndex(1)
+    qtbot.mouseClick(admin.save_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: admin.settings_msg.text() == "已保存", timeout=10000)
+    st = settings.load(db)
+    assert st.clinic_name == "测试卫生院" and st.get("receipt_format") == "80mm"
+    assert "测试卫生院" in window.windowTitle()
+    admin.fields["clinic_admdvs"].setText("14")
+    qtbot.mouseClick(admin.save_btn, Qt.MouseButton.LeftButton)
+    assert "6位数字" in admin.settings_msg.text()
+
+
+def test_exception_hook_shows_copyable_details(qtbot, monkeypatch):
+    import sys
+
+    from desktop_app.gui import app as gui_app
+
+    shown = {}
+
+    def fake_exec(self):
+        shown["text"], shown["details"] = self.text(), self.detailedText()
+        return 0
+
+    monkeypatch.setattr(QMessageBox, "exec", fake_exec)
+    old = sys.excepthook
+    try:
+        gui_app.install_exception_hook()
+        try:
+            raise ValueError("测试错误")
+        except ValueError:
+            sys.excepthook(*sys.exc_info())
+    finally:
+        sys.excepthook = old
+    assert "测试错误" in shown["text"] and "Traceback" in shown["details"]
