@@ -14,8 +14,11 @@ Strategies build valid claim dicts for situations the shipped packs cover
 
 Properties, all checked on the output strings with `Decimal` (never float):
 the contract identities and per-item sums, two-decimal money, no negative
-amount, fund within the remaining annual (and quarterly) cap, monotonicity
-when an item is added, and independence from the order of history entries.
+amount, fund within the remaining annual (and quarterly) cap — and exactly
+min(uncapped, remaining) —, the 3-units-per-item rule of assisted reproduction,
+monotonicity when an item is added, and independence from the order of history
+entries. Money strategies are built from integers (cents); hypothesis
+settings: max_examples=200, deadline=None.
 """
 
 from __future__ import annotations
