@@ -186,6 +186,12 @@ def _ledger_exit(exc) -> int:
     return {"invalid_input": 2, "no_policy_in_force": 3, "policy_parameter_missing": 3}.get(exc.code, 1)
 
 
+def _rec_json(rec) -> dict:
+    d = asdict(rec)
+    d["claim"] = json.loads(d.pop("claim_json"))
+    return d
+
+
 def _settlement_text(rec) -> str:
     r = rec.result
     head = "冲正" if rec.kind == "reverse" else "结算"
@@ -224,7 +230,7 @@ def cmd_settle(args) -> int:
         rec = ledger.settle(d, visit, token=args.token, operator=args.operator)
     except ledger.LedgerError as exc:
         return fail(exc.message, args.json, _ledger_exit(exc), error_code=exc.code, field=exc.field)
-    emit(rec, args.json, _settlement_text(rec))
+    emit(_rec_json(rec), args.json, _settlement_text(rec))
     return 0
 
 
@@ -236,7 +242,7 @@ def cmd_reverse(args) -> int:
         rec = ledger.reverse(d, args.setl_no, reason=args.reason, operator=args.operator, token=args.token)
     except ledger.LedgerError as exc:
         return fail(exc.message, args.json, _ledger_exit(exc), error_code=exc.code, field=exc.field)
-    emit(rec, args.json, _settlement_text(rec))
+    emit(_rec_json(rec), args.json, _settlement_text(rec))
     return 0
 
 

@@ -99,7 +99,8 @@ class SettleTab(QWidget):
         self.results_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.results_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.results_view.verticalHeader().hide()
-        self.results_view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.results_view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.results_view.horizontalHeader().setStretchLastSection(True)
         self.results_view.setSortingEnabled(True)
         ll.addWidget(self.results_view)
         top.addWidget(left)
@@ -313,11 +314,17 @@ class SettleTab(QWidget):
         def done(hits):
             if gen != self._search_gen:
                 return  # the clerk typed on; a newer search is under way
-            self.results.set_hits(hits)
+            self._set_hits(hits)
             if hits:
                 self.results_view.selectRow(0)
 
         self.ctx.ops.read(lookup.search, self.ctx.db, q, done=done, failed=self._show_error)
+
+    def _set_hits(self, hits) -> None:
+        first = not self.results.hits
+        self.results.set_hits(hits)
+        if first and hits:
+            self.results_view.resizeColumnsToContents()  # once; no relayout on every keystroke
 
     def _search_enter(self) -> None:
         self._search_timer.stop()
@@ -328,7 +335,7 @@ class SettleTab(QWidget):
         def done(hits):
             if gen != self._search_gen:
                 return
-            self.results.set_hits(hits)
+            self._set_hits(hits)
             if hits:
                 self.results_view.selectRow(0)
                 self.item_entry.setFocus()
@@ -371,14 +378,29 @@ class SettleTab(QWidget):
             f"{s.insutype_label} · {s.category_label} · 参保地 {s.admdvs} {s.region}<br>"
             f"家庭医生签约：{s.family_doctor_at or '无'}　登记病种：{dis}<br>"
             f"个人账户余额：{s.acct_balance} 元　（中心数据截至 {s.as_of}）{wait}")
-        while self.caps.count():
-            w = self.caps.takeAt(0).widget()
-            if w is not None:
-                w.deleteLater()
-        for row, b in enumerate(s.benefits):
-            name = b.benefit_label + (f"（{b.disease}）" if b.disease else "")
-            self.caps.addWidget(QLabel(name), row, 0)
-            bar = QProgressBar()
+        self.person_box.setUpdatesEnabled(False)
+        try:
+            self._show_caps(s)
+        finally:
+            self.person_box.setUpdatesEnabled(True)
+
+    def _show_caps(self, s) -> None:
+        """Cap bars are created once per row and reused: no widget churn while the clerk searches."""
+        rows = getattr(self, "_cap_rows", [])
+        while len(rows) < len(s.benefits):
+            r = len(rows)
+            rows.append((QLabel(), QProgressBar(), QLabel()))
+            for col, w in enumerate(rows[-1]):
+                self.caps.addWidget(w, r, col)
+        self._cap_rows = rows
+        for i, (name_l, bar, q_l) in enumerate(rows):
+            visible = i < len(s.benefits)
+            for w in (name_l, bar, q_l):
+                w.setVisible(visible)
+            if not visible:
+                continue
+            b = s.benefits[i]
+            name_l.setText(b.benefit_label + (f"（{b.disease}）" if b.disease else ""))
             bar.setObjectName(f"cap_{b.benefit}")
             if b.annual_cap:
                 bar.setRange(0, int(b.annual_cap * 100))
@@ -390,10 +412,7 @@ class SettleTab(QWidget):
                 bar.setFormat(f"已付 {b.fund_paid}；{b.cap_note}")
             bar.setTextVisible(True)
             bar.setToolTip(b.basis)
-            self.caps.addWidget(bar, row, 1)
-            if b.quarterly_cap:
-                q = QLabel(f"第{b.quarter}季度剩余 {b.quarterly_remaining}")
-                self.caps.addWidget(q, row, 2)
+            q_l.setText(f"第{b.quarter}季度剩余 {b.quarterly_remaining}" if b.quarterly_cap else "")
 
     # ------------------------------------------------------------------ visit
     def _benefit_changed(self) -> None:

@@ -90,12 +90,17 @@ class SettlementRecord:
     original_setl_no: str | None
     reversed_by: str | None
     result: dict
-    claim: dict
+    claim_json: str  # parsed on demand (`claim`): day lists do not need it
     reason: str = ""
     day_closed: bool = False
     replayed: bool = False  # True when a repeated request token returned the first record
     receipt: dict = field(default_factory=dict)  # frozen header data for the receipt
     items: list[dict] = field(default_factory=list)  # stored lines: code, name, class, fee category, qty, price…
+
+    @property
+    def claim(self) -> dict:
+        """The claim as computed (contract form, history included)."""
+        return json.loads(self.claim_json)
 
 
 @dataclass(frozen=True)
@@ -403,7 +408,7 @@ def _record(s, st: m.Settlement, *, replayed: bool = False) -> SettlementRecord:
         setl_no=st.setl_no, kind=st.kind, psn_no=st.psn_no, person_name=person.name if person else "",
         business_date=st.business_date, visit_date=st.visit_date, benefit=st.benefit, operator=st.operator,
         created_at=st.created_at, original_setl_no=orig_no, reversed_by=rev_no,
-        result=json.loads(st.result_json), claim=json.loads(st.claim_json), reason=st.reason,
+        result=json.loads(st.result_json), claim_json=st.claim_json, reason=st.reason,
         day_closed=st.day_close_id is not None, replayed=replayed,
         receipt=json.loads(st.receipt_json or "{}"),
         items=[{"seq": i.seq, "code": i.code, "name": i.name, "kind": i.kind, "chrgitm_lv": i.chrgitm_lv,
@@ -421,10 +426,34 @@ def get(db: Database, setl_no: str) -> SettlementRecord:
 
 
 def list_day(db: Database, day: date) -> list[SettlementRecord]:
+    """The day's settlements and reversals, loaded in a handful of queries (not a few per record)."""
+    from sqlalchemy.orm import selectinload
+
     with db.read() as s:
         rows = s.execute(select(m.Settlement).where(m.Settlement.business_date == day)
-                         .order_by(m.Settlement.id)).scalars().all()
-        return [_record(s, r) for r in rows]
+                         .options(selectinload(m.Settlement.items)).order_by(m.Settlement.id)).scalars().all()
+        ids = [r.id for r in rows]
+        names = dict(s.execute(select(m.Person.psn_no, m.Person.name).where(
+            m.Person.psn_no.in_({r.psn_no for r in rows}))).all()) if rows else {}
+        originals = dict(s.execute(select(m.Settlement.id, m.Settlement.setl_no).where(
+            m.Settlement.id.in_({r.original_id for r in rows if r.original_id}))).all()) if rows else {}
+        reversed_by = dict(s.execute(select(m.Settlement.original_id, m.Settlement.setl_no).where(
+            m.Settlement.original_id.in_(ids))).all()) if rows else {}
+        out = []
+        for st in rows:
+            out.append(SettlementRecord(
+                setl_no=st.setl_no, kind=st.kind, psn_no=st.psn_no, person_name=names.get(st.psn_no, ""),
+                business_date=st.business_date, visit_date=st.visit_date, benefit=st.benefit,
+                operator=st.operator, created_at=st.created_at,
+                original_setl_no=originals.get(st.original_id) if st.original_id else None,
+                reversed_by=reversed_by.get(st.id) if st.kind == "settle" else None,
+                result=json.loads(st.result_json), claim_json=st.claim_json, reason=st.reason,
+                day_closed=st.day_close_id is not None, receipt=json.loads(st.receipt_json or "{}"),
+                items=[{"seq": i.seq, "code": i.code, "name": i.name, "kind": i.kind, "chrgitm_lv": i.chrgitm_lv,
+                        "fee_category": i.fee_category, "qty": i.qty, "price": i.price, "pay_std": i.pay_std,
+                        "det_item_fee_sumamt": str(i.det_item_fee_sumamt)} for i in st.items],
+            ))
+        return out
 
 
 # ---------------------------------------------------------------------------

@@ -22,6 +22,9 @@ APP_NAME = "ClinicSettle"
 ROOT = Path(__file__).resolve().parents[2]
 MIGRATIONS = ROOT / "db"
 BUSY_TIMEOUT_MS = 15000
+# The newest migration in db/versions. Checked against Alembic by a test; lets start-up see
+# that the schema is current with one SELECT instead of importing Alembic (~0.2 s).
+SCHEMA_HEAD = "0002"
 
 
 def default_db_path() -> Path:
@@ -130,8 +133,20 @@ class Database:
         return inspect(self.engine).has_table("settlement")
 
 
+    def schema_version(self) -> str | None:
+        """The recorded migration, read with plain SQL (no Alembic import)."""
+        from sqlalchemy import text
+        from sqlalchemy.exc import OperationalError, ProgrammingError
+
+        try:
+            with self.engine.connect() as conn:
+                return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        except (OperationalError, ProgrammingError):
+            return None
+
+
 def open_db(db: str | Path | None = None, *, migrate: bool = True) -> Database:
     d = Database(db)
-    if migrate and d.current_revision() != d.head_revision():
+    if migrate and d.schema_version() != SCHEMA_HEAD:
         d.upgrade()
     return d

@@ -120,3 +120,9 @@ def test_engine_uses_the_packs_recorded_in_the_database(empty_db, tmp_path):
     chain = packs.policy(empty_db).chain_for("141102")
     cap = chain.resolve("annual_cap", {"benefit": "general_outpatient", "insutype": "390"}, date(2024, 6, 1))
     assert cap.value == 350
+
+
+def test_schema_head_constant_matches_alembic(empty_db):
+    from desktop_app.store.db import SCHEMA_HEAD
+
+    assert empty_db.head_revision() == SCHEMA_HEAD == empty_db.schema_version() == empty_db.current_revision()
