@@ -75,6 +75,9 @@ class AdminTab(QWidget):
         row.addWidget(self.roster_path, 1)
         self.roster_browse = QPushButton(self.tr("选择…"))
         row.addWidget(self.roster_browse)
+        self.roster_check_btn = QPushButton(self.tr("校验"))
+        self.roster_check_btn.setObjectName("roster_check")
+        row.addWidget(self.roster_check_btn)
         self.roster_btn = QPushButton(self.tr("导入"))
         self.roster_btn.setObjectName("roster_import")
         row.addWidget(self.roster_btn)
@@ -136,6 +139,7 @@ class AdminTab(QWidget):
         self.pack_sync_btn.clicked.connect(self.sync_pack)
         self.roster_browse.clicked.connect(self._browse_roster)
         self.roster_btn.clicked.connect(self.import_roster)
+        self.roster_check_btn.clicked.connect(lambda: self.import_roster(dry_run=True))
         self.open_report_btn.clicked.connect(self._open_report)
         self.save_btn.clicked.connect(self.save_settings)
         self.pack_path.textChanged.connect(lambda _t: self.pack_sync_btn.setEnabled(False))
@@ -189,7 +193,7 @@ class AdminTab(QWidget):
         if path:
             self.roster_path.setText(path)
 
-    def import_roster(self) -> None:
+    def import_roster(self, dry_run: bool = False) -> None:
         path = self.roster_path.text().strip()
         if not path:
             self.roster_result.setText(self.tr("请先选择花名册文件"))
@@ -204,7 +208,8 @@ class AdminTab(QWidget):
             self.roster_btn.setEnabled(True)
             self.progress.setRange(0, 1)
             self.progress.setValue(1)
-            text = self.tr("共 {0} 行：新增 {1} 人，更新 {2} 人，拒绝 {3} 行").format(
+            head = self.tr("校验结果（未导入）：") if dry_run else self.tr("已导入：")
+            text = head + self.tr("共 {0} 行：新增 {1} 人，更新 {2} 人，拒绝 {3} 行").format(
                 res.rows, res.inserted, res.updated, res.rejected)
             if res.usage_rows:
                 text += self.tr("；待遇累计 {0} 行，拒绝 {1} 行").format(res.usage_rows, res.usage_rejected)
@@ -222,7 +227,7 @@ class AdminTab(QWidget):
             self.progress.setValue(0)
             self.roster_result.setText(str(exc))
 
-        self.ctx.ops.write(roster_service.import_roster, self.ctx.db, path,
+        self.ctx.ops.write(roster_service.import_roster, self.ctx.db, path, dry_run=dry_run,
                            progress=lambda i, n: prog.changed.emit(i, n), done=done, failed=failed)
 
     def _open_report(self) -> None:

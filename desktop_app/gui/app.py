@@ -221,6 +221,13 @@ def run_gui(db_arg=None, argv: list[str] | None = None) -> int:
     windows: list = []
     install_exception_hook(lambda: windows[0] if windows else None)
     db = open_db(db_arg)
+    if not accounts.has_operators(db):
+        # a first start on an empty database: the demo clinic, as the README says
+        from desktop_app.services.demo import create_demo
+
+        create_demo(db)
+        QMessageBox.information(None, "乡镇医保结算台", "已创建演示数据库：\n"
+                                f"{db.path or db.url}\n\n操作员 admin / admin123（管理员），clerk / clerk123（收费员）")
     dlg = LoginDialog(db)
     if dlg.exec() != QDialog.DialogCode.Accepted or dlg.operator is None:
         return 0

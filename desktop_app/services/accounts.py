@@ -73,3 +73,8 @@ def get_operator(db: Database, login: str) -> OperatorInfo | None:
     with db.read() as s:
         op = s.execute(select(m.Operator).where(m.Operator.login == login)).scalar_one_or_none()
         return None if op is None else OperatorInfo(op.login, op.name, op.role, op.active, op.must_change_password)
+
+
+def has_operators(db: Database) -> bool:
+    with db.read() as s:
+        return s.execute(select(m.Operator.id).limit(1)).first() is not None

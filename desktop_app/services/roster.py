@@ -406,8 +406,14 @@ def pinyin_keys(name: str, limit: int = 8) -> list[str]:
 # ---------------------------------------------------------------------------
 # Import
 # ---------------------------------------------------------------------------
+class _DryRun(Exception):
+    """Raised inside the write transaction of a dry run so nothing is committed."""
+
+
 def import_roster(db: Database, path: str | Path, *, usage_path: str | Path | None = None,
-                  progress: Callable[[int, int], None] | None = None) -> ImportResult:
+                  progress: Callable[[int, int], None] | None = None, dry_run: bool = False) -> ImportResult:
+    """Import a roster. `dry_run`: check every row (against the database too) and report the
+    counts and the error report, changing nothing."""
     path = Path(path)
     if not path.is_file():
         raise RosterError(f"找不到花名册文件：{path}")
@@ -488,6 +494,23 @@ def import_roster(db: Database, path: str | Path, *, usage_path: str | Path | No
 
     inserted = updated = 0
     now = datetime.now()
+    try:
+        inserted, updated, usage_errors = _write(db, good, usage, errors, sheet_p, usage_errors, now, dry_run)
+    except _DryRun as dr:
+        inserted, updated, usage_errors = dr.args
+    if progress:
+        progress(total, total)
+
+    report = None
+    if errors:
+        report = write_error_report(path, errors)
+    person_errors = sum(1 for e in errors if e.sheet == sheet_p)
+    return ImportResult(str(path), total, inserted, updated, person_errors, usage_total, usage_errors,
+                        str(report) if report else None, note, errors)
+
+
+def _write(db, good, usage, errors, sheet_p, usage_errors, now, dry_run):
+    """Upsert in one transaction; a dry run computes the same counts and rolls back."""
     with db.write() as s:
         # ID numbers already held by another person in the database
         existing: dict[str, str] = {}
@@ -546,15 +569,9 @@ def import_roster(db: Database, path: str | Path, *, usage_path: str | Path | No
             s.execute(delete(m.UsageSnapshot).where(m.UsageSnapshot.psn_no.in_(chunk)))
         if urows:
             s.execute(m.UsageSnapshot.__table__.insert(), urows)
-    if progress:
-        progress(total, total)
-
-    report = None
-    if errors:
-        report = write_error_report(path, errors)
-    person_errors = sum(1 for e in errors if e.sheet == sheet_p)
-    return ImportResult(str(path), total, inserted, updated, person_errors, usage_total, usage_errors,
-                        str(report) if report else None, note, errors)
+        if dry_run:
+            raise _DryRun(inserted, updated, usage_errors)  # rolls the transaction back
+    return inserted, updated, usage_errors
 
 
 def _chunks(seq: list, n: int) -> Iterable[list]:

@@ -207,8 +207,12 @@ def test_roster_import_from_the_window(qtbot, window, tmp_path):
     f.write_text("人员编号,身份证号,姓名,性别,出生日期,险种类型,人员类别,参保地区划,截至日期\n"
                  "Z1,110101199003070000,王五,男,1990-03-07,390,城乡居民,141102,2026-11-20\n", encoding="utf-8")
     admin.roster_path.setText(str(f))
+    qtbot.mouseClick(admin.roster_check_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "校验结果（未导入）" in admin.roster_result.text(), timeout=15000)
+    assert "拒绝 1 行" in admin.roster_result.text()
     qtbot.mouseClick(admin.roster_btn, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: "拒绝 1 行" in admin.roster_result.text(), timeout=15000)
+    qtbot.waitUntil(lambda: "已导入" in admin.roster_result.text(), timeout=15000)
+    assert "拒绝 1 行" in admin.roster_result.text()
     assert admin.open_report_btn.isEnabled() and admin.report_path.endswith("r_错误报告.xlsx")
 
 
@@ -250,3 +254,23 @@ def test_exception_hook_shows_copyable_details(qtbot, monkeypatch):
     finally:
         sys.excepthook = old
     assert "测试错误" in shown["text"] and "Traceback" in shown["details"]
+
+
+def test_first_start_creates_the_demo_database(qtbot, tmp_path, monkeypatch):
+    """`clinic-settle` on a machine with no database: the demo clinic is created, then the login opens."""
+    from desktop_app.gui import app as gui_app
+    from desktop_app.services import accounts
+    from desktop_app.store.db import open_db
+
+    monkeypatch.setattr(QMessageBox, "information", lambda *a, **k: QMessageBox.StandardButton.Ok)
+    seen = {}
+
+    def fake_exec(self):
+        seen["title"] = self.windowTitle()
+        return 0  # the clerk closes the login
+
+    monkeypatch.setattr(gui_app.LoginDialog, "exec", fake_exec)
+    path = tmp_path / "fresh.sqlite3"
+    assert gui_app.run_gui(str(path)) == 0
+    assert "登录" in seen["title"]
+    assert accounts.authenticate(open_db(path), "clerk", "clerk123") is not None

@@ -204,3 +204,19 @@ def test_shipped_samples_import_cleanly(empty_db, tmp_path):
     shutil.copy(samples / "roster_sample.csv", c)
     res = roster.import_roster(empty_db, c, usage_path=samples / "usage_sample.csv")
     assert (res.updated, res.rejected, res.report_path) == (12, 0, None)
+
+
+def test_dry_run_reports_and_changes_nothing(db, tmp_path):
+    from sqlalchemy import func
+
+    with db.read() as s:
+        before = s.execute(select(func.count()).select_from(m.Person)).scalar_one()
+        p = s.execute(select(m.Person).limit(1)).scalar_one()
+    f = write_csv(tmp_path / "dry.csv", [row("NEWDRY1", valid_id(seed=77)),
+                                          row(p.psn_no, p.id_no, name="改", gender=p.gender, birth=p.birth_date.isoformat()),
+                                          row("BAD", "123")])
+    res = roster.import_roster(db, f, dry_run=True)
+    assert (res.inserted, res.updated, res.rejected) == (1, 1, 1) and res.report_path
+    with db.read() as s:
+        assert s.execute(select(func.count()).select_from(m.Person)).scalar_one() == before
+        assert s.get(m.Person, p.psn_no).name == p.name
