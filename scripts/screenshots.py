@@ -67,13 +67,19 @@ def main() -> int:
     t.presettle()
     pump(app, ctx)
     win.grab().save(str(OUT / "02-settle-presettle.png"))
+    from PySide6.QtWidgets import QMessageBox
+
+    QMessageBox.question = staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes)  # the confirm dialog
+    t.settle()
+    pump(app, ctx, 10)
+    win.grab().save(str(OUT / "03-settled.png"))
     win.tabs.setCurrentIndex(1)
     win.today_tab.refresh()
     pump(app, ctx)
-    win.grab().save(str(OUT / "03-today.png"))
+    win.grab().save(str(OUT / "04-today.png"))
     win.tabs.setCurrentIndex(2)
     pump(app, ctx)
-    win.grab().save(str(OUT / "04-admin.png"))
+    win.grab().save(str(OUT / "05-admin.png"))
     print("\n".join(str(p) for p in sorted(OUT.glob("*.png"))))
     win.close()
     return 0

@@ -82,7 +82,8 @@ class TodayTab(QWidget):
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.view.verticalHeader().hide()
-        self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.view.horizontalHeader().setStretchLastSection(True)
         lay.addWidget(self.view)
         self.totals = QLabel("")
         self.totals.setObjectName("day_totals")
@@ -111,6 +112,7 @@ class TodayTab(QWidget):
     def refresh(self) -> None:
         def done(recs):
             self.model.set_records(recs)
+            self.view.resizeColumnsToContents()
             tot = {k: sum((Decimal(r.result[k]) for r in recs), Decimal("0.00"))
                    for k in ("medfee_sumamt", "hifp_pay", "acct_pay", "psn_cash_pay")}
             n = sum(1 for r in recs if r.kind == "settle")
