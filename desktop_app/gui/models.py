@@ -14,21 +14,22 @@ CLASS_LABEL = {"01": "甲", "02": "乙", "03": "丙"}
 KIND_LABEL = {"drug": "药品", "service": "诊疗", "material": "耗材"}
 
 
-class ResultsModel(QAbstractTableModel):
-    COL_NAME, COL_GENDER, COL_BIRTH, COL_ID, COL_PSN, COL_INSU, COL_MATCH = range(7)
-    HEADERS = ("姓名", "性别", "出生日期", "身份证号", "人员编号", "险种", "匹配")
+class ColumnModel(QAbstractTableModel):
+    """A flat table whose rows live in `self.rows` and whose columns are named by HEADERS."""
+
+    HEADERS: tuple[str, ...] = ()
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.hits: list = []
+        self.rows: list = []
 
-    def set_hits(self, hits: list) -> None:
+    def set_rows(self, rows) -> None:
         self.beginResetModel()
-        self.hits = list(hits)
+        self.rows = list(rows)
         self.endResetModel()
 
     def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.hits)
+        return 0 if parent.isValid() else len(self.rows)
 
     def columnCount(self, parent=QModelIndex()) -> int:  # noqa: B008
         return len(self.HEADERS)
@@ -38,6 +39,18 @@ class ResultsModel(QAbstractTableModel):
             return self.HEADERS[section]
         return None
 
+
+class ResultsModel(ColumnModel):
+    COL_NAME, COL_GENDER, COL_BIRTH, COL_ID, COL_PSN, COL_INSU, COL_MATCH = range(7)
+    HEADERS = ("姓名", "性别", "出生日期", "身份证号", "人员编号", "险种", "匹配")
+
+    @property
+    def hits(self) -> list:
+        return self.rows
+
+    def set_hits(self, hits: list) -> None:
+        self.set_rows(hits)
+
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or role != Qt.ItemDataRole.DisplayRole:
             return None
@@ -46,7 +59,7 @@ class ResultsModel(QAbstractTableModel):
                 "职工" if h.insutype == "310" else "居民", h.matched_by)[index.column()]
 
 
-class ItemsModel(QAbstractTableModel):
+class ItemsModel(ColumnModel):
     """The visit's lines. Quantity and price are edited in place and checked as typed."""
 
     COL_CODE, COL_NAME, COL_CLASS, COL_KIND, COL_QTY, COL_PRICE, COL_AMOUNT = range(7)
@@ -54,8 +67,11 @@ class ItemsModel(QAbstractTableModel):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.lines: list[dict] = []
         self.errors: dict[tuple[int, int], str] = {}
+
+    @property
+    def lines(self) -> list[dict]:
+        return self.rows
 
     def add(self, item, qty: Decimal) -> None:
         for r, ln in enumerate(self.lines):
@@ -77,9 +93,8 @@ class ItemsModel(QAbstractTableModel):
             self.endRemoveRows()
 
     def clear(self) -> None:
-        self.beginResetModel()
-        self.lines, self.errors = [], {}
-        self.endResetModel()
+        self.errors = {}
+        self.set_rows([])
 
     def total(self) -> Decimal:
         t = Decimal("0.00")
@@ -90,17 +105,6 @@ class ItemsModel(QAbstractTableModel):
 
     def first_error(self) -> str:
         return next(iter(self.errors.values()), "")
-
-    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.lines)
-
-    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: B008
-        return len(self.HEADERS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return self.HEADERS[section]
-        return None
 
     def flags(self, index):
         f = super().flags(index)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -21,33 +21,21 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.core.model import BENEFITS
+from desktop_app.gui.models import ColumnModel
 from desktop_app.services import ledger
 
 
-class DayModel(QAbstractTableModel):
+class DayModel(ColumnModel):
     COL_NO, COL_KIND, COL_TIME, COL_NAME, COL_BENEFIT, COL_TOTAL, COL_FUND, COL_ACCT, COL_CASH, COL_OP, COL_STATE = \
         range(11)
     HEADERS = ("结算单号", "类型", "时间", "姓名", "待遇", "医疗费", "统筹基金", "个人账户", "现金", "操作员", "状态")
 
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.records: list = []
+    @property
+    def records(self) -> list:
+        return self.rows
 
     def set_records(self, recs) -> None:
-        self.beginResetModel()
-        self.records = list(recs)
-        self.endResetModel()
-
-    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.records)
-
-    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: B008
-        return len(self.HEADERS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return self.HEADERS[section]
-        return None
+        self.set_rows(recs)
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid():

@@ -79,14 +79,21 @@ def paint_pages(pages: list[Page], printer) -> None:
         painter.end()
 
 
-def print_dialog(pages: list[Page], parent=None, printer_name: str = "") -> bool:
-    """Ask for a printer and print. Returns False when the clerk cancels."""
-    from PySide6.QtPrintSupport import QPrintDialog, QPrinter
+def _printer(pages: list[Page], printer_name: str):
+    from PySide6.QtPrintSupport import QPrinter
 
     printer = QPrinter(QPrinter.PrinterMode.HighResolution)
     if printer_name:
         printer.setPrinterName(printer_name)
     setup_printer(printer, pages[0])
+    return printer
+
+
+def print_dialog(pages: list[Page], parent=None, printer_name: str = "") -> bool:
+    """Ask for a printer and print. Returns False when the clerk cancels."""
+    from PySide6.QtPrintSupport import QPrintDialog
+
+    printer = _printer(pages, printer_name)
     dlg = QPrintDialog(printer, parent)
     dlg.setWindowTitle("打印结算单")
     if dlg.exec() != QPrintDialog.DialogCode.Accepted:
@@ -97,13 +104,9 @@ def print_dialog(pages: list[Page], parent=None, printer_name: str = "") -> bool
 
 def preview_dialog(pages: list[Page], parent=None, printer_name: str = ""):
     """A QPrintPreviewDialog showing the receipt; printing from it uses the same drawing."""
-    from PySide6.QtPrintSupport import QPrinter, QPrintPreviewDialog
+    from PySide6.QtPrintSupport import QPrintPreviewDialog
 
-    printer = QPrinter(QPrinter.PrinterMode.HighResolution)
-    if printer_name:
-        printer.setPrinterName(printer_name)
-    setup_printer(printer, pages[0])
-    dlg = QPrintPreviewDialog(printer, parent)
+    dlg = QPrintPreviewDialog(_printer(pages, printer_name), parent)
     dlg.setWindowTitle("结算单预览")
     dlg.paintRequested.connect(lambda p: paint_pages(pages, p))
     return dlg
