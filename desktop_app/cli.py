@@ -22,6 +22,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="clinic-settle",
         description="乡镇医保结算台 ClinicSettle：医保结算、试算与政策包工具。",
     )
+    p.add_argument("--self-test", action="store_true",
+                   help="自检：临时数据库、内置政策包、查找、结算、结算单 PDF、界面（不碰真实数据）")
     sub = p.add_subparsers(dest="command", metavar="命令")
 
     c = sub.add_parser("calc", help="试算：读入结算请求 JSON，输出结算结果 JSON（不用数据库、不开界面）")
@@ -57,6 +59,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    if args.self_test:
+        from desktop_app.selftest import run
+
+        return run()
     if args.command == "calc":
         from desktop_app.core.calc import run
 

@@ -1,0 +1,10 @@
+"""Folders the program reads at run time, relative to the project (or bundle) root.
+
+The PyInstaller spec bundles exactly these; a test fails when code loads a
+folder that is not listed here (so the bundle cannot forget a new resource).
+"""
+
+RUNTIME_DIRS = (
+    "resources/policy_packs",  # shipped policy packs (core/policy.py: shipped_packs_dir)
+    "db",  # Alembic migrations run at start-up (store/db.py: MIGRATIONS)
+)
