@@ -2,7 +2,6 @@
 `desktop_app.resources.RUNTIME_DIRS`, and the PyInstaller spec bundles exactly that list."""
 
 import ast
-from pathlib import Path
 
 from desktop_app.core.policy import shipped_packs_dir
 from desktop_app.resources import RUNTIME_DIRS
