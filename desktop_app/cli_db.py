@@ -449,3 +449,105 @@ def add_commands(sub, db_help: str) -> None:
 
 
 DB_HELP = "数据库文件（默认：环境变量 CLINIC_SETTLE_DB，否则用户数据目录下的 ClinicSettle/clinic-settle.sqlite3）"
+
+
+# ---------------------------------------------------------------------------
+# audit and accounts
+# ---------------------------------------------------------------------------
+def cmd_audit(args) -> int:
+    from desktop_app.services import audit
+
+    d = _db(args)
+    if args.audit_command == "verify":
+        r = audit.verify(d)
+        data = {"ok": r.ok, "entries": r.entries, "settlements": r.settlements,
+                "problems": [asdict(p) for p in r.problems]}
+        if r.ok:
+            emit(data, args.json, f"审计链完整：{r.entries} 条审计记录，{r.settlements} 笔结算与记录一致。")
+            return 0
+        emit(data, args.json, "审计校验发现问题：\n" + "\n".join(f"  {p.message}" for p in r.problems))
+        return 1
+    rows = audit.recent(d, args.limit)
+    emit({"entries": [asdict(e) for e in rows]}, args.json, "\n".join(
+        f"{e.id:>6}  {e.at:%Y-%m-%d %H:%M:%S}  {e.actor:<10} {e.action:<14} {e.subject}" for e in rows))
+    return 0
+
+
+def _supervisor(d, args):
+    """The CLI's account commands act for a supervisor, who authenticates with their password."""
+    import getpass
+    import os
+
+    from desktop_app.services import accounts
+
+    pw = os.environ.get("CLINIC_SETTLE_PASSWORD")
+    if pw is None:
+        pw = getpass.getpass(f"{args.operator} 的密码：")
+    op = accounts.login(d, args.operator, pw)
+    if op.role != "supervisor":
+        raise accounts.AuthError("只有管理员可以管理操作员账户")
+    return op
+
+
+def _new_password(args) -> str:
+    import getpass
+
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    a = getpass.getpass("新密码：")
+    if getpass.getpass("再输一次：") != a:
+        from desktop_app.services.accounts import AuthError
+
+        raise AuthError("两次输入的密码不一致")
+    return a
+
+
+def cmd_user(args) -> int:
+    from desktop_app.services import accounts
+
+    d = _db(args)
+    try:
+        if args.user_command == "list":
+            ops = accounts.list_operators(d)
+            emit({"operators": [asdict(o) for o in ops]}, args.json, "\n".join(
+                f"{o.login:<12} {o.name:<10} {accounts.ROLES.get(o.role, o.role)}"
+                f"{'' if o.active else '（已停用）'}{'（须改密码）' if o.must_change_password else ''}" for o in ops))
+            return 0
+        op = _supervisor(d, args)
+        if args.user_command == "add":
+            pw = _new_password(args)
+            info = accounts.create_operator(d, args.login, args.name or args.login, args.role, pw, must_change=True,
+                                            actor=op.login)
+            emit(asdict(info), args.json, f"已添加操作员 {info.login}（{accounts.ROLES[info.role]}），首次登录须修改密码。")
+        elif args.user_command == "passwd":
+            accounts.change_password(d, args.login, _new_password(args), actor=op.login)
+            emit({"login": args.login}, args.json, f"已重设 {args.login} 的密码。")
+        else:
+            accounts.set_active(d, args.login, args.user_command == "enable", actor=op.login)
+            emit({"login": args.login}, args.json,
+                 f"已{'启用' if args.user_command == 'enable' else '停用'}操作员 {args.login}。")
+    except accounts.AuthError as exc:
+        return fail(str(exc), args.json, 1, error_code="refused")
+    except ValueError as exc:
+        return fail(str(exc), args.json, 2, error_code="invalid_input")
+    return 0
+
+
+def add_security_commands(sub, db_help: str) -> None:
+    p = sub.add_parser("audit", help="审计：verify 校验审计链和结算金额；list 最近的记录")
+    p.add_argument("audit_command", choices=("verify", "list"))
+    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--db", default=None, help=db_help)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_audit)
+
+    p = sub.add_parser("user", help="操作员账户：list / add / passwd / disable / enable（管理员）")
+    p.add_argument("user_command", choices=("list", "add", "passwd", "disable", "enable"))
+    p.add_argument("login", nargs="?", default="")
+    p.add_argument("--name", help="add：姓名")
+    p.add_argument("--role", choices=("clerk", "supervisor"), default="clerk")
+    p.add_argument("--operator", default="admin", help="执行操作的管理员（密码从 CLINIC_SETTLE_PASSWORD 或提示输入）")
+    p.add_argument("--password-stdin", action="store_true", help="新密码从标准输入读一行")
+    p.add_argument("--db", default=None, help=db_help)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_user)

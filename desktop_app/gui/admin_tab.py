@@ -144,6 +144,14 @@ class AdminTab(QWidget):
         self.save_btn.clicked.connect(self.save_settings)
         self.pack_path.textChanged.connect(lambda _t: self.pack_sync_btn.setEnabled(False))
         self._show_packs()
+        if ctx.operator.role != "supervisor":  # checking is allowed; changing needs a supervisor
+            for w in (self.pack_sync_btn, self.roster_btn, self.save_btn):
+                w.setToolTip(self.tr("需要管理员"))
+            self.save_btn.setEnabled(False)
+            self.roster_btn.setEnabled(False)
+            self._clerk = True
+        else:
+            self._clerk = False
 
     # ------------------------------------------------------------------ packs
     def _show_packs(self) -> None:
@@ -167,7 +175,7 @@ class AdminTab(QWidget):
             labels = {"loaded": "新加载", "unchanged": "未变化", "upgraded": "升级", "replaced": "替换"}
             self.pack_result.setPlainText(self.tr("校验通过，尚未导入。导入后：\n") + "\n".join(
                 f"  {r.pack_id}（{r.name}）{r.version}：{labels[r.status]}" for r in results))
-            self.pack_sync_btn.setEnabled(any(r.status != "unchanged" for r in results))
+            self.pack_sync_btn.setEnabled(any(r.status != "unchanged" for r in results) and not self._clerk)
 
         self.ctx.ops.read(packs_service.sync, self.ctx.db, path, dry_run=True, done=done, failed=self._pack_error)
 
@@ -180,7 +188,8 @@ class AdminTab(QWidget):
             self.pack_sync_btn.setEnabled(False)
             self._show_packs()
 
-        self.ctx.ops.write(packs_service.sync, self.ctx.db, path, done=done, failed=self._pack_error)
+        self.ctx.ops.write(packs_service.sync, self.ctx.db, path, actor=self.ctx.operator.login, done=done,
+                           failed=self._pack_error)
 
     def _pack_error(self, exc) -> None:
         self.pack_sync_btn.setEnabled(False)
@@ -202,10 +211,11 @@ class AdminTab(QWidget):
         prog.changed.connect(lambda i, n: (self.progress.setRange(0, max(n, 1)), self.progress.setValue(i)),
                              Qt.ConnectionType.QueuedConnection)
         self.roster_btn.setEnabled(False)
+        self.roster_check_btn.setEnabled(False)
         self.progress.setRange(0, 0)
 
         def done(res):
-            self.roster_btn.setEnabled(True)
+            self.roster_btn.setEnabled(not self._clerk)
             self.progress.setRange(0, 1)
             self.progress.setValue(1)
             head = self.tr("校验结果（未导入）：") if dry_run else self.tr("已导入：")
@@ -217,17 +227,20 @@ class AdminTab(QWidget):
                 text += "。" + res.encoding_note
             if res.report_path:
                 text += self.tr("。错误报告：{0}").format(res.report_path)
+            self.roster_check_btn.setEnabled(True)
             self.report_path = res.report_path
             self.open_report_btn.setEnabled(bool(res.report_path))
             self.roster_result.setText(text)
 
         def failed(exc):
-            self.roster_btn.setEnabled(True)
+            self.roster_btn.setEnabled(not self._clerk)
+            self.roster_check_btn.setEnabled(True)
             self.progress.setRange(0, 1)
             self.progress.setValue(0)
             self.roster_result.setText(str(exc))
 
         self.ctx.ops.write(roster_service.import_roster, self.ctx.db, path, dry_run=dry_run,
+                           actor=self.ctx.operator.login,
                            progress=lambda i, n: prog.changed.emit(i, n), done=done, failed=failed)
 
     def _open_report(self) -> None:
@@ -250,5 +263,5 @@ class AdminTab(QWidget):
             self.settings_msg.setText(self.tr("已保存"))
             self.settings_saved.emit(st)
 
-        self.ctx.ops.write(settings_service.save, self.ctx.db, values, done=done,
+        self.ctx.ops.write(settings_service.save, self.ctx.db, values, actor=self.ctx.operator.login, done=done,
                            failed=lambda e: QMessageBox.warning(self, self.tr("设置"), str(e)))

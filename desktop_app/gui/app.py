@@ -128,14 +128,59 @@ class LoginDialog(QDialog):
         if not login or not self.password.text():
             self.msg.setText(self.tr("请输入操作员和密码"))
             return
-        op = accounts.authenticate(self.db, login, self.password.text())
-        if op is None:
-            self.msg.setText(self.tr("操作员或密码不正确"))
+        try:
+            op = accounts.login(self.db, login, self.password.text())
+        except accounts.AuthError as exc:
+            self.msg.setText(str(exc))
             self.password.clear()
             self.password.setFocus()
             return
+        if op.must_change_password and not ChangePasswordDialog.ask(self.db, op.login, self):
+            self.msg.setText(self.tr("首次登录须修改密码"))
+            return
         self.operator = op
         self.accept()
+
+
+class ChangePasswordDialog(QDialog):
+    """First login (or after a reset by a supervisor): the operator sets a password of their own."""
+
+    def __init__(self, db, login: str, parent=None):
+        super().__init__(parent)
+        self.db, self.login_name = db, login
+        self.setWindowTitle(self.tr("修改密码"))
+        lay = QVBoxLayout(self)
+        lay.addWidget(QLabel(self.tr("请为 {0} 设置新密码（至少8位）：").format(login)))
+        form = QFormLayout()
+        self.new1 = QLineEdit()
+        self.new1.setEchoMode(QLineEdit.EchoMode.Password)
+        self.new2 = QLineEdit()
+        self.new2.setEchoMode(QLineEdit.EchoMode.Password)
+        form.addRow(self.tr("新密码"), self.new1)
+        form.addRow(self.tr("再输一次"), self.new2)
+        lay.addLayout(form)
+        self.msg = QLabel("")
+        self.msg.setStyleSheet("color: #c00000;")
+        lay.addWidget(self.msg)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.save)
+        buttons.rejected.connect(self.reject)
+        lay.addWidget(buttons)
+
+    def save(self) -> None:
+        if self.new1.text() != self.new2.text():
+            self.msg.setText(self.tr("两次输入的密码不一致"))
+            return
+        try:
+            accounts.change_password(self.db, self.login_name, self.new1.text(), actor=self.login_name)
+        except accounts.AuthError as exc:
+            self.msg.setText(str(exc))
+            return
+        self.accept()
+
+    @classmethod
+    def ask(cls, db, login: str, parent=None) -> bool:
+        return cls(db, login, parent).exec() == QDialog.DialogCode.Accepted
 
 
 SHORTCUTS = (
@@ -161,6 +206,11 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.settle_tab, self.tr("结算"))
         self.tabs.addTab(self.today_tab, self.tr("今日结算"))
         self.tabs.addTab(self.admin_tab, self.tr("政策包与花名册、设置"))
+        if ctx.operator.role == "supervisor":
+            from desktop_app.gui.audit_tab import AuditTab
+
+            self.audit_tab = AuditTab(ctx)
+            self.tabs.addTab(self.audit_tab, self.tr("审计"))
         self.setCentralWidget(self.tabs)
         self.settle_tab.settled.connect(lambda _r: self.today_tab.refresh())
         self.admin_tab.settings_saved.connect(self._settings_saved)

@@ -15,6 +15,12 @@ from desktop_app.store import models as m
 from desktop_app.store.db import Database
 
 ROLES = {"clerk": "收费员", "supervisor": "管理员"}
+MAX_FAILURES = 5  # consecutive wrong passwords before the account is locked
+LOCK_MINUTES = 5  # how long it stays locked
+
+
+class AuthError(Exception):
+    """A refused login or account change, with the message for the clerk."""
 _N, _R, _P = 2**14, 8, 1
 
 
@@ -46,7 +52,7 @@ class OperatorInfo:
 
 
 def create_operator(db: Database, login: str, name: str, role: str, password: str, *,
-                    must_change: bool = True) -> OperatorInfo:
+                    must_change: bool = True, actor: str = "system") -> OperatorInfo:
     if role not in ROLES:
         raise ValueError(f"角色须为 {'/'.join(ROLES)}")
     if not login or not login.isascii() or not login.replace("_", "").isalnum():
@@ -58,15 +64,94 @@ def create_operator(db: Database, login: str, name: str, role: str, password: st
             raise ValueError(f"登录名 {login} 已存在")
         s.add(m.Operator(login=login, name=name, role=role, password_hash=hash_password(password),
                          must_change_password=must_change, active=True, created_at=datetime.now()))
+        from desktop_app.services import audit
+
+        audit.append(s, actor, "account_add", login, {"name": name, "role": role})
     return OperatorInfo(login, name, role, True, must_change)
 
 
-def authenticate(db: Database, login: str, password: str) -> OperatorInfo | None:
-    with db.read() as s:
+def login(db: Database, login: str, password: str, *, now: datetime | None = None) -> OperatorInfo:
+    """Check a password. Every attempt is in the audit trail; after MAX_FAILURES wrong passwords in
+    a row the account is locked for LOCK_MINUTES. Raises AuthError with the reason."""
+    from datetime import timedelta
+
+    from desktop_app.services import audit
+
+    now = now or datetime.now()
+    login = (login or "").strip()
+    with db.write() as s:
         op = s.execute(select(m.Operator).where(m.Operator.login == login)).scalar_one_or_none()
-        if op is None or not op.active or not verify_password(password, op.password_hash):
-            return None
-        return OperatorInfo(op.login, op.name, op.role, op.active, op.must_change_password)
+        if op is None or not op.active:
+            audit.append(s, login[:32], "login_failed", login[:64], {"reason": "unknown_or_disabled"})
+            err = AuthError("操作员或密码不正确")
+        elif op.locked_until is not None and now < op.locked_until:
+            audit.append(s, login, "login_refused", login, {"reason": "locked"})
+            mins = max(1, int((op.locked_until - now).total_seconds() // 60) + 1)
+            err = AuthError(f"密码连续错误 {MAX_FAILURES} 次，账户已锁定，请 {mins} 分钟后再试或联系管理员")
+        elif not verify_password(password, op.password_hash):
+            op.failed_logins += 1
+            detail = {"failures": op.failed_logins}
+            if op.failed_logins >= MAX_FAILURES:
+                op.locked_until = now + timedelta(minutes=LOCK_MINUTES)
+                op.failed_logins = 0
+                detail["locked_until"] = op.locked_until.isoformat(timespec="seconds")
+            audit.append(s, login, "login_failed", login, detail)
+            err = AuthError("操作员或密码不正确" + (f"；账户已锁定 {LOCK_MINUTES} 分钟" if "locked_until" in detail
+                                                  else ""))
+        else:
+            op.failed_logins = 0
+            op.locked_until = None
+            audit.append(s, login, "login", login, {})
+            return OperatorInfo(op.login, op.name, op.role, op.active, op.must_change_password)
+    raise err
+
+
+def authenticate(db: Database, login_name: str, password: str) -> OperatorInfo | None:
+    try:
+        return login(db, login_name, password)
+    except AuthError:
+        return None
+
+
+def change_password(db: Database, login_name: str, new_password: str, *, actor: str) -> None:
+    """Set a new password (own password, or a supervisor resetting a clerk's). Clears must-change and lockout."""
+    from desktop_app.services import audit
+
+    if len(new_password) < 8:
+        raise AuthError("新密码至少8位")
+    with db.write() as s:
+        op = s.execute(select(m.Operator).where(m.Operator.login == login_name)).scalar_one_or_none()
+        if op is None:
+            raise AuthError(f"没有操作员 {login_name}")
+        if verify_password(new_password, op.password_hash):
+            raise AuthError("新密码不能与原密码相同")
+        op.password_hash = hash_password(new_password)
+        op.must_change_password = actor != login_name  # a reset by a supervisor must be changed at next login
+        op.failed_logins = 0
+        op.locked_until = None
+        audit.append(s, actor, "account_passwd", login_name, {})
+
+
+def set_active(db: Database, login_name: str, active: bool, *, actor: str) -> None:
+    from desktop_app.services import audit
+
+    with db.write() as s:
+        op = s.execute(select(m.Operator).where(m.Operator.login == login_name)).scalar_one_or_none()
+        if op is None:
+            raise AuthError(f"没有操作员 {login_name}")
+        if not active and op.role == "supervisor":
+            others = s.execute(select(m.Operator.id).where(m.Operator.role == "supervisor", m.Operator.active.is_(True),
+                                                           m.Operator.login != login_name)).first()
+            if others is None:
+                raise AuthError("不能停用最后一个管理员")
+        op.active = active
+        audit.append(s, actor, "account_enable" if active else "account_disable", login_name, {})
+
+
+def list_operators(db: Database) -> list[OperatorInfo]:
+    with db.read() as s:
+        return [OperatorInfo(o.login, o.name, o.role, o.active, o.must_change_password)
+                for o in s.execute(select(m.Operator).order_by(m.Operator.login)).scalars()]
 
 
 def get_operator(db: Database, login: str) -> OperatorInfo | None:
@@ -78,3 +163,15 @@ def get_operator(db: Database, login: str) -> OperatorInfo | None:
 def has_operators(db: Database) -> bool:
     with db.read() as s:
         return s.execute(select(m.Operator.id).limit(1)).first() is not None
+
+
+SYSTEM = "system"  # the program itself (demo set-up, first start) and the local command line (see docs/security.md)
+
+
+def require_supervisor(s, actor: str, what: str) -> None:
+    """Refuse `what` unless `actor` is an active supervisor (the program itself passes SYSTEM)."""
+    if actor == SYSTEM:
+        return
+    op = s.execute(select(m.Operator).where(m.Operator.login == actor)).scalar_one_or_none()
+    if op is None or not op.active or op.role != "supervisor":
+        raise AuthError(f"只有管理员可以{what}")

@@ -26,6 +26,7 @@ from desktop_app.core.engine import PolicyError
 from desktop_app.core.engine import settle as engine_settle
 from desktop_app.core.model import BENEFITS, INSUTYPES, MONEY_FIELDS, HistoryEntry, HistoryItem
 from desktop_app.core.money import q2
+from desktop_app.services import audit
 from desktop_app.services import packs as packs_service
 from desktop_app.services.settings import clinic_settings
 from desktop_app.store import models as m
@@ -295,6 +296,10 @@ def settle(db: Database, visit: VisitInput, *, token: str | None = None, operato
             person.acct_balance = q2(person.acct_balance - Decimal(result["acct_pay"]))
         s.add(st)
         s.flush()
+        audit.append(s, operator, "settle", st.setl_no,
+                     {"psn_no": st.psn_no, "benefit": st.benefit, "medfee_sumamt": result["medfee_sumamt"],
+                      "hifp_pay": result["hifp_pay"], "psn_cash_pay": result["psn_cash_pay"]},
+                     after=audit.settlement_digest(st))
         return _record(s, st)
 
 
@@ -349,6 +354,8 @@ def reverse(db: Database, setl_no: str, *, reason: str, operator: str, token: st
             person.acct_balance = q2(person.acct_balance + orig.acct_pay)
         s.add(rv)
         s.flush()
+        audit.append(s, operator, "reverse", rv.setl_no, {"original": orig.setl_no, "reason": rv.reason},
+                     before=audit.settlement_digest(orig), after=audit.settlement_digest(rv))
         return _record(s, rv)
 
 
@@ -497,4 +504,7 @@ def day_close(db: Database, *, operator: str, day: date | None = None) -> DayClo
         s.add(dc)
         s.flush()
         s.execute(update(m.Settlement).where(m.Settlement.business_date == day).values(day_close_id=dc.id))
+        audit.append(s, operator, "day_close", day.isoformat(),
+                     {"count": count, "medfee_sumamt": totals["totals"]["medfee_sumamt"],
+                      "hifp_pay": totals["totals"]["hifp_pay"]})
         return DayCloseRecord(day, dc.closed_at, operator, count, totals)

@@ -73,13 +73,22 @@ def _db_pack_files(s) -> dict[str, tuple[str, dict[str, bytes]]]:
     return out
 
 
-def sync(db: Database, path: str | Path, *, force: bool = False, dry_run: bool = False) -> list[SyncResult]:
+def sync(db: Database, path: str | Path, *, force: bool = False, dry_run: bool = False,
+         actor: str = "system") -> list[SyncResult]:
     """Load a pack (folder, .zip, or folder of packs) into the database in one transaction.
 
     The same pack twice changes nothing; an older version than the loaded one, or
     the same version with other content, is refused unless `force`; an invalid
     pack changes nothing and lists every error.
     """
+    from desktop_app.services.accounts import AuthError, require_supervisor
+
+    if not dry_run:
+        with db.read() as s:
+            try:
+                require_supervisor(s, actor, "导入政策包")
+            except AuthError as exc:
+                raise SyncRefused(str(exc)) from None
     problems: list[Problem] = []
     incoming: list[tuple[Pack, dict[str, bytes]]] = []
     try:
@@ -138,6 +147,12 @@ def sync(db: Database, path: str | Path, *, force: bool = False, dry_run: bool =
                 s.flush()
             _insert_pack(s, pack, pfiles, str(path), now)
             results.append(SyncResult(pack.id, pack.name, pack.version, pack.content_hash, status, prev))
+            from desktop_app.services import audit
+
+            audit.append(s, actor, "pack_sync", pack.id,
+                         {"version": pack.version, "status": status, "previous": prev, "forced": force},
+                         before=current[pack.id].content_hash if pack.id in current else "",
+                         after=pack.content_hash)
     return results
 
 
@@ -213,5 +228,5 @@ def installed(db: Database) -> list[PackInfo]:
         return out
 
 
-def sync_shipped(db: Database) -> list[SyncResult]:
-    return sync(db, shipped_packs_dir())
+def sync_shipped(db: Database, actor: str = "system") -> list[SyncResult]:
+    return sync(db, shipped_packs_dir(), actor=actor)

@@ -411,7 +411,8 @@ class _DryRun(Exception):
 
 
 def import_roster(db: Database, path: str | Path, *, usage_path: str | Path | None = None,
-                  progress: Callable[[int, int], None] | None = None, dry_run: bool = False) -> ImportResult:
+                  progress: Callable[[int, int], None] | None = None, dry_run: bool = False,
+                  actor: str = "system") -> ImportResult:
     """Import a roster. `dry_run`: check every row (against the database too) and report the
     counts and the error report, changing nothing."""
     path = Path(path)
@@ -495,7 +496,8 @@ def import_roster(db: Database, path: str | Path, *, usage_path: str | Path | No
     inserted = updated = 0
     now = datetime.now()
     try:
-        inserted, updated, usage_errors = _write(db, good, usage, errors, sheet_p, usage_errors, now, dry_run)
+        inserted, updated, usage_errors = _write(db, good, usage, errors, sheet_p, usage_errors, now, dry_run,
+                                                 actor, path)
     except _DryRun as dr:
         inserted, updated, usage_errors = dr.args
     if progress:
@@ -509,9 +511,16 @@ def import_roster(db: Database, path: str | Path, *, usage_path: str | Path | No
                         str(report) if report else None, note, errors)
 
 
-def _write(db, good, usage, errors, sheet_p, usage_errors, now, dry_run):
+def _write(db, good, usage, errors, sheet_p, usage_errors, now, dry_run, actor, path):
     """Upsert in one transaction; a dry run computes the same counts and rolls back."""
+    from desktop_app.services.accounts import AuthError, require_supervisor
+
     with db.write() as s:
+        if not dry_run:
+            try:
+                require_supervisor(s, actor, "导入花名册")
+            except AuthError as exc:
+                raise RosterError(str(exc)) from None
         # ID numbers already held by another person in the database
         existing: dict[str, str] = {}
         by_id: dict[str, str] = {}
@@ -571,6 +580,10 @@ def _write(db, good, usage, errors, sheet_p, usage_errors, now, dry_run):
             s.execute(m.UsageSnapshot.__table__.insert(), urows)
         if dry_run:
             raise _DryRun(inserted, updated, usage_errors)  # rolls the transaction back
+        from desktop_app.services import audit
+
+        audit.append(s, actor, "roster_import", Path(path).name[:64],
+                     {"inserted": inserted, "updated": updated, "rejected_rows": len(errors)})
     return inserted, updated, usage_errors
 
 

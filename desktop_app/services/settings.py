@@ -71,15 +71,33 @@ def load(db: Database) -> ClinicSettings:
         return clinic_settings(s)
 
 
-def save(db: Database, values: dict[str, str]) -> ClinicSettings:
+def save(db: Database, values: dict[str, str], actor: str = "system") -> ClinicSettings:
+    import hashlib
+    import json
+
+    from desktop_app.services import audit
+
     unknown = [k for k in values if k not in DEFAULTS]
     if unknown:
         raise ValueError(f"未知的设置项：{', '.join(unknown)}")
+
+    def digest(d: dict) -> str:
+        return hashlib.sha256(json.dumps(d, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+
+    from desktop_app.services.accounts import require_supervisor
+
     with db.write() as s:
+        require_supervisor(s, actor, "修改设置")
+        before = clinic_settings(s).values
         for k, v in values.items():
             row = s.get(m.Setting, k)
             if row is None:
                 s.add(m.Setting(key=k, value=str(v)))
             else:
                 row.value = str(v)
+        s.flush()
+        after = clinic_settings(s).values
+        changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+        audit.append(s, actor, "settings", ",".join(changed)[:64], {"changed": changed},
+                     before=digest(before), after=digest(after))
     return load(db)

@@ -48,6 +48,8 @@ class Operator(Base):
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
 
 class PolicyPack(Base):
@@ -267,6 +269,22 @@ class SettlementItem(Base):
     overlmt_amt: Mapped[Decimal] = mapped_column(Money)
     preselfpay_amt: Mapped[Decimal] = mapped_column(Money)
     inscp_scp_amt: Mapped[Decimal] = mapped_column(Money)
+
+
+class AuditEntry(Base):
+    """Append-only, hash-chained: each entry holds the hash of the one before it."""
+
+    __tablename__ = "audit_entry"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    actor: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(32), index=True)
+    subject: Mapped[str] = mapped_column(String(64), index=True)
+    detail: Mapped[str] = mapped_column(Text, default="{}")  # JSON, never a full ID number or a password
+    before_digest: Mapped[str] = mapped_column(String(64), default="")
+    after_digest: Mapped[str] = mapped_column(String(64), default="")
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
 
 
 class DayClose(Base):

@@ -169,10 +169,10 @@ def test_bad_quantity_and_price_show_message_and_settle_nothing(qtbot, window, d
         assert s.execute(select(func.count()).select_from(m.Settlement)).scalar_one() == 0
 
 
-def test_pack_import_validates_first_and_bad_pack_changes_nothing(qtbot, window, db, tmp_path):
+def test_pack_import_validates_first_and_bad_pack_changes_nothing(qtbot, admin_window, db, tmp_path):
     from desktop_app.services import packs
 
-    admin = window.admin_tab
+    admin = admin_window.admin_tab
     before = [(p.pack_id, p.content_hash) for p in packs.installed(db)]
     bad = tmp_path / "bad"
     bad.mkdir()
@@ -201,8 +201,8 @@ def test_pack_import_validates_first_and_bad_pack_changes_nothing(qtbot, window,
     assert "1.0.1" in [p.version for p in packs.installed(db) if p.pack_id == "cn-141100-lvliang"]
 
 
-def test_roster_import_from_the_window(qtbot, window, tmp_path):
-    admin = window.admin_tab
+def test_roster_import_from_the_window(qtbot, admin_window, tmp_path):
+    admin = admin_window.admin_tab
     f = tmp_path / "r.csv"
     f.write_text("人员编号,身份证号,姓名,性别,出生日期,险种类型,人员类别,参保地区划,截至日期\n"
                  "Z1,110101199003070000,王五,男,1990-03-07,390,城乡居民,141102,2026-11-20\n", encoding="utf-8")
@@ -216,9 +216,10 @@ def test_roster_import_from_the_window(qtbot, window, tmp_path):
     assert admin.open_report_btn.isEnabled() and admin.report_path.endswith("r_错误报告.xlsx")
 
 
-def test_settings_saved(qtbot, window, db):
+def test_settings_saved(qtbot, admin_window, db):
     from desktop_app.services import settings
 
+    window = admin_window
     admin = window.admin_tab
     admin.fields["clinic_name"].setText("测试卫生院")
     admin.fields["receipt_format"].setCurrentIndex(1)
@@ -274,3 +275,27 @@ def test_first_start_creates_the_demo_database(qtbot, tmp_path, monkeypatch):
     assert gui_app.run_gui(str(path)) == 0
     assert "登录" in seen["title"]
     assert accounts.authenticate(open_db(path), "clerk", "clerk123") is not None
+
+
+def test_clerk_cannot_change_packs_roster_or_settings(qtbot, window, db, tmp_path):
+    from desktop_app.services import packs, roster, settings
+    from desktop_app.services.accounts import AuthError
+
+    admin = window.admin_tab
+    assert not admin.save_btn.isEnabled() and not admin.roster_btn.isEnabled()
+    assert "审计" not in [window.tabs.tabText(i) for i in range(window.tabs.count())]
+    with pytest.raises(packs.SyncRefused, match="只有管理员"):
+        packs.sync(db, tmp_path, actor="clerk")
+    with pytest.raises(AuthError, match="只有管理员"):
+        settings.save(db, {"clinic_name": "x"}, actor="clerk")
+    f = tmp_path / "r.csv"
+    f.write_text("人员编号,身份证号,姓名,性别,出生日期,险种类型,人员类别,参保地区划,截至日期\n", encoding="utf-8")
+    with pytest.raises(roster.RosterError, match="只有管理员"):
+        roster.import_roster(db, f, actor="clerk")
+
+
+def test_supervisor_sees_audit_and_verifies(qtbot, admin_window):
+    tab = admin_window.audit_tab
+    qtbot.waitUntil(lambda: tab.model.rowCount() > 0, timeout=10000)
+    qtbot.mouseClick(tab.verify_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "审计链完整" in tab.result.text(), timeout=10000)

@@ -60,6 +60,11 @@ def check_ledger(db) -> None:
         total = s.execute(select(func.sum(m.Settlement.medfee_sumamt))).scalar() or Decimal(0)
         items = s.execute(select(func.sum(m.SettlementItem.det_item_fee_sumamt))).scalar() or Decimal(0)
         assert total == items
+    # the audit trail is whole and every settlement's figures match the entry written with it
+    from desktop_app.services import audit
+
+    r = audit.verify(db)
+    assert r.ok, r.problems
 
 
 def test_sigkill_at_random_moments(db):
