@@ -3,7 +3,7 @@ import pytest
 from tests.store.conftest import db, empty_db, template_db  # noqa: F401  (shared fixtures)
 
 
-def _window(qtbot, db, tmp_path, login, password):
+def _window(qtbot, db, tmp_path, login, password):  # noqa: F811
     from PySide6.QtCore import QSettings
 
     from desktop_app.gui.app import MainWindow, build_context
