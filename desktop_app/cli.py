@@ -39,10 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("dir", nargs="+", help="政策包文件夹、.zip，或含多个包的文件夹")
     chk.add_argument("--json", action="store_true", help="以 JSON 输出")
 
-    from desktop_app.cli_db import DB_HELP, add_commands, add_security_commands
+    from desktop_app.cli_db import DB_HELP, add_backup_commands, add_commands, add_security_commands
 
     add_commands(sub, DB_HELP)
     add_security_commands(sub, DB_HELP)
+    add_backup_commands(sub, DB_HELP)
 
     g = sub.add_parser("gui", help="打开结算台窗口（默认命令）")
     g.add_argument("--db", default=None, help=DB_HELP)

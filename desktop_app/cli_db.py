@@ -551,3 +551,48 @@ def add_security_commands(sub, db_help: str) -> None:
     p.add_argument("--db", default=None, help=db_help)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_user)
+
+
+def cmd_backup(args) -> int:
+    from desktop_app.store import backup as bk
+
+    d = _db(args)
+    try:
+        info = bk.backup(d, Path(args.to) if args.to else None)
+    except bk.BackupError as exc:
+        return fail(str(exc), args.json, 1)
+    emit(info, args.json, f"已备份（已校验）：{info.path}（{info.size / 1e6:.1f} MB）")
+    return 0
+
+
+def cmd_restore(args) -> int:
+    from desktop_app.store import backup as bk
+    from desktop_app.store.db import to_url
+
+    url = to_url(args.db)
+    if not url.startswith("sqlite:///"):
+        return fail("只有 SQLite 数据库可以用本功能恢复", args.json, 2, error_code="invalid_input")
+    target = Path(url.removeprefix("sqlite:///"))
+    if not args.yes:
+        return fail(f"恢复会用备份替换 {target}（原文件会保留为 *.before-restore-*）。确认请加 --yes。", args.json, 1)
+    try:
+        kept = bk.restore(target, Path(args.file))
+    except bk.BackupError as exc:
+        return fail(str(exc), args.json, 2, error_code="invalid_input", field="file")
+    emit({"restored": str(target), "previous_kept_as": str(kept)}, args.json,
+         f"已从 {args.file} 恢复到 {target}；原文件保留为 {kept}")
+    return 0
+
+
+def add_backup_commands(sub, db_help: str) -> None:
+    p = sub.add_parser("backup", help="备份数据库（SQLite 在线备份，校验后保存，保留最近30份）")
+    p.add_argument("--to", help="备份文件夹（默认：数据库旁的 backups/）")
+    p.add_argument("--db", default=None, help=db_help)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_backup)
+    p = sub.add_parser("restore", help="从备份恢复（先校验备份；程序须已关闭）")
+    p.add_argument("file")
+    p.add_argument("--yes", action="store_true", help="确认替换当前数据库")
+    p.add_argument("--db", default=None, help=db_help)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_restore)

@@ -260,6 +260,28 @@ def build_context(db, operator) -> AppContext:
     return AppContext(db=db, ops=ops, operator=operator, settings=settings_service.load(db), data_dir=data_dir_for(db))
 
 
+def offer_restore(path: Path, state: str) -> bool:
+    """The database failed its start-up check: say so and offer the newest backup. True if fixed."""
+    from desktop_app.store import backup as bk
+
+    latest = next(iter(bk.list_backups(path)), None)
+    text = f"数据库 {path} 检查未通过：{state}\n\n"
+    if latest is None:
+        QMessageBox.critical(None, "数据库损坏", text + "没有可用的备份。请联系县医保局信息科，不要删除该文件。")
+        return False
+    ans = QMessageBox.question(None, "数据库损坏", text + f"是否用最近的备份恢复？\n{latest.path}\n（{latest.created:%Y-%m-%d %H:%M}；"
+                               "损坏的文件会保留）", QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+    if ans != QMessageBox.StandardButton.Yes:
+        return False
+    try:
+        bk.restore(path, Path(latest.path))
+    except bk.BackupError as exc:
+        QMessageBox.critical(None, "恢复失败", str(exc))
+        return False
+    QMessageBox.information(None, "已恢复", f"已从 {latest.created:%Y-%m-%d %H:%M} 的备份恢复。该备份之后的结算需要重新核对。")
+    return True
+
+
 def run_gui(db_arg=None, argv: list[str] | None = None) -> int:
     from desktop_app.store.db import open_db
 
@@ -271,6 +293,15 @@ def run_gui(db_arg=None, argv: list[str] | None = None) -> int:
     install_translations(app)
     windows: list = []
     install_exception_hook(lambda: windows[0] if windows else None)
+    from desktop_app.store import backup as bk
+    from desktop_app.store.db import to_url
+
+    url = to_url(db_arg)
+    path = Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
+    if path is not None and path.exists():
+        state = bk.quick_check(path)
+        if state != "ok" and not offer_restore(path, state):
+            return 2
     db = open_db(db_arg)
     if not accounts.has_operators(db):
         # a first start on an empty database: the demo clinic, as the README says
@@ -287,6 +318,7 @@ def run_gui(db_arg=None, argv: list[str] | None = None) -> int:
     if dlg.exec() != QDialog.DialogCode.Accepted or dlg.operator is None:
         return 0
     win = MainWindow(build_context(db, dlg.operator))
+    win.ctx.ops.write(bk.daily, db, failed=lambda exc: win.statusBar().showMessage(f"自动备份失败：{exc}"))
     windows.append(win)
     win.show()
     return app.exec()

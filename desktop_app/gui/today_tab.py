@@ -158,8 +158,11 @@ class TodayTab(QWidget):
         def do(db, op, folder):
             from desktop_app.reports.daypdf import day_report_pdf
             from desktop_app.reports.xlsx import day_report_xlsx
+            from desktop_app.store import backup as bk
 
             rec = ledger.day_close(db, operator=op)
+            if db.is_sqlite:
+                bk.backup(db)  # a verified copy of the closed day
             x = day_report_xlsx(db, rec.business_date, folder / f"日结单_{rec.business_date:%Y%m%d}.xlsx")
             p = day_report_pdf(db, rec.business_date, folder / f"日结单_{rec.business_date:%Y%m%d}.pdf")
             return rec, x, p

@@ -299,3 +299,22 @@ def test_supervisor_sees_audit_and_verifies(qtbot, admin_window):
     qtbot.waitUntil(lambda: tab.model.rowCount() > 0, timeout=10000)
     qtbot.mouseClick(tab.verify_btn, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "审计链完整" in tab.result.text(), timeout=10000)
+
+
+def test_damaged_database_at_start_offers_the_latest_backup(qtbot, db, monkeypatch):
+    from desktop_app.gui import app as gui_app
+    from desktop_app.store import backup as bk
+
+    bk.backup(db)
+    path = db.path
+    db.dispose()
+    data = bytearray(path.read_bytes())
+    for i in range(4096, min(len(data), 4096 * 40)):
+        data[i] = 0xAB
+    path.write_bytes(bytes(data))
+    asked = {}
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.setdefault("q", a[2]) and QMessageBox.StandardButton.Yes)
+    monkeypatch.setattr(QMessageBox, "information", lambda *a, **k: QMessageBox.StandardButton.Ok)
+    monkeypatch.setattr(gui_app.LoginDialog, "exec", lambda self: 0)
+    assert gui_app.run_gui(str(path)) == 0
+    assert "检查未通过" in asked["q"] and bk.check_file(path) == "ok"

@@ -1,0 +1,136 @@
+"""Backups of the SQLite database: the SQLite online backup API (consistent while the
+program runs), each copy checked (`PRAGMA integrity_check`) before it counts, rotated.
+
+- `backup(db)` → `backups/clinic-settle-YYYYMMDD-HHMMSS.sqlite3` beside the database;
+- `daily(db)` makes one when none exists for today (called at start-up and after 日结);
+- `restore(target, backup_file)` verifies the backup first, keeps the current file
+  aside as `*.before-restore-<time>`, then copies the backup into place;
+- `quick_check(path)` is the start-up check (`PRAGMA quick_check`).
+
+SQLite-specific by nature; the county centre's PostgreSQL uses its own tools.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+KEEP = 30  # newest backups kept
+PREFIX = "clinic-settle-"
+
+
+class BackupError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class BackupInfo:
+    path: str
+    size: int
+    created: datetime
+
+
+def backups_dir(db_path: Path) -> Path:
+    return db_path.parent / "backups"
+
+
+def check_file(path: Path, quick: bool = False) -> str:
+    """'ok', or what SQLite reports. A file that is not a ClinicSettle database is not ok either."""
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            res = con.execute("PRAGMA quick_check" if quick else "PRAGMA integrity_check").fetchone()[0]
+            if res != "ok":
+                return res
+            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if not {"settlement", "person", "alembic_version"} <= tables:
+                return "不是结算台数据库（缺少必要的表）"
+            return "ok"
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as exc:
+        return f"无法读取：{exc}"
+
+
+def quick_check(path: Path) -> str:
+    return check_file(path, quick=True)
+
+
+def backup(db, dest: Path | None = None, *, keep: int = KEEP, now: datetime | None = None) -> BackupInfo:
+    if not db.is_sqlite or db.path is None:
+        raise BackupError("只有 SQLite 数据库可以用本功能备份")
+    now = now or datetime.now()
+    folder = Path(dest) if dest else backups_dir(db.path)
+    folder.mkdir(parents=True, exist_ok=True)
+    final = folder / f"{PREFIX}{now:%Y%m%d-%H%M%S}.sqlite3"
+    tmp = final.with_suffix(".partial")
+    src = sqlite3.connect(db.path, timeout=30)
+    dst = sqlite3.connect(tmp)
+    try:
+        src.backup(dst, pages=1024)
+    finally:
+        dst.close()
+        src.close()
+    res = check_file(tmp)
+    if res != "ok":
+        tmp.unlink(missing_ok=True)
+        raise BackupError(f"备份文件校验未通过：{res}")
+    tmp.replace(final)
+    _rotate(folder, keep)
+    return BackupInfo(str(final), final.stat().st_size, now)
+
+
+def _rotate(folder: Path, keep: int) -> None:
+    files = sorted(folder.glob(f"{PREFIX}*.sqlite3"))
+    for old in files[:-keep] if keep > 0 else []:
+        old.unlink(missing_ok=True)
+
+
+def list_backups(db_path: Path) -> list[BackupInfo]:
+    out = []
+    for f in sorted(backups_dir(db_path).glob(f"{PREFIX}*.sqlite3"), reverse=True):
+        try:
+            created = datetime.strptime(f.stem.removeprefix(PREFIX), "%Y%m%d-%H%M%S")
+        except ValueError:
+            continue
+        out.append(BackupInfo(str(f), f.stat().st_size, created))
+    return out
+
+
+def daily(db, now: datetime | None = None) -> BackupInfo | None:
+    """One backup per calendar day; None when today's already exists (or not SQLite)."""
+    if not db.is_sqlite or db.path is None:
+        return None
+    now = now or datetime.now()
+    if any(b.created.date() == now.date() for b in list_backups(db.path)):
+        return None
+    return backup(db, now=now)
+
+
+def restore(target: Path, backup_file: Path, *, now: datetime | None = None) -> Path:
+    """Replace `target` by a verified backup. The program must not have the database open.
+    Returns where the replaced file was kept."""
+    target, backup_file = Path(target), Path(backup_file)
+    res = check_file(backup_file)
+    if res != "ok":
+        raise BackupError(f"备份文件 {backup_file.name} 校验未通过，未恢复：{res}")
+    now = now or datetime.now()
+    kept = target.with_name(f"{target.name}.before-restore-{now:%Y%m%d-%H%M%S}")
+    if target.exists():
+        target.replace(kept)
+    for suffix in ("-wal", "-shm"):
+        side = Path(str(target) + suffix)
+        if side.exists():
+            side.replace(Path(str(kept) + suffix))
+    src = sqlite3.connect(f"file:{backup_file}?mode=ro", uri=True)
+    dst = sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
+    if check_file(target) != "ok":
+        raise BackupError("恢复后的数据库校验未通过")
+    return kept
