@@ -38,6 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
     chk = psub.add_parser("check", help="校验政策包并列出各待遇的生效日期范围")
     chk.add_argument("dir", nargs="+", help="政策包文件夹、.zip，或含多个包的文件夹")
     chk.add_argument("--json", action="store_true", help="以 JSON 输出")
+    kg = psub.add_parser("keygen", help="生成签名密钥对（医保局用；私钥离线保管）")
+    kg.add_argument("--out", required=True, help="输出文件夹")
+    kg.add_argument("--name", default="bureau")
+    sg = psub.add_parser("sign", help="为政策包签名（写入 SIGNATURE.json）")
+    sg.add_argument("--key", required=True, help="私钥 PEM 文件")
+    sg.add_argument("dir", nargs="+", help="政策包文件夹，或含多个包的文件夹")
 
     from desktop_app.cli_db import DB_HELP, add_backup_commands, add_commands, add_security_commands
 
@@ -74,6 +80,29 @@ def _dispatch(args: argparse.Namespace) -> int:
             from desktop_app.packs_cli import check
 
             return check(args.dir, as_json=args.json, out=sys.stdout)
+        if args.packs_command == "keygen":
+            from pathlib import Path
+
+            from desktop_app.core.signing import keygen
+
+            priv, pub = keygen(Path(args.out), args.name)
+            print(f"私钥（离线保管，不要分发）：{priv}\n公钥（随程序分发到 resources/trusted_keys/）：{pub}")
+            return 0
+        if args.packs_command == "sign":
+            from pathlib import Path
+
+            from desktop_app.core.policy import PackInvalid, pack_dirs
+            from desktop_app.services.packs import sign_pack_dir
+
+            key = Path(args.key).read_bytes()
+            try:
+                for d in args.dir:
+                    for p in pack_dirs(Path(d)):
+                        print(f"已签名：{sign_pack_dir(p, key)}")
+            except PackInvalid as exc:
+                print("政策包校验未通过，未签名：\n" + "\n".join(f"  {x}" for x in exc.problems), file=sys.stderr)
+                return 1
+            return 0
         build_parser().parse_args(["packs", "--help"])
         return 2
     if getattr(args, "func", None) is not None:

@@ -72,7 +72,8 @@ def cmd_sync(args) -> int:
 
     d = _db(args)
     try:
-        results = sync(d, args.pack, force=args.force)
+        results = sync(d, args.pack, force=args.force, allow_unsigned=args.allow_unsigned,
+                       actor=args.operator or "system")
     except SyncRefused as exc:
         return fail(exc.message, args.json, 2 if exc.problems else 1,
                     error_code="invalid_pack" if exc.problems else "refused", problems=exc.problems)
@@ -379,6 +380,8 @@ def add_commands(sub, db_help: str) -> None:
     p = sub.add_parser("sync", help="把政策包（文件夹或 .zip）同步进数据库")
     p.add_argument("pack", help="政策包文件夹、.zip，或含多个包的文件夹")
     p.add_argument("--force", action="store_true", help="允许回退到较旧版本或替换同版本")
+    p.add_argument("--allow-unsigned", action="store_true", help="接受未签名的测试包（须 --operator 管理员；记入审计）")
+    p.add_argument("--operator", help="操作员登录名（--allow-unsigned 时须为管理员）")
     common(p)
     p.set_defaults(func=cmd_sync)
 

@@ -186,7 +186,8 @@ def settle(claim: Claim, history: Sequence[HistoryEntry], policy: PolicySet) -> 
             sum_ful += ful
             continue
         qty = it.qty
-        if cat is not None and cat.max_count is not None:
+        # a free line is no fund payment: it neither uses up nor is refused a count
+        if cat is not None and cat.max_count is not None and it.price > 0:
             if used_counts is None:
                 used_counts = {}
                 for h in history:

@@ -280,7 +280,7 @@ class Pack:
 # --------------------------------------------------------------------------
 # Reading files (folder or zip) with line numbers
 # --------------------------------------------------------------------------
-PACK_FILES = ("pack.toml", "params.toml", "items.csv", "institutions.csv", "diseases.csv")
+PACK_FILES = ("pack.toml", "params.toml", "items.csv", "institutions.csv", "diseases.csv", "SIGNATURE.json")
 MAX_FILE_BYTES = 8 * 1024 * 1024
 
 

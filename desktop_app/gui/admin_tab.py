@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QFileDialog,
     QFormLayout,
@@ -60,6 +61,9 @@ class AdminTab(QWidget):
         self.pack_sync_btn.setEnabled(False)
         row.addWidget(self.pack_sync_btn)
         pl.addLayout(row)
+        self.allow_unsigned = QCheckBox(self.tr("允许未签名的测试包（管理员，记入审计）"))
+        self.allow_unsigned.setObjectName("allow_unsigned")
+        pl.addWidget(self.allow_unsigned)
         self.pack_result = QPlainTextEdit()
         self.pack_result.setObjectName("pack_result")
         self.pack_result.setReadOnly(True)
@@ -143,10 +147,12 @@ class AdminTab(QWidget):
         self.open_report_btn.clicked.connect(self._open_report)
         self.save_btn.clicked.connect(self.save_settings)
         self.pack_path.textChanged.connect(lambda _t: self.pack_sync_btn.setEnabled(False))
+        self.allow_unsigned.toggled.connect(lambda _c: self.pack_sync_btn.setEnabled(False))
         self._show_packs()
         if ctx.operator.role != "supervisor":  # checking is allowed; changing needs a supervisor
             for w in (self.pack_sync_btn, self.roster_btn, self.save_btn):
                 w.setToolTip(self.tr("需要管理员"))
+            self.allow_unsigned.setEnabled(False)
             self.save_btn.setEnabled(False)
             self.roster_btn.setEnabled(False)
             self._clerk = True
@@ -177,7 +183,8 @@ class AdminTab(QWidget):
                 f"  {r.pack_id}（{r.name}）{r.version}：{labels[r.status]}" for r in results))
             self.pack_sync_btn.setEnabled(any(r.status != "unchanged" for r in results) and not self._clerk)
 
-        self.ctx.ops.read(packs_service.sync, self.ctx.db, path, dry_run=True, done=done, failed=self._pack_error)
+        self.ctx.ops.read(packs_service.sync, self.ctx.db, path, dry_run=True, actor=self.ctx.operator.login,
+                          allow_unsigned=self.allow_unsigned.isChecked(), done=done, failed=self._pack_error)
 
     def sync_pack(self) -> None:
         path = self.pack_path.text().strip()
@@ -188,8 +195,8 @@ class AdminTab(QWidget):
             self.pack_sync_btn.setEnabled(False)
             self._show_packs()
 
-        self.ctx.ops.write(packs_service.sync, self.ctx.db, path, actor=self.ctx.operator.login, done=done,
-                           failed=self._pack_error)
+        self.ctx.ops.write(packs_service.sync, self.ctx.db, path, actor=self.ctx.operator.login,
+                           allow_unsigned=self.allow_unsigned.isChecked(), done=done, failed=self._pack_error)
 
     def _pack_error(self, exc) -> None:
         self.pack_sync_btn.setEnabled(False)

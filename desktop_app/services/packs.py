@@ -74,7 +74,7 @@ def _db_pack_files(s) -> dict[str, tuple[str, dict[str, bytes]]]:
 
 
 def sync(db: Database, path: str | Path, *, force: bool = False, dry_run: bool = False,
-         actor: str = "system") -> list[SyncResult]:
+         actor: str = "system", allow_unsigned: bool = False) -> list[SyncResult]:
     """Load a pack (folder, .zip, or folder of packs) into the database in one transaction.
 
     The same pack twice changes nothing; an older version than the loaded one, or
@@ -101,6 +101,7 @@ def sync(db: Database, path: str | Path, *, force: bool = False, dry_run: bool =
         problems.extend(exc.problems)
     if problems:
         raise SyncRefused("政策包校验未通过，数据库未做任何修改。", [str(p) for p in problems])
+    signed_by = _check_signatures(db, incoming, allow_unsigned, actor)
 
     results: list[SyncResult] = []
     with db.write() as s:
@@ -150,10 +151,54 @@ def sync(db: Database, path: str | Path, *, force: bool = False, dry_run: bool =
             from desktop_app.services import audit
 
             audit.append(s, actor, "pack_sync", pack.id,
-                         {"version": pack.version, "status": status, "previous": prev, "forced": force},
+                         {"version": pack.version, "status": status, "previous": prev, "forced": force,
+                          "signed_by": signed_by.get(pack.id), "allow_unsigned": allow_unsigned},
                          before=current[pack.id].content_hash if pack.id in current else "",
                          after=pack.content_hash)
     return results
+
+
+def trusted_key_dirs(db: Database) -> list[Path]:
+    """Keys a supervisor added for this clinic: `trusted_keys/` beside the database."""
+    return [db.path.parent / "trusted_keys"] if db.path is not None else []
+
+
+def _check_signatures(db: Database, incoming, allow_unsigned: bool, actor: str) -> dict[str, str | None]:
+    """pack id → key id of a valid signature; refuses unsigned, tampered or untrusted packs."""
+    from desktop_app.core.signing import SignatureError, trusted_keys, verify_files
+    from desktop_app.services.accounts import AuthError, require_supervisor
+
+    keys = trusted_keys(trusted_key_dirs(db))
+    out: dict[str, str | None] = {}
+    problems = []
+    for pack, pfiles in incoming:
+        try:
+            out[pack.id] = verify_files(pack.id, pack.version, pfiles, keys).key_id
+        except SignatureError as exc:
+            if not allow_unsigned:
+                problems.append(str(exc))
+            out[pack.id] = None
+    if problems:
+        raise SyncRefused("政策包签名校验未通过，数据库未做任何修改（测试用的包可加 --allow-unsigned，需管理员）。",
+                          problems)
+    if allow_unsigned and any(v is None for v in out.values()):
+        with db.read() as s:
+            try:
+                require_supervisor(s, actor, "导入未签名的政策包")
+            except AuthError as exc:
+                raise SyncRefused(str(exc)) from None
+    return out
+
+
+def sign_pack_dir(folder: str | Path, private_pem: bytes) -> Path:
+    """Write SIGNATURE.json into a pack folder (the bureau's side: `clinic-settle packs sign`)."""
+    from desktop_app.core.signing import SIGNATURE_FILE, sign_files
+
+    pack, files = pack_files(folder)
+    files.pop(SIGNATURE_FILE, None)
+    out = Path(folder) / SIGNATURE_FILE
+    out.write_bytes(sign_files(pack.id, pack.version, files, private_pem))
+    return out
 
 
 def _jsonable(v):

@@ -414,13 +414,12 @@ def test_adding_a_class_a_item_never_lowers_hifp_when_no_cap_binds(claim, data):
     pos = data.draw(st.integers(0, len(claim["items"])))
     bigger = {**claim, "items": [*claim["items"][:pos], extra, *claim["items"][pos:]]}
     after = compute(bigger)
-    capped = {"annual_cap_reached", "quarterly_cap_reached"}
-    binds = any(n["code"] in capped for n in before["notices"] + after["notices"])
-    if not binds:
+    # A count limit (辅助生殖 3 次/人) is allocated in line order: a new line placed before a
+    # pricier line of the same item can take the last count (docs/policy-notes.md). Elsewhere
+    # a cap is a min(): it can stop the fund from rising, never make it fall.
+    if not any(n["code"] == "item_limit_reached" for n in after["notices"]):
         assert m(after, "hifp_pay") >= m(before, "hifp_pay"), (before, after)
-    # A cap is a min(): it can stop the fund from rising, never make it fall.
-    assert m(after, "hifp_pay") >= m(before, "hifp_pay"), (before, after)
-    assert m(after, "inscp_scp_amt") >= m(before, "inscp_scp_amt")
+        assert m(after, "inscp_scp_amt") >= m(before, "inscp_scp_amt")
 
 
 @SETTINGS

@@ -192,6 +192,10 @@ def test_pack_import_validates_first_and_bad_pack_changes_nothing(qtbot, admin_w
     (good / "pack.toml").write_text((good / "pack.toml").read_text(encoding="utf-8").replace('"1.0.0"', '"1.0.1"'),
                                     encoding="utf-8")
     admin.pack_path.setText(str(good))
+    qtbot.mouseClick(admin.pack_check_btn, Qt.MouseButton.LeftButton)  # edited after signing: refused
+    qtbot.waitUntil(lambda: "签名后被改动" in admin.pack_result.toPlainText(), timeout=10000)
+    assert not admin.pack_sync_btn.isEnabled()
+    admin.allow_unsigned.setChecked(True)  # a test pack, accepted by a supervisor on purpose
     qtbot.mouseClick(admin.pack_check_btn, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "升级" in admin.pack_result.toPlainText(), timeout=10000)
     assert [(p.pack_id, p.content_hash) for p in packs.installed(db)] == before

@@ -22,6 +22,20 @@ def copy_pack(tmp_path, name="cn-141100-lvliang"):
     return dst
 
 
+def sign(folder, db, name="county"):
+    """Sign with a key this clinic trusts (a supervisor put its public half in trusted_keys/)."""
+    from desktop_app.core.signing import keygen
+
+    keys = db.path.parent / "keys"
+    priv = keys / f"{name}-private.pem"
+    if not priv.exists():
+        priv, pub = keygen(keys, name)
+        (db.path.parent / "trusted_keys").mkdir(exist_ok=True)
+        (db.path.parent / "trusted_keys" / pub.name).write_bytes(pub.read_bytes())
+    packs.sign_pack_dir(folder, priv.read_bytes())
+    return folder
+
+
 def test_first_sync_loads_everything(empty_db):
     res = packs.sync_shipped(empty_db)
     assert {r.status for r in res} == {"loaded"} and len(res) == 7
@@ -45,7 +59,7 @@ def test_newer_version_upgrades_older_is_refused_unless_forced(empty_db, tmp_pat
     p = copy_pack(tmp_path)
     toml = p / "pack.toml"
     toml.write_text(toml.read_text(encoding="utf-8").replace('version = "1.0.0"', 'version = "1.1.0"'), encoding="utf-8")
-    res = packs.sync(empty_db, p)
+    res = packs.sync(empty_db, sign(p, empty_db))
     assert [(r.status, r.previous_version) for r in res] == [("upgraded", "1.0.0")]
     # the shipped 1.0.0 is now older
     with pytest.raises(packs.SyncRefused) as exc:
@@ -62,7 +76,7 @@ def test_same_version_other_content_is_refused(empty_db, tmp_path):
     params = p / "params.toml"
     params.write_text(params.read_text(encoding="utf-8").replace('"3000.00"', '"3100.00"'), encoding="utf-8")
     with pytest.raises(packs.SyncRefused) as exc:
-        packs.sync(empty_db, p)
+        packs.sync(empty_db, sign(p, empty_db))
     assert "相同但内容不同" in exc.value.message
 
 
@@ -99,6 +113,7 @@ def test_zip_pack_syncs(empty_db, tmp_path):
     p = copy_pack(tmp_path)
     (p / "pack.toml").write_text((p / "pack.toml").read_text(encoding="utf-8").replace('"1.0.0"', '"1.0.1"'),
                                  encoding="utf-8")
+    sign(p, empty_db)
     z = tmp_path / "lvliang.zip"
     with zipfile.ZipFile(z, "w") as zf:
         for f in p.iterdir():
@@ -116,7 +131,7 @@ def test_engine_uses_the_packs_recorded_in_the_database(empty_db, tmp_path):
     params.write_text(params.read_text(encoding="utf-8").replace('value = "300.00"', 'value = "350.00"'), encoding="utf-8")
     (p / "pack.toml").write_text((p / "pack.toml").read_text(encoding="utf-8").replace('"1.0.0"', '"1.0.1"'),
                                  encoding="utf-8")
-    packs.sync(empty_db, p)
+    packs.sync(empty_db, sign(p, empty_db))
     chain = packs.policy(empty_db).chain_for("141102")
     cap = chain.resolve("annual_cap", {"benefit": "general_outpatient", "insutype": "390"}, date(2024, 6, 1))
     assert cap.value == 350
@@ -126,3 +141,61 @@ def test_schema_head_constant_matches_alembic(empty_db):
     from desktop_app.store.db import SCHEMA_HEAD
 
     assert empty_db.head_revision() == SCHEMA_HEAD == empty_db.schema_version() == empty_db.current_revision()
+
+
+
+def _bumped(tmp_path):
+    p = copy_pack(tmp_path)
+    (p / "pack.toml").write_text((p / "pack.toml").read_text(encoding="utf-8").replace('"1.0.0"', '"1.0.2"'),
+                                 encoding="utf-8")
+    return p
+
+
+def test_unsigned_tampered_and_untrusted_packs_are_refused(empty_db, tmp_path):
+    from desktop_app.core.signing import SIGNATURE_FILE, keygen
+
+    packs.sync_shipped(empty_db)
+    before = counts(empty_db)
+    p = _bumped(tmp_path)
+    (p / SIGNATURE_FILE).unlink()
+    with pytest.raises(packs.SyncRefused) as exc:
+        packs.sync(empty_db, p)
+    assert any("没有签名" in x for x in exc.value.problems)
+    sign(p, empty_db)  # signed, then edited
+    (p / "params.toml").write_text((p / "params.toml").read_text(encoding="utf-8").replace('"3000.00"', '"9000.00"'),
+                                   encoding="utf-8")
+    with pytest.raises(packs.SyncRefused) as exc:
+        packs.sync(empty_db, p)
+    assert any("签名后被改动" in x and "params.toml" in x for x in exc.value.problems)
+    q = _bumped(tmp_path / "other")  # signed by a key nobody trusts
+    priv, _pub = keygen(tmp_path / "rogue", "rogue")
+    packs.sign_pack_dir(q, priv.read_bytes())
+    with pytest.raises(packs.SyncRefused) as exc:
+        packs.sync(empty_db, q)
+    assert any("不在受信任的公钥中" in x for x in exc.value.problems)
+    assert counts(empty_db) == before
+
+
+def test_allow_unsigned_needs_a_supervisor_and_is_audited(empty_db, tmp_path):
+    from desktop_app.core.signing import SIGNATURE_FILE
+    from desktop_app.services import accounts, audit
+
+    packs.sync_shipped(empty_db)
+    accounts.create_operator(empty_db, "boss", "站长", "supervisor", "boss-pass-1", must_change=False)
+    accounts.create_operator(empty_db, "clerk1", "收费员", "clerk", "clerk-pass-1", must_change=False)
+    p = _bumped(tmp_path)
+    (p / SIGNATURE_FILE).unlink()
+    with pytest.raises(packs.SyncRefused, match="只有管理员"):
+        packs.sync(empty_db, p, allow_unsigned=True, actor="clerk1")
+    res = packs.sync(empty_db, p, allow_unsigned=True, actor="boss")
+    assert res[0].status == "upgraded"
+    entry = next(e for e in audit.recent(empty_db) if e.action == "pack_sync" and e.subject == "cn-141100-lvliang")
+    assert entry.actor == "boss" and entry.detail["allow_unsigned"] is True and entry.detail["signed_by"] is None
+
+
+def test_shipped_packs_verify_with_the_shipped_key(empty_db):
+    from desktop_app.services import audit
+
+    packs.sync_shipped(empty_db)
+    signed = {e.subject: e.detail["signed_by"] for e in audit.recent(empty_db) if e.action == "pack_sync"}
+    assert len(signed) == 7 and all(signed.values())
