@@ -377,7 +377,8 @@ def test_no_negative_amount_and_fund_within_remaining_cap(claim):
 @given(shanxi_ar())
 def test_assisted_reproduction_count_limit(claim):
     """晋医保发〔2024〕16号: at most 3 fund-paid units per person and item (this year's history
-    plus earlier lines of the claim); units beyond are 全自费."""
+    plus earlier lines of the claim); units beyond are 全自费. A free line (price 0.00) is no
+    fund payment and takes no count (docs/policy-notes.md)."""
     out = compute(claim)
     used: dict[str, Decimal] = {}
     for h in claim["history"]:
@@ -385,7 +386,7 @@ def test_assisted_reproduction_count_limit(claim):
             for hi in h.get("items", []):
                 used[hi["code"]] = used.get(hi["code"], ZERO) + D(hi["qty"])
     for ci, it in zip(claim["items"], out["items"], strict=True):
-        if ci["code"] not in AR_CATALOGUE:
+        if ci["code"] not in AR_CATALOGUE or D(ci["price"]) == 0:
             continue
         left = max(D(3) - used.get(ci["code"], ZERO), ZERO)
         paid_qty = min(D(ci["qty"]), left)
