@@ -21,6 +21,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import cpu_model
 
 from desktop_app.reports import export, xlsx
 from desktop_app.reports.receipt import receipt_pdf
@@ -36,8 +38,7 @@ def main() -> None:
     a = ap.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="clinic-bench-reports-"))
     path = folder / "reports.sqlite3"
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), "") if Path("/proc/cpuinfo").exists() else platform.processor()
+    cpu = cpu_model()
     print(f"machine: {cpu}, {os.cpu_count()} cores; Python {platform.python_version()}; {date.today()}")
     db = open_db(path)
     demo.create_demo(db, persons=2000, today=DAY)

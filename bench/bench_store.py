@@ -31,6 +31,8 @@ from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import cpu_model
 
 from desktop_app.services import demo, ledger, lookup
 from desktop_app.services import packs as packs_service
@@ -215,8 +217,7 @@ def main() -> None:
     a = ap.parse_args()
     folder = Path(a.dir)
     folder.mkdir(parents=True, exist_ok=True)
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
+    cpu = cpu_model()
     print(f"machine: {cpu}, {os.cpu_count()} cores; Python {platform.python_version()}; SQLite "
           f"{sqlite3.sqlite_version}; {date.today()}")
     big = folder / f"big_{a.persons}_{a.settlements}.sqlite3"
