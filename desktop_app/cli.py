@@ -60,10 +60,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     _utf8_stdio()
+    args = build_parser().parse_args(argv)
     try:
-        return _dispatch(build_parser().parse_args(argv))
+        return _dispatch(args)
     except BrokenPipeError:  # output piped into `head` and the like
         return 0
+    except Exception as exc:
+        if getattr(exc, "code", None) != "database_busy":  # store.db.DatabaseBusy, not imported for `calc`
+            raise
+        from desktop_app.cli_db import fail
+
+        return fail(exc.message, getattr(args, "json", False), EXIT_BUSY, error_code="database_busy", field="db")
+
+
+EXIT_BUSY = 4  # another program held the database too long; nothing was written, try again
 
 
 def _dispatch(args: argparse.Namespace) -> int:

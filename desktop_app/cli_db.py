@@ -1,8 +1,9 @@
 """Database-backed `clinic-settle` subcommands: init, sync, import-roster, lookup,
 settle, reverse, day-close, demo. Each prints Chinese text, or JSON with --json.
 
-Exit codes: 0 done; 1 refused (a rule said no: day closed, already reversed…);
-2 invalid input (file, field); 3 cannot be settled under the policy.
+Exit codes: 0 done; 1 refused (a rule said no: not logged in, not a supervisor, day closed,
+already reversed…); 2 invalid input (file, field); 3 cannot be settled under the policy;
+4 the database was busy (another program writing) — nothing written, try again.
 """
 
 from __future__ import annotations
@@ -51,7 +52,71 @@ def _db(args, *, migrate: bool = True):
     return open_db(args.db, migrate=migrate)
 
 
+PASSWORD_ENV = "CLINIC_SETTLE_PASSWORD"
+OPERATOR_ENV = "CLINIC_SETTLE_OPERATOR"
+
+
+class SignInRefused(Exception):
+    def __init__(self, message: str, field: str = "operator"):
+        super().__init__(message)
+        self.message, self.field = message, field
+
+
+def signin(d, args, *, supervisor: str | None = None, allow_must_change: bool = False):
+    """Every command that reads personal data or changes anything acts for a logged-in operator.
+
+    The operator is `--operator` (or CLINIC_SETTLE_OPERATOR); the password is asked for on the
+    terminal, or read from CLINIC_SETTLE_PASSWORD (scripts). The login goes through the same
+    lockout and audit trail as the window (`via: cli`). `supervisor` names the action a clerk may
+    not do. Raises SignInRefused with the message for the user."""
+    import getpass
+    import os
+
+    from desktop_app.services import accounts
+
+    login = (getattr(args, "operator", None) or os.environ.get(OPERATOR_ENV) or "").strip()
+    if not login:
+        raise SignInRefused(f"请用 --operator 指定操作员登录名（或设置环境变量 {OPERATOR_ENV}）")
+    pw = os.environ.get(PASSWORD_ENV)
+    if pw is None:
+        if not sys.stdin.isatty():
+            raise SignInRefused(f"需要操作员 {login} 的密码：请在终端中运行以便输入，或设置环境变量 {PASSWORD_ENV}",
+                                "password")
+        pw = getpass.getpass(f"操作员 {login} 的密码：")
+    try:
+        op = accounts.login(d, login, pw, via="cli")
+    except accounts.AuthError as exc:
+        raise SignInRefused(str(exc), "password") from None
+    if op.must_change_password and not allow_must_change:
+        raise SignInRefused(f"操作员 {login} 须先修改密码：clinic-settle user passwd {login} --operator {login}"
+                            "（或在窗口中登录修改）", "password")
+    if supervisor and op.role != "supervisor":
+        raise SignInRefused(f"只有管理员可以{supervisor}（{login} 是{accounts.ROLES.get(op.role, op.role)}）")
+    return op
+
+
+def signed_in(supervisor: str | None = None):
+    """Decorator: sign in first (see `signin`); the command receives the operator as `op`."""
+    import functools
+
+    def wrap(cmd):
+        @functools.wraps(cmd)
+        def run(args) -> int:
+            d = _db(args)
+            try:
+                op = signin(d, args, supervisor=supervisor)
+            except SignInRefused as exc:
+                return fail(exc.message, getattr(args, "json", False), 1, error_code="not_authorised",
+                            field=exc.field)
+            return cmd(args, d, op)
+
+        return run
+
+    return wrap
+
+
 def cmd_init(args) -> int:
+    from desktop_app.services import accounts
     from desktop_app.store.db import Database
 
     d = Database(args.db)
@@ -63,17 +128,28 @@ def cmd_init(args) -> int:
         text = f"已创建数据库（版本 {after}）：{where}"
     else:
         text = f"已把数据库从版本 {before} 升级到 {after}：{where}"
-    emit({"db": str(where), "from": before, "to": after}, args.json, text)
+    data = {"db": str(where), "from": before, "to": after}
+    if args.supervisor:
+        try:
+            initial = accounts.create_first_supervisor(d, args.supervisor)
+        except (accounts.AuthError, ValueError) as exc:
+            return fail(str(exc), args.json, 1, error_code="refused", field="--supervisor")
+        data["supervisor"] = {"login": args.supervisor, "initial_password": initial}
+        text += (f"\n已创建管理员 {args.supervisor}，初始密码：{initial}\n"
+                 "（只显示这一次；首次登录——窗口或命令行——须改为自己的密码）")
+    elif not accounts.has_operators(d):
+        text += ("\n还没有操作员：首次打开窗口时可建立本机构的管理员（或生成演示数据），"
+                 "或运行 clinic-settle init --supervisor admin。")
+    emit(data, args.json, text)
     return 0
 
 
-def cmd_sync(args) -> int:
+@signed_in(supervisor="导入政策包")
+def cmd_sync(args, d, op) -> int:
     from desktop_app.services.packs import SyncRefused, sync
 
-    d = _db(args)
     try:
-        results = sync(d, args.pack, force=args.force, allow_unsigned=args.allow_unsigned,
-                       actor=args.operator or "system")
+        results = sync(d, args.pack, force=args.force, allow_unsigned=args.allow_unsigned, actor=op.login)
     except SyncRefused as exc:
         return fail(exc.message, args.json, 2 if exc.problems else 1,
                     error_code="invalid_pack" if exc.problems else "refused", problems=exc.problems)
@@ -85,12 +161,12 @@ def cmd_sync(args) -> int:
     return 0
 
 
-def cmd_import_roster(args) -> int:
+@signed_in(supervisor="导入花名册")
+def cmd_import_roster(args, d, op) -> int:
     from desktop_app.services.roster import RosterError, import_roster
 
-    d = _db(args)
     try:
-        r = import_roster(d, args.file, usage_path=args.usage)
+        r = import_roster(d, args.file, usage_path=args.usage, actor=op.login)
     except RosterError as exc:
         return fail(str(exc), args.json, 2, error_code="invalid_input", field="file")
     text = (f"花名册 {Path(r.path).name}：共 {r.rows} 行，新增 {r.inserted} 人，更新 {r.updated} 人，"
@@ -111,10 +187,10 @@ def _fmt_money(v) -> str:
     return "未定" if v is None else f"{v}"
 
 
-def cmd_lookup(args) -> int:
+@signed_in()
+def cmd_lookup(args, d, op) -> int:
     from desktop_app.services.lookup import search, summary
 
-    d = _db(args)
     hits = search(d, args.query)
     if not hits:
         return fail(f"没有找到与“{args.query}”匹配的参保人", args.json, 1, error_code="not_found")
@@ -208,11 +284,11 @@ def _settlement_text(rec) -> str:
     return "\n".join(lines)
 
 
-def cmd_settle(args) -> int:
+@signed_in()
+def cmd_settle(args, d, op) -> int:
     from desktop_app.core.claim_io import InvalidInput
     from desktop_app.services import ledger
 
-    d = _db(args)
     try:
         visit = _visit_from_json(args.visit)
     except InvalidInput as exc:
@@ -228,35 +304,35 @@ def cmd_settle(args) -> int:
                 text += f"\n  依据 {t['step']} = {t['value']}：{t.get('label', '')}（{t['basis']}）"
             emit(r, args.json, text)
             return 0
-        rec = ledger.settle(d, visit, token=args.token, operator=args.operator)
+        rec = ledger.settle(d, visit, token=args.token, operator=op.login)
     except ledger.LedgerError as exc:
         return fail(exc.message, args.json, _ledger_exit(exc), error_code=exc.code, field=exc.field)
     emit(_rec_json(rec), args.json, _settlement_text(rec))
     return 0
 
 
-def cmd_reverse(args) -> int:
+@signed_in()
+def cmd_reverse(args, d, op) -> int:
     from desktop_app.services import ledger
 
-    d = _db(args)
     try:
-        rec = ledger.reverse(d, args.setl_no, reason=args.reason, operator=args.operator, token=args.token)
+        rec = ledger.reverse(d, args.setl_no, reason=args.reason, operator=op.login, token=args.token)
     except ledger.LedgerError as exc:
         return fail(exc.message, args.json, _ledger_exit(exc), error_code=exc.code, field=exc.field)
     emit(_rec_json(rec), args.json, _settlement_text(rec))
     return 0
 
 
-def cmd_day_close(args) -> int:
+@signed_in()
+def cmd_day_close(args, d, op) -> int:
     from desktop_app.services import ledger
 
-    d = _db(args)
     try:
         day = date.fromisoformat(args.date) if args.date else None
     except ValueError:
         return fail(f"日期“{args.date}”无效", args.json, 2, error_code="invalid_input", field="date")
     try:
-        rec = ledger.day_close(d, operator=args.operator, day=day)
+        rec = ledger.day_close(d, operator=op.login, day=day)
     except ledger.LedgerError as exc:
         return fail(exc.message, args.json, _ledger_exit(exc), error_code=exc.code, field=exc.field)
     t = rec.totals
@@ -274,12 +350,13 @@ def cmd_demo(args) -> int:
 
     d = _db(args)
     if args.if_empty:
+        from desktop_app.services.accounts import has_operators
         from desktop_app.services.lookup import count_persons
 
         n = count_persons(d)
-        if n:
+        if n or has_operators(d):
             emit({"db": str(d.path or d.url), "persons": n, "created": False}, args.json,
-                 f"数据库已有 {n} 名参保人，未生成演示数据：{d.path or d.url}")
+                 f"数据库已在使用（{n} 名参保人），未生成演示数据：{d.path or d.url}")
             return 0
     try:
         r = create_demo(d, persons=args.persons)
@@ -302,11 +379,11 @@ def _day(value: str | None, field: str) -> date:
         raise InvalidInput(field, f"日期“{value}”无效，应为 YYYY-MM-DD") from None
 
 
-def cmd_receipt(args) -> int:
+@signed_in()
+def cmd_receipt(args, d, op) -> int:
     from desktop_app.reports.receipt import save_receipt
     from desktop_app.services import ledger
 
-    d = _db(args)
     try:
         rec = ledger.get(d, args.setl_no)
     except ledger.LedgerError as exc:
@@ -319,11 +396,11 @@ def cmd_receipt(args) -> int:
     return 0
 
 
-def cmd_report(args) -> int:
+@signed_in()
+def cmd_report(args, d, op) -> int:
     from desktop_app.core.claim_io import InvalidInput
     from desktop_app.reports import xlsx
 
-    d = _db(args)
     try:
         if args.kind == "day":
             day = _day(args.date, "--date")
@@ -350,11 +427,11 @@ def cmd_report(args) -> int:
     return 0
 
 
-def cmd_export(args) -> int:
+@signed_in()
+def cmd_export(args, d, op) -> int:
     from desktop_app.core.claim_io import InvalidInput
     from desktop_app.reports.export import export
 
-    d = _db(args)
     try:
         start, end = _day(args.date_from, "--from"), _day(args.date_to, "--to")
         res = export(d, start, end, args.out)
@@ -367,21 +444,27 @@ def cmd_export(args) -> int:
     return 0
 
 
+OPERATOR_HELP = (f"操作员登录名（或环境变量 {OPERATOR_ENV}）；密码在终端提示输入，脚本中可用环境变量 {PASSWORD_ENV}")
+
+
 def add_commands(sub, db_help: str) -> None:
-    def common(p, json_flag=True):
+    def common(p, json_flag=True, operator=True):
         p.add_argument("--db", default=None, help=db_help)
         if json_flag:
             p.add_argument("--json", action="store_true", help="以 JSON 输出")
+        if operator:
+            p.add_argument("--operator", help=OPERATOR_HELP)
 
-    p = sub.add_parser("init", help="创建或升级数据库")
-    common(p)
+    p = sub.add_parser("init", help="创建或升级数据库；--supervisor 在空数据库中创建首个管理员")
+    p.add_argument("--supervisor", metavar="LOGIN",
+                   help="创建首个管理员（仅当还没有任何操作员），显示一次性初始密码，首次登录须修改")
+    common(p, operator=False)
     p.set_defaults(func=cmd_init)
 
     p = sub.add_parser("sync", help="把政策包（文件夹或 .zip）同步进数据库")
     p.add_argument("pack", help="政策包文件夹、.zip，或含多个包的文件夹")
     p.add_argument("--force", action="store_true", help="允许回退到较旧版本或替换同版本")
-    p.add_argument("--allow-unsigned", action="store_true", help="接受未签名的测试包（须 --operator 管理员；记入审计）")
-    p.add_argument("--operator", help="操作员登录名（--allow-unsigned 时须为管理员）")
+    p.add_argument("--allow-unsigned", action="store_true", help="接受未签名的测试包（记入审计）")
     common(p)
     p.set_defaults(func=cmd_sync)
 
@@ -399,7 +482,6 @@ def add_commands(sub, db_help: str) -> None:
 
     p = sub.add_parser("settle", help="结算一次就诊（--dry-run 只预结算）")
     p.add_argument("visit", help="就诊信息 JSON 文件（- 为标准输入），格式见 docs/ledger.md")
-    p.add_argument("--operator", required=True, help="操作员登录名")
     p.add_argument("--token", help="请求令牌：同一令牌重复提交只结算一次")
     p.add_argument("--dry-run", action="store_true", help="预结算，不保存")
     common(p)
@@ -408,13 +490,11 @@ def add_commands(sub, db_help: str) -> None:
     p = sub.add_parser("reverse", help="冲正一笔结算")
     p.add_argument("setl_no")
     p.add_argument("--reason", required=True)
-    p.add_argument("--operator", required=True)
     p.add_argument("--token")
     common(p)
     p.set_defaults(func=cmd_reverse)
 
     p = sub.add_parser("day-close", help="日结")
-    p.add_argument("--operator", required=True)
     p.add_argument("--date", help="营业日（默认今天）")
     common(p)
     p.set_defaults(func=cmd_day_close)
@@ -447,7 +527,7 @@ def add_commands(sub, db_help: str) -> None:
     p = sub.add_parser("demo", help="在空数据库中生成演示数据")
     p.add_argument("--persons", type=int, default=500)
     p.add_argument("--if-empty", action="store_true", help="数据库已有参保人时什么也不做（make run 使用）")
-    common(p)
+    common(p, operator=False)
     p.set_defaults(func=cmd_demo)
 
 
@@ -457,10 +537,10 @@ DB_HELP = "数据库文件（默认：环境变量 CLINIC_SETTLE_DB，否则用�
 # ---------------------------------------------------------------------------
 # audit and accounts
 # ---------------------------------------------------------------------------
-def cmd_audit(args) -> int:
+@signed_in(supervisor="查看和校验审计记录")
+def cmd_audit(args, d, op) -> int:
     from desktop_app.services import audit
 
-    d = _db(args)
     if args.audit_command == "verify":
         r = audit.verify(d)
         data = {"ok": r.ok, "entries": r.entries, "settlements": r.settlements,
@@ -474,22 +554,6 @@ def cmd_audit(args) -> int:
     emit({"entries": [asdict(e) for e in rows]}, args.json, "\n".join(
         f"{e.id:>6}  {e.at:%Y-%m-%d %H:%M:%S}  {e.actor:<10} {e.action:<14} {e.subject}" for e in rows))
     return 0
-
-
-def _supervisor(d, args):
-    """The CLI's account commands act for a supervisor, who authenticates with their password."""
-    import getpass
-    import os
-
-    from desktop_app.services import accounts
-
-    pw = os.environ.get("CLINIC_SETTLE_PASSWORD")
-    if pw is None:
-        pw = getpass.getpass(f"{args.operator} 的密码：")
-    op = accounts.login(d, args.operator, pw)
-    if op.role != "supervisor":
-        raise accounts.AuthError("只有管理员可以管理操作员账户")
-    return op
 
 
 def _new_password(args) -> str:
@@ -506,9 +570,19 @@ def _new_password(args) -> str:
 
 
 def cmd_user(args) -> int:
+    import os
+
     from desktop_app.services import accounts
 
     d = _db(args)
+    me = (args.operator or os.environ.get(OPERATOR_ENV) or "").strip()
+    own = args.user_command == "passwd" and (not args.login or args.login == me)
+    try:
+        # changing one's own password is open to every operator (and is how a forced change is done);
+        # everything else here is a supervisor's
+        op = signin(d, args, supervisor=None if own else "管理操作员账户", allow_must_change=own)
+    except SignInRefused as exc:
+        return fail(exc.message, args.json, 1, error_code="not_authorised", field=exc.field)
     try:
         if args.user_command == "list":
             ops = accounts.list_operators(d)
@@ -516,15 +590,18 @@ def cmd_user(args) -> int:
                 f"{o.login:<12} {o.name:<10} {accounts.ROLES.get(o.role, o.role)}"
                 f"{'' if o.active else '（已停用）'}{'（须改密码）' if o.must_change_password else ''}" for o in ops))
             return 0
-        op = _supervisor(d, args)
+        if not args.login and not own:
+            return fail("请给出操作员登录名", args.json, 2, error_code="invalid_input", field="login")
         if args.user_command == "add":
             pw = _new_password(args)
             info = accounts.create_operator(d, args.login, args.name or args.login, args.role, pw, must_change=True,
                                             actor=op.login)
             emit(asdict(info), args.json, f"已添加操作员 {info.login}（{accounts.ROLES[info.role]}），首次登录须修改密码。")
         elif args.user_command == "passwd":
-            accounts.change_password(d, args.login, _new_password(args), actor=op.login)
-            emit({"login": args.login}, args.json, f"已重设 {args.login} 的密码。")
+            target = args.login or op.login
+            accounts.change_password(d, target, _new_password(args), actor=op.login)
+            emit({"login": target}, args.json, f"已修改 {target} 的密码。" if own else
+                 f"已重设 {target} 的密码；{target} 下次登录须修改密码。")
         else:
             accounts.set_active(d, args.login, args.user_command == "enable", actor=op.login)
             emit({"login": args.login}, args.json,
@@ -540,6 +617,7 @@ def add_security_commands(sub, db_help: str) -> None:
     p = sub.add_parser("audit", help="审计：verify 校验审计链和结算金额；list 最近的记录")
     p.add_argument("audit_command", choices=("verify", "list"))
     p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--operator", help=OPERATOR_HELP)
     p.add_argument("--db", default=None, help=db_help)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_audit)
@@ -549,17 +627,17 @@ def add_security_commands(sub, db_help: str) -> None:
     p.add_argument("login", nargs="?", default="")
     p.add_argument("--name", help="add：姓名")
     p.add_argument("--role", choices=("clerk", "supervisor"), default="clerk")
-    p.add_argument("--operator", default="admin", help="执行操作的管理员（密码从 CLINIC_SETTLE_PASSWORD 或提示输入）")
+    p.add_argument("--operator", help=OPERATOR_HELP)
     p.add_argument("--password-stdin", action="store_true", help="新密码从标准输入读一行")
     p.add_argument("--db", default=None, help=db_help)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_user)
 
 
-def cmd_backup(args) -> int:
+@signed_in(supervisor="备份数据库")
+def cmd_backup(args, d, op) -> int:
     from desktop_app.store import backup as bk
 
-    d = _db(args)
     try:
         info = bk.backup(d, Path(args.to) if args.to else None)
     except bk.BackupError as exc:
@@ -590,6 +668,7 @@ def cmd_restore(args) -> int:
 def add_backup_commands(sub, db_help: str) -> None:
     p = sub.add_parser("backup", help="备份数据库（SQLite 在线备份，校验后保存，保留最近30份）")
     p.add_argument("--to", help="备份文件夹（默认：数据库旁的 backups/）")
+    p.add_argument("--operator", help=OPERATOR_HELP)
     p.add_argument("--db", default=None, help=db_help)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_backup)

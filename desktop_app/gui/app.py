@@ -183,6 +183,64 @@ class ChangePasswordDialog(QDialog):
         return cls(db, login, parent).exec() == QDialog.DialogCode.Accepted
 
 
+class FirstStartDialog(QDialog):
+    """A database with no operators: set up this clinic (its supervisor, with a one-time password that
+    must be changed at the first login) or open the demo clinic for practice."""
+
+    def __init__(self, where: str, parent=None):
+        super().__init__(parent)
+        self.choice: str | None = None
+        self.setWindowTitle(self.tr("首次使用 — 乡镇医保结算台"))
+        lay = QVBoxLayout(self)
+        text = QLabel(self.tr(
+            "这台电脑上的数据库还没有操作员：\n{0}\n\n"
+            "正式使用：建立本机构的管理员账户（admin），程序给出一次性初始密码，首次登录须改为自己的密码；"
+            "然后在“政策包与花名册、设置”中设置机构信息、导入政策包和花名册，并添加收费员。\n\n"
+            "练习：生成演示机构和演示参保人（操作员 admin / admin123，clerk / clerk123）。"
+            "演示数据不能用于正式结算。").format(where))
+        text.setWordWrap(True)
+        text.setMinimumWidth(460)
+        lay.addWidget(text)
+        buttons = QDialogButtonBox()
+        self.clinic_btn = buttons.addButton(self.tr("建立本机构（创建管理员）"), QDialogButtonBox.ButtonRole.AcceptRole)
+        self.demo_btn = buttons.addButton(self.tr("生成演示数据（练习用）"), QDialogButtonBox.ButtonRole.AcceptRole)
+        buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        self.clinic_btn.setObjectName("first_clinic")
+        self.demo_btn.setObjectName("first_demo")
+        self.clinic_btn.clicked.connect(lambda: self._choose("clinic"))
+        self.demo_btn.clicked.connect(lambda: self._choose("demo"))
+        buttons.rejected.connect(self.reject)
+        lay.addWidget(buttons)
+
+    def _choose(self, choice: str) -> None:
+        self.choice = choice
+        self.accept()
+
+
+def first_start(db, parent=None) -> str | None:
+    """Run the first start on a database without operators. Returns the login to offer, or None if the
+    user cancelled (nothing is created then)."""
+    dlg = FirstStartDialog(str(db.path or db.url), parent)
+    if dlg.exec() != QDialog.DialogCode.Accepted or dlg.choice is None:
+        return None
+    if dlg.choice == "demo":
+        from desktop_app.services.demo import create_demo
+
+        create_demo(db)
+        QMessageBox.information(parent, "乡镇医保结算台", "已生成演示数据：\n"
+                                f"{db.path or db.url}\n\n操作员 admin / admin123（管理员），clerk / clerk123（收费员）")
+        return "clerk"
+    initial = accounts.create_first_supervisor(db, "admin")
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Information)
+    box.setWindowTitle("已创建管理员")
+    box.setText(f"管理员登录名：admin\n初始密码：{initial}\n\n请记下初始密码（只显示这一次）。"
+                "登录后须立即改为自己的密码（至少8位）。")
+    box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    box.exec()
+    return "admin"
+
+
 SHORTCUTS = (
     ("F2", "光标到查找框（可直接扫码）"), ("Enter", "查找框：选第一人并转到项目录入；项目框：转到数量；数量：添加"),
     ("F5", "预结算"), ("F9", "结算（同一就诊重复按只结算一次）"), ("F10", "打印/预览结算单"),
@@ -303,14 +361,16 @@ def run_gui(db_arg=None, argv: list[str] | None = None) -> int:
         if state != "ok" and not offer_restore(path, state):
             return 2
     db = open_db(db_arg)
+    first_login = None
     if not accounts.has_operators(db):
-        # a first start on an empty database: the demo clinic, as the README says
-        from desktop_app.services.demo import create_demo
-
-        create_demo(db)
-        QMessageBox.information(None, "乡镇医保结算台", "已创建演示数据库：\n"
-                                f"{db.path or db.url}\n\n操作员 admin / admin123（管理员），clerk / clerk123（收费员）")
+        # a first start: this clinic's supervisor (forced password change) or the demo clinic
+        first_login = first_start(db)
+        if first_login is None:
+            return 0
     dlg = LoginDialog(db)
+    if first_login:
+        dlg.login.setText(first_login)
+        dlg.password.setFocus()
     if os.environ.get("CLINIC_SETTLE_STARTUP_PROBE"):  # timing aid (docs/install.md): report once the login is up
         from PySide6.QtCore import QTimer
 

@@ -70,7 +70,7 @@ def create_operator(db: Database, login: str, name: str, role: str, password: st
     return OperatorInfo(login, name, role, True, must_change)
 
 
-def login(db: Database, login: str, password: str, *, now: datetime | None = None) -> OperatorInfo:
+def login(db: Database, login: str, password: str, *, now: datetime | None = None, via: str = "window") -> OperatorInfo:
     """Check a password. Every attempt is in the audit trail; after MAX_FAILURES wrong passwords in
     a row the account is locked for LOCK_MINUTES. Raises AuthError with the reason."""
     from datetime import timedelta
@@ -82,15 +82,15 @@ def login(db: Database, login: str, password: str, *, now: datetime | None = Non
     with db.write() as s:
         op = s.execute(select(m.Operator).where(m.Operator.login == login)).scalar_one_or_none()
         if op is None or not op.active:
-            audit.append(s, login[:32], "login_failed", login[:64], {"reason": "unknown_or_disabled"})
+            audit.append(s, login[:32], "login_failed", login[:64], {"reason": "unknown_or_disabled", "via": via})
             err = AuthError("操作员或密码不正确")
         elif op.locked_until is not None and now < op.locked_until:
-            audit.append(s, login, "login_refused", login, {"reason": "locked"})
+            audit.append(s, login, "login_refused", login, {"reason": "locked", "via": via})
             mins = max(1, int((op.locked_until - now).total_seconds() // 60) + 1)
             err = AuthError(f"密码连续错误 {MAX_FAILURES} 次，账户已锁定，请 {mins} 分钟后再试或联系管理员")
         elif not verify_password(password, op.password_hash):
             op.failed_logins += 1
-            detail = {"failures": op.failed_logins}
+            detail = {"failures": op.failed_logins, "via": via}
             if op.failed_logins >= MAX_FAILURES:
                 op.locked_until = now + timedelta(minutes=LOCK_MINUTES)
                 op.failed_logins = 0
@@ -101,7 +101,7 @@ def login(db: Database, login: str, password: str, *, now: datetime | None = Non
         else:
             op.failed_logins = 0
             op.locked_until = None
-            audit.append(s, login, "login", login, {})
+            audit.append(s, login, "login", login, {"via": via})
             return OperatorInfo(op.login, op.name, op.role, op.active, op.must_change_password)
     raise err
 
@@ -163,6 +163,22 @@ def get_operator(db: Database, login: str) -> OperatorInfo | None:
 def has_operators(db: Database) -> bool:
     with db.read() as s:
         return s.execute(select(m.Operator.id).limit(1)).first() is not None
+
+
+_INITIAL_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read off a screen and typed once
+
+
+def create_first_supervisor(db: Database, login: str = "admin", name: str = "管理员") -> str:
+    """First start of a clinic's database: create its supervisor with a one-time initial password
+    (returned, to be shown once) that must be changed at the first login. Refused once any
+    operator exists, so it can never become a way round the supervisor's password."""
+    import secrets
+
+    initial = "".join(secrets.choice(_INITIAL_ALPHABET) for _ in range(10))
+    if has_operators(db):
+        raise AuthError("数据库中已有操作员，首个管理员只能在空数据库中创建；请由管理员用“添加操作员”建立账户")
+    create_operator(db, login, name, "supervisor", initial, must_change=True, actor=SYSTEM)
+    return initial
 
 
 SYSTEM = "system"  # the program itself (demo set-up, first start) and the local command line (see docs/security.md)

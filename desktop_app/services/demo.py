@@ -10,6 +10,7 @@ import random
 import tempfile
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import select
@@ -144,7 +145,7 @@ def roster_rows(n: int, *, seed: int = 20241001, today: date | None = None,
         paid_on = (today - timedelta(days=rng.randint(3, 40))) if late else date(today.year - 1, rng.randint(9, 12), rng.randint(1, 28))
         family = clinic_code if insutype == "390" and admdvs == "141102" and rng.random() < 0.3 else ""
         diseases = "M01904" if rng.random() < 0.01 else ""
-        balance = f"{rng.randint(0, 300000) / 100:.2f}" if insutype == "310" else "0.00"
+        balance = str(Decimal(rng.randint(0, 300000)).scaleb(-2)) if insutype == "310" else "0.00"
         persons.append([
             psn_no, idn, _name(rng), "男" if male else "女", birth.isoformat(), insutype, cat, admdvs,
             paid_on.isoformat(), "延长" if late else "集中", "否", family, diseases, balance, as_of.isoformat(),
@@ -153,22 +154,22 @@ def roster_rows(n: int, *, seed: int = 20241001, today: date | None = None,
             for q in range(1, (as_of.month - 1) // 3 + 2):
                 if rng.random() < 0.5:
                     usage.append([psn_no, str(as_of.year), "普通门诊统筹", "", str(q),
-                                  f"{rng.randint(500, 9000) / 100:.2f}", "", ""])
+                                  str(Decimal(rng.randint(500, 9000)).scaleb(-2)), "", ""])
     return persons, usage
 
 
 def create_demo(db: Database, *, persons: int = 500, seed: int = 20241001, today: date | None = None) -> DemoResult:
-    """Fill an empty database with the demo clinic. Refuses a database that already holds persons."""
+    """Fill an empty database with the demo clinic. Refuses a database that already holds persons or
+    operators: the demo accounts have published passwords and must never appear in a clinic's real data."""
     with db.read() as s:
         if s.execute(select(m.Person.psn_no).limit(1)).first() is not None:
             raise ValueError("数据库中已有参保人员，不能再生成演示数据（演示数据只写入空数据库）")
+        if s.execute(select(m.Operator.id).limit(1)).first() is not None:
+            raise ValueError("数据库中已有操作员账户，不能再生成演示数据（演示账户的密码是公开的，只写入空数据库）")
     settings_service.save(db, CLINIC)
     logins = []
-    with db.read() as s:
-        have = set(s.execute(select(m.Operator.login)).scalars())
     for login, name, role, pw in DEMO_OPERATORS:
-        if login not in have:
-            create_operator(db, login, name, role, pw, must_change=False)
+        create_operator(db, login, name, role, pw, must_change=False)
         logins.append(login)
     synced = packs_service.sync_shipped(db)
     _price_list(db)

@@ -21,10 +21,41 @@ DB_ENV = "CLINIC_SETTLE_DB"
 APP_NAME = "ClinicSettle"
 ROOT = Path(__file__).resolve().parents[2]
 MIGRATIONS = ROOT / "db"
-BUSY_TIMEOUT_MS = 15000
+BUSY_TIMEOUT_MS = 15000  # how long a write waits for another program's write; env CLINIC_SETTLE_BUSY_TIMEOUT_MS
+BUSY_ENV = "CLINIC_SETTLE_BUSY_TIMEOUT_MS"
 # The newest migration in db/versions. Checked against Alembic by a test; lets start-up see
 # that the schema is current with one SELECT instead of importing Alembic (~0.2 s).
 SCHEMA_HEAD = "0003"
+
+
+class DatabaseBusy(Exception):
+    """Another program held the database longer than the busy timeout. Nothing was written."""
+
+    code = "database_busy"
+    field = "db"
+
+    def __init__(self, waited_ms: int):
+        self.waited_ms = waited_ms
+        self.message = (f"数据库正被另一个程序占用（另一个结算台窗口或命令正在写入），已等待 {waited_ms / 1000:g} 秒。"
+                        "本次操作没有写入任何数据，请稍后重试；如果一直这样，请关闭其他结算台窗口后再试。")
+        super().__init__(self.message)
+
+
+def is_busy_error(exc: BaseException) -> bool:
+    """SQLite's "database is locked" / "database is busy", however SQLAlchemy wrapped it."""
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    orig = exc.orig if isinstance(exc, OperationalError) else exc
+    return isinstance(orig, sqlite3.OperationalError) and ("locked" in str(orig) or "busy" in str(orig))
+
+
+def _busy_timeout_ms() -> int:
+    try:
+        return max(0, int(os.environ.get(BUSY_ENV, BUSY_TIMEOUT_MS)))
+    except ValueError:
+        return BUSY_TIMEOUT_MS
 
 
 def default_db_path() -> Path:
@@ -46,12 +77,12 @@ def to_url(db: str | Path | None) -> str:
     return f"sqlite:///{Path(s).expanduser().resolve()}"
 
 
-def _sqlite_setup(engine: Engine, begin: str) -> None:
+def _sqlite_setup(engine: Engine, begin: str, busy_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
         cur = dbapi_conn.cursor()
-        cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cur.execute(f"PRAGMA busy_timeout = {busy_ms}")
         cur.execute("PRAGMA journal_mode = WAL")
         cur.execute("PRAGMA synchronous = FULL")
         cur.execute("PRAGMA foreign_keys = ON")
@@ -65,8 +96,9 @@ def _sqlite_setup(engine: Engine, begin: str) -> None:
 class Database:
     """One database: `read()` and `write()` sessions; `write()` holds the single writer lock."""
 
-    def __init__(self, db: str | Path | None = None):
+    def __init__(self, db: str | Path | None = None, *, busy_timeout_ms: int | None = None):
         self.url = to_url(db)
+        self.busy_timeout_ms = _busy_timeout_ms() if busy_timeout_ms is None else busy_timeout_ms
         self.is_sqlite = self.url.startswith("sqlite")
         if self.is_sqlite:
             path = Path(self.url.removeprefix("sqlite:///"))
@@ -77,21 +109,32 @@ class Database:
         self.engine = create_engine(self.url)
         self.write_engine = create_engine(self.url)
         if self.is_sqlite:
-            _sqlite_setup(self.engine, "BEGIN")
-            _sqlite_setup(self.write_engine, "BEGIN IMMEDIATE")
+            _sqlite_setup(self.engine, "BEGIN", self.busy_timeout_ms)
+            _sqlite_setup(self.write_engine, "BEGIN IMMEDIATE", self.busy_timeout_ms)
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(self.write_engine, expire_on_commit=False)
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        with self._read() as s:  # closing ends the read transaction; loaded objects stay readable
-            yield s
+        try:
+            with self._read() as s:  # closing ends the read transaction; loaded objects stay readable
+                yield s
+        except Exception as exc:
+            if is_busy_error(exc):
+                raise DatabaseBusy(self.busy_timeout_ms) from exc
+            raise
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """A write transaction: commits on success, rolls back on any exception."""
-        with self._write() as s, s.begin():
-            yield s
+        """A write transaction: commits on success, rolls back on any exception. If another program
+        holds the write lock longer than the busy timeout: DatabaseBusy (nothing written)."""
+        try:
+            with self._write() as s, s.begin():
+                yield s
+        except Exception as exc:
+            if is_busy_error(exc):
+                raise DatabaseBusy(self.busy_timeout_ms) from exc
+            raise
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -1,20 +1,10 @@
 """The database commands as a clerk or county IT person runs them (subprocess, --db, --json, exit codes)."""
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def cs(*args, stdin=None, env=None):
-    r = subprocess.run([sys.executable, "-m", "desktop_app", *args], input=stdin, capture_output=True, text=True,
-                       encoding="utf-8", cwd=ROOT, env=env)
-    assert "Traceback" not in r.stderr, r.stderr
-    return r.returncode, r.stdout, r.stderr
+from tests.cli_run import ROOT, cs
 
 
 @pytest.fixture(scope="module")
@@ -44,12 +34,12 @@ def test_demo_refuses_a_database_with_persons(demo_db):
 
 
 def test_sync_reports_unchanged_and_refuses_bad_pack(demo_db, tmp_path):
-    code, out, _ = cs("sync", str(ROOT / "resources" / "policy_packs"), "--db", str(demo_db), "--json")
+    code, out, _ = cs("sync", str(ROOT / "resources" / "policy_packs"), "--db", str(demo_db), "--json", user="admin")
     assert code == 0 and {p["status"] for p in json.loads(out)["packs"]} == {"unchanged"}
     bad = tmp_path / "bad"
     bad.mkdir()
     (bad / "pack.toml").write_text('id = "b"\nadmdvs = "x"\n', encoding="utf-8")
-    code, out, _ = cs("sync", str(bad), "--db", str(demo_db), "--json")
+    code, out, _ = cs("sync", str(bad), "--db", str(demo_db), "--json", user="admin")
     err = json.loads(out)["error"]
     assert code == 2 and err["code"] == "invalid_pack" and any("pack.toml:2" in p for p in err["problems"])
 
@@ -78,7 +68,7 @@ def test_lookup_settle_reverse_day_close(demo_db, tmp_path):
     assert code == 0 and "冲正单号" in out and rec["setl_no"] in out
     code, out, err = cs("reverse", rec["setl_no"], "--reason", "again", "--operator", "clerk", "--db", str(demo_db))
     assert code == 1 and "已被冲正" in err
-    code, out, _ = cs("day-close", "--operator", "admin", "--db", str(demo_db), "--json")
+    code, out, _ = cs("day-close", "--operator", "admin", "--db", str(demo_db), "--json", user="admin")
     dc = json.loads(out)
     assert code == 0 and dc["count"] == 2 and dc["totals"]["totals"]["medfee_sumamt"] == "0.00"
     code, out, err = cs("settle", str(visit), "--operator", "clerk", "--db", str(demo_db))
@@ -102,8 +92,8 @@ def test_import_roster_prints_counts_and_report(demo_db, tmp_path):
     f = tmp_path / "r.csv"
     f.write_text("人员编号,身份证号,姓名,性别,出生日期,险种类型,人员类别,参保地区划,截至日期\n"
                  "Z1,110101199003070000,王五,男,1990-03-07,390,城乡居民,141102,2026-11-20\n", encoding="utf-8")
-    code, out, _ = cs("import-roster", str(f), "--db", str(demo_db))
+    code, out, _ = cs("import-roster", str(f), "--db", str(demo_db), user="admin")
     assert code == 0 and "拒绝 1 行" in out and "错误报告" in out
     assert (tmp_path / "r_错误报告.xlsx").exists()
-    code, _, err = cs("import-roster", str(tmp_path / "none.csv"), "--db", str(demo_db))
+    code, _, err = cs("import-roster", str(tmp_path / "none.csv"), "--db", str(demo_db), user="admin")
     assert code == 2 and "找不到" in err

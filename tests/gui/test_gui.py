@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QLabel, QMessageBox
 from sqlalchemy import func, select
 
 from desktop_app.services import ledger
@@ -261,24 +261,89 @@ def test_exception_hook_shows_copyable_details(qtbot, monkeypatch):
     assert "测试错误" in shown["text"] and "Traceback" in shown["details"]
 
 
-def test_first_start_creates_the_demo_database(qtbot, tmp_path, monkeypatch):
-    """`clinic-settle` on a machine with no database: the demo clinic is created, then the login opens."""
+def _first_start(monkeypatch, choice):
+    """Drive the first-start dialog by clicking its button; capture what the login dialog shows."""
+    from desktop_app.gui import app as gui_app
+
+    seen = {}
+
+    def first_exec(self):
+        seen["first_text"] = " ".join(w.text() for w in self.findChildren(QLabel))
+        {"clinic": self.clinic_btn, "demo": self.demo_btn}[choice].click() if choice else self.reject()
+        return self.result()
+
+    def login_exec(self):
+        seen["title"], seen["login"] = self.windowTitle(), self.login.text()
+        return 0  # the clerk closes the login
+
+    def box_exec(self):
+        seen["box"] = self.text()
+        return QMessageBox.StandardButton.Ok
+
+    monkeypatch.setattr(gui_app.FirstStartDialog, "exec", first_exec)
+    monkeypatch.setattr(gui_app.LoginDialog, "exec", login_exec)
+    monkeypatch.setattr(QMessageBox, "exec", box_exec)
+    monkeypatch.setattr(QMessageBox, "information", lambda *a, **k: seen.setdefault("info", a[2]))
+    return seen
+
+
+def test_first_start_can_create_the_demo_database(qtbot, tmp_path, monkeypatch):
+    """`clinic-settle` on a machine with no database, 练习 chosen: the demo clinic, then the login."""
     from desktop_app.gui import app as gui_app
     from desktop_app.services import accounts
     from desktop_app.store.db import open_db
 
-    monkeypatch.setattr(QMessageBox, "information", lambda *a, **k: QMessageBox.StandardButton.Ok)
-    seen = {}
-
-    def fake_exec(self):
-        seen["title"] = self.windowTitle()
-        return 0  # the clerk closes the login
-
-    monkeypatch.setattr(gui_app.LoginDialog, "exec", fake_exec)
+    seen = _first_start(monkeypatch, "demo")
     path = tmp_path / "fresh.sqlite3"
     assert gui_app.run_gui(str(path)) == 0
-    assert "登录" in seen["title"]
+    assert "还没有操作员" in seen["first_text"] and str(path) in seen["first_text"]
+    assert "登录" in seen["title"] and seen["login"] == "clerk" and "clerk123" in seen["info"]
     assert accounts.authenticate(open_db(path), "clerk", "clerk123") is not None
+
+
+def test_first_start_creates_the_supervisor_who_must_change_the_password(qtbot, tmp_path, monkeypatch):
+    """正式使用: a supervisor `admin` with a one-time password shown once; the first login forces a change;
+    no demo account or demo person is created."""
+    import re
+
+    from desktop_app.gui import app as gui_app
+    from desktop_app.services import accounts
+    from desktop_app.services.lookup import count_persons
+    from desktop_app.store.db import open_db
+
+    seen = _first_start(monkeypatch, "clinic")
+    path = tmp_path / "clinic.sqlite3"
+    assert gui_app.run_gui(str(path)) == 0
+    initial = re.search(r"初始密码：(\S+)", seen["box"]).group(1)
+    assert seen["login"] == "admin" and len(initial) == 10
+    db = open_db(path)
+    assert [(o.login, o.role, o.must_change_password) for o in accounts.list_operators(db)] == [
+        ("admin", "supervisor", True)]
+    assert count_persons(db) == 0 and accounts.authenticate(db, "clerk", "clerk123") is None
+    # the first login asks for a new password before the window opens
+    asked = {}
+    monkeypatch.setattr(gui_app.ChangePasswordDialog, "ask",
+                        classmethod(lambda cls, d, login, parent=None: asked.setdefault("login", login) and False))
+    dlg = gui_app.LoginDialog(db)
+    qtbot.addWidget(dlg)
+    dlg.login.setText("admin")
+    dlg.password.setText(initial)
+    dlg.try_login()
+    assert asked["login"] == "admin" and dlg.operator is None and "须修改密码" in dlg.msg.text()
+    # a second first start cannot happen: the supervisor exists
+    with pytest.raises(accounts.AuthError, match="已有操作员"):
+        accounts.create_first_supervisor(db)
+
+
+def test_first_start_cancelled_creates_nothing(qtbot, tmp_path, monkeypatch):
+    from desktop_app.gui import app as gui_app
+    from desktop_app.services import accounts
+    from desktop_app.store.db import open_db
+
+    seen = _first_start(monkeypatch, None)
+    path = tmp_path / "fresh.sqlite3"
+    assert gui_app.run_gui(str(path)) == 0
+    assert "title" not in seen and not accounts.has_operators(open_db(path))
 
 
 def test_clerk_cannot_change_packs_roster_or_settings(qtbot, window, db, tmp_path):
@@ -322,3 +387,31 @@ def test_damaged_database_at_start_offers_the_latest_backup(qtbot, db, monkeypat
     monkeypatch.setattr(gui_app.LoginDialog, "exec", lambda self: 0)
     assert gui_app.run_gui(str(path)) == 0
     assert "检查未通过" in asked["q"] and bk.check_file(path) == "ok"
+
+
+def test_busy_database_says_wait_and_retry_and_f9_again_settles_once(qtbot, window, db, yes):
+    """Another program holds the write lock: F9 shows the wait-and-retry message (not a crash), nothing is
+    saved; once it is free, F9 again settles that visit exactly once."""
+    import sqlite3
+
+    from desktop_app.store.db import Database
+
+    tab = window.settle_tab
+    window.ctx.db = Database(db.path, busy_timeout_ms=300)
+    p = resident(db)
+    find(qtbot, tab, p.psn_no)
+    add(qtbot, tab, "250101015", "1")
+    other = sqlite3.connect(db.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        qtbot.keyClick(tab, Qt.Key.Key_F9)
+        qtbot.waitUntil(lambda: "数据库正被另一个程序占用" in tab.result_label.text(), timeout=15000)
+        assert "稍后重试" in tab.result_label.text() and tab.settle_btn.isEnabled() and tab.last_record is None
+    finally:
+        other.rollback()
+        other.close()
+    qtbot.keyClick(tab, Qt.Key.Key_F9)
+    qtbot.waitUntil(lambda: tab.last_record is not None and tab.ctx.ops.pending == 0, timeout=15000)
+    with db.read() as s:
+        n = s.execute(select(func.count()).select_from(m.Settlement).where(m.Settlement.psn_no == p.psn_no)).scalar()
+    assert n == 1

@@ -4,8 +4,6 @@ matches its files; the report/export/receipt commands work from the command line
 import hashlib
 import json
 import random
-import subprocess
-import sys
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -19,6 +17,7 @@ from desktop_app.reports import export, xlsx
 from desktop_app.reports.daypdf import day_report_pdf
 from desktop_app.services import ledger
 from desktop_app.store import models as m
+from tests.cli_run import cs
 
 ROOT = Path(__file__).resolve().parents[2]
 D1, D2 = date(2026, 11, 20), date(2026, 11, 23)
@@ -116,13 +115,6 @@ def test_day_pdf_has_totals(busy, tmp_path):
     txt = PdfReader(io.BytesIO(p.read_bytes())).pages[0].extract_text().replace(" ", "")
     total = db_sums(busy, D1, D1)["medfee_sumamt"]
     assert f"{total:,.2f}" in txt and "日结单" in txt and "录入错误" in txt
-
-
-def cs(*args):
-    r = subprocess.run([sys.executable, "-m", "desktop_app", *args], capture_output=True, text=True, encoding="utf-8",
-                       cwd=ROOT)
-    assert "Traceback" not in r.stderr, r.stderr
-    return r.returncode, r.stdout, r.stderr
 
 
 def test_cli_report_export_receipt(busy, tmp_path):

@@ -1,10 +1,7 @@
 """Audit trail (hash chain) and accounts: tampering with raw SQL is caught; lockout; roles; privacy."""
 
 import json
-import os
 import sqlite3
-import subprocess
-import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -13,6 +10,7 @@ from sqlalchemy import select
 
 from desktop_app.services import accounts, audit, ledger
 from desktop_app.store import models as m
+from tests.cli_run import cs, env_for
 
 TODAY = date(2026, 11, 23)
 ROOT = Path(__file__).resolve().parents[2]
@@ -129,28 +127,21 @@ def test_no_full_id_number_in_the_trail(db):
     assert not any(i in text for i in ids)
 
 
-def cs(*args, stdin=None, env=None):
-    r = subprocess.run([sys.executable, "-m", "desktop_app", *args], input=stdin, capture_output=True, text=True,
-                       encoding="utf-8", cwd=ROOT, env={**os.environ, **(env or {})})
-    assert "Traceback" not in r.stderr, r.stderr
-    return r.returncode, r.stdout, r.stderr
-
-
 def test_cli_user_roles_and_audit_verify(db):
     p = str(db.path)
     code, out, err = cs("user", "add", "wang", "--operator", "clerk", "--password-stdin", "--db", p,
-                        stdin="password-1\n", env={"CLINIC_SETTLE_PASSWORD": "clerk123"})
+                        stdin="password-1\n", user="clerk")
     assert code == 1 and "只有管理员" in err
     code, out, err = cs("user", "add", "wang", "--name", "王五", "--password-stdin", "--db", p,
-                        stdin="password-1\n", env={"CLINIC_SETTLE_PASSWORD": "wrong"})
+                        stdin="password-1\n", env=env_for("admin", "wrong"))
     assert code == 1 and "不正确" in err
     code, out, _ = cs("user", "add", "wang", "--name", "王五", "--password-stdin", "--db", p,
-                      stdin="password-1\n", env={"CLINIC_SETTLE_PASSWORD": "admin123"})
+                      stdin="password-1\n", user="admin")
     assert code == 0 and "首次登录须修改密码" in out
-    code, out, _ = cs("user", "list", "--db", p, "--json")
+    code, out, _ = cs("user", "list", "--db", p, "--json", user="admin")
     assert {"wang", "admin", "clerk"} <= {o["login"] for o in json.loads(out)["operators"]}
-    code, out, _ = cs("audit", "verify", "--db", p, "--json")
+    code, out, _ = cs("audit", "verify", "--db", p, "--json", user="admin")
     assert code == 0 and json.loads(out)["ok"] is True
     raw(db, "UPDATE audit_entry SET actor = 'nobody' WHERE action = 'account_add' AND subject = 'wang'")
-    code, out, _ = cs("audit", "verify", "--db", p)
+    code, out, _ = cs("audit", "verify", "--db", p, user="admin")
     assert code == 1 and "被改动" in out
