@@ -45,7 +45,15 @@ def build_parser() -> argparse.ArgumentParser:
     sg.add_argument("--key", required=True, help="私钥 PEM 文件")
     sg.add_argument("dir", nargs="+", help="政策包文件夹，或含多个包的文件夹")
 
-    from desktop_app.cli_db import DB_HELP, add_backup_commands, add_commands, add_security_commands
+    from desktop_app.cli_db import (
+        DB_HELP,
+        add_backup_commands,
+        add_commands,
+        add_key_commands,
+        add_security_commands,
+    )
+
+    add_key_commands(psub, DB_HELP)
 
     add_commands(sub, DB_HELP)
     add_security_commands(sub, DB_HELP)
@@ -86,6 +94,8 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return run(args.claim, args.pack, args.batch, args.out, sys.stdin, sys.stdout)
     if args.command == "packs":
+        if getattr(args, "func", None) is not None:  # trust / untrust / keys: the clinic's database
+            return args.func(args)
         if args.packs_command == "check":
             from desktop_app.packs_cli import check
 

@@ -678,3 +678,53 @@ def add_backup_commands(sub, db_help: str) -> None:
     p.add_argument("--db", default=None, help=db_help)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_restore)
+
+
+@signed_in(supervisor="添加信任的公钥")
+def cmd_packs_trust(args, d, op) -> int:
+    from desktop_app.services.packs import SyncRefused, trust_key
+
+    try:
+        k = trust_key(d, args.key, actor=op.login)
+    except SyncRefused as exc:
+        return fail(exc.message, args.json, 1, error_code="refused", field="key")
+    emit(k, args.json, f"已信任公钥 {k.key_id}（{k.note}）：{k.file}\n此后由该密钥签名的政策包可以导入。")
+    return 0
+
+
+@signed_in(supervisor="移除信任的公钥")
+def cmd_packs_untrust(args, d, op) -> int:
+    from desktop_app.services.packs import SyncRefused, untrust_key
+
+    try:
+        untrust_key(d, args.key_id, actor=op.login)
+    except SyncRefused as exc:
+        return fail(exc.message, args.json, 1, error_code="refused", field="key_id")
+    emit({"key_id": args.key_id}, args.json, f"已不再信任公钥 {args.key_id}。")
+    return 0
+
+
+@signed_in()
+def cmd_packs_keys(args, d, op) -> int:
+    from desktop_app.services.packs import list_keys
+
+    keys = list_keys(d)
+    emit({"keys": [asdict(k) for k in keys]}, args.json, "\n".join(
+        f"{k.key_id}  {'信任' if k.trusted else '不信任'}  {k.note}  {k.file}" for k in keys))
+    return 0
+
+
+def add_key_commands(psub, db_help: str) -> None:
+    """`packs trust|untrust|keys`: the public keys whose pack signatures this clinic accepts."""
+    p = psub.add_parser("trust", help="添加信任的公钥（管理员；记入审计）")
+    p.add_argument("key", help="医保局的公钥 .pem 文件")
+    p.set_defaults(func=cmd_packs_trust)
+    q = psub.add_parser("untrust", help="移除本机构添加的信任公钥（管理员；记入审计）")
+    q.add_argument("key_id")
+    q.set_defaults(func=cmd_packs_untrust)
+    r = psub.add_parser("keys", help="列出信任的公钥（随程序发布的和本机构添加的）")
+    r.set_defaults(func=cmd_packs_keys)
+    for x in (p, q, r):
+        x.add_argument("--operator", help=OPERATOR_HELP)
+        x.add_argument("--db", default=None, help=db_help)
+        x.add_argument("--json", action="store_true", help="以 JSON 输出")

@@ -163,12 +163,116 @@ def trusted_key_dirs(db: Database) -> list[Path]:
     return [db.path.parent / "trusted_keys"] if db.path is not None else []
 
 
-def _check_signatures(db: Database, incoming, allow_unsigned: bool, actor: str) -> dict[str, str | None]:
-    """pack id → key id of a valid signature; refuses unsigned, tampered or untrusted packs."""
-    from desktop_app.core.signing import SignatureError, trusted_keys, verify_files
+@dataclass(frozen=True)
+class KeyInfo:
+    key_id: str
+    file: str
+    source: str  # shipped | clinic
+    trusted: bool  # a clinic key counts only once `packs trust` registered it in the audit trail
+    note: str = ""
+
+
+def _registered_keys(s) -> set[str]:
+    """Key ids added with `packs trust` and not removed since (the audit trail is the register)."""
+    out: set[str] = set()
+    for action, subject in s.execute(select(m.AuditEntry.action, m.AuditEntry.subject)
+                                     .where(m.AuditEntry.action.in_(("key_trust", "key_untrust")))
+                                     .order_by(m.AuditEntry.id)):
+        (out.add if action == "key_trust" else out.discard)(subject)
+    return out
+
+
+def list_keys(db: Database) -> list[KeyInfo]:
+    from desktop_app.core.signing import trusted_keys
+
+    shipped = trusted_keys([])
+    with db.read() as s:
+        registered = _registered_keys(s)
+    out = [KeyInfo(k, f, "shipped", True, "随程序发布") for k, (_pem, f) in shipped.items()]
+    for k, (_pem, f) in trusted_keys(trusted_key_dirs(db)).items():
+        if k in shipped:
+            continue
+        out.append(KeyInfo(k, f, "clinic", k in registered,
+                           "管理员已添加" if k in registered else "未经 packs trust 添加，不被信任"))
+    return out
+
+
+def _trusted(db: Database) -> dict[str, tuple[bytes, str]]:
+    """Shipped keys, plus clinic keys that a supervisor registered; a .pem merely copied into the
+    folder is not trusted (a USB stick must not be able to add a signer unseen)."""
+    from desktop_app.core.signing import trusted_keys
+
+    shipped = trusted_keys([])
+    with db.read() as s:
+        registered = _registered_keys(s)
+    local = {k: v for k, v in trusted_keys(trusted_key_dirs(db)).items() if k in registered}
+    return {**local, **shipped}
+
+
+def trust_key(db: Database, pem_file: str | Path, *, actor: str) -> KeyInfo:
+    """A supervisor adds a bureau public key: copied into `trusted_keys/` and registered in the audit trail."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    from desktop_app.core.signing import key_id
+    from desktop_app.services import audit
     from desktop_app.services.accounts import AuthError, require_supervisor
 
-    keys = trusted_keys(trusted_key_dirs(db))
+    src = Path(pem_file)
+    try:
+        if src.is_symlink() or not src.is_file() or src.stat().st_size > 16 * 1024:
+            raise SyncRefused(f"{src.name}：不是公钥文件（须为不超过 16 KB 的 .pem 文件）")
+        pem = src.read_bytes()
+    except OSError as exc:
+        raise SyncRefused(f"无法读取 {src}：{exc.strerror or exc}") from None
+    if b"PRIVATE KEY" in pem:
+        raise SyncRefused(f"{src.name} 是私钥。私钥只应留在医保局的签名电脑上；请改用对应的公钥（*-public.pem）。")
+    try:
+        pub = serialization.load_pem_public_key(pem)
+    except (ValueError, TypeError):
+        raise SyncRefused(f"{src.name}：不是有效的 PEM 公钥") from None
+    if not isinstance(pub, Ed25519PublicKey):
+        raise SyncRefused(f"{src.name}：不是 Ed25519 公钥（政策包签名使用 Ed25519）")
+    kid = key_id(pem)
+    if db.path is None:
+        raise SyncRefused("只有本地数据库可以添加信任的公钥")
+    folder = trusted_key_dirs(db)[0]
+    with db.write() as s:
+        try:
+            require_supervisor(s, actor, "添加信任的公钥")
+        except AuthError as exc:
+            raise SyncRefused(str(exc)) from None
+        if kid in _registered_keys(s):
+            return KeyInfo(kid, str(folder / f"{kid}.pem"), "clinic", True, "已在信任列表中")
+        folder.mkdir(parents=True, exist_ok=True)
+        dest = folder / f"{kid}.pem"
+        dest.write_bytes(pem)  # before the commit: a crash leaves an unregistered (ignored) file at worst
+        audit.append(s, actor, "key_trust", kid, {"file": src.name[:80]})
+    return KeyInfo(kid, str(dest), "clinic", True, "管理员已添加")
+
+
+def untrust_key(db: Database, kid: str, *, actor: str) -> None:
+    from desktop_app.services import audit
+    from desktop_app.services.accounts import AuthError, require_supervisor
+
+    with db.write() as s:
+        try:
+            require_supervisor(s, actor, "移除信任的公钥")
+        except AuthError as exc:
+            raise SyncRefused(str(exc)) from None
+        if kid not in _registered_keys(s):
+            raise SyncRefused(f"公钥 {kid} 不是本机构添加的信任公钥（随程序发布的公钥只能随新版本更换）")
+        audit.append(s, actor, "key_untrust", kid, {})
+    for d in trusted_key_dirs(db):
+        (d / f"{kid}.pem").unlink(missing_ok=True)
+
+
+def _check_signatures(db: Database, incoming, allow_unsigned: bool, actor: str) -> dict[str, str | None]:
+    """pack id → key id of a valid signature; refuses unsigned, tampered or untrusted packs."""
+    from desktop_app.core.signing import SignatureError, verify_files
+    from desktop_app.services.accounts import AuthError, require_supervisor
+
+    keys = _trusted(db)
     out: dict[str, str | None] = {}
     problems = []
     for pack, pfiles in incoming:

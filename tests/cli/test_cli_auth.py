@@ -113,3 +113,20 @@ def test_init_creates_the_first_supervisor_once(tmp_path):
     code, out, _ = cs("demo", "--if-empty", "--db", db, user=None)
     assert code == 0 and "未生成演示数据" in out
     assert initial not in cs("audit", "list", "--db", db, env=env_for("admin", "my-own-secret"))[1]
+
+
+def test_packs_trust_is_a_supervisors_audited_command(db, tmp_path):
+    code, out, _ = cs("packs", "keygen", "--out", str(tmp_path / "k"), user=None)
+    pub = tmp_path / "k" / "bureau-public.pem"
+    code, _, err = cs("packs", "trust", str(pub), "--db", db)
+    assert code == 1 and "只有管理员" in err
+    code, _, err = cs("packs", "trust", str(tmp_path / "k" / "bureau-private.pem"), "--db", db, user="admin")
+    assert code == 1 and "是私钥" in err
+    code, out, err = cs("packs", "trust", str(pub), "--db", db, "--json", user="admin")
+    assert code == 0, err
+    kid = json.loads(out)["key_id"]
+    code, out, _ = cs("packs", "keys", "--db", db, "--json")
+    assert {k["key_id"]: k["trusted"] for k in json.loads(out)["keys"]}[kid] is True
+    assert ("admin", "key_trust", {"file": "bureau-public.pem"}) in audit_actions(db)
+    code, out, _ = cs("packs", "untrust", kid, "--db", db, user="admin")
+    assert code == 0 and kid not in cs("packs", "keys", "--db", db)[1]

@@ -23,15 +23,15 @@ def copy_pack(tmp_path, name="cn-141100-lvliang"):
 
 
 def sign(folder, db, name="county"):
-    """Sign with a key this clinic trusts (a supervisor put its public half in trusted_keys/)."""
+    """Sign with a key this clinic trusts (a supervisor added its public half with `packs trust`)."""
     from desktop_app.core.signing import keygen
+    from desktop_app.services.accounts import SYSTEM
 
     keys = db.path.parent / "keys"
     priv = keys / f"{name}-private.pem"
     if not priv.exists():
         priv, pub = keygen(keys, name)
-        (db.path.parent / "trusted_keys").mkdir(exist_ok=True)
-        (db.path.parent / "trusted_keys" / pub.name).write_bytes(pub.read_bytes())
+        packs.trust_key(db, pub, actor=SYSTEM)
     packs.sign_pack_dir(folder, priv.read_bytes())
     return folder
 
@@ -144,9 +144,9 @@ def test_schema_head_constant_matches_alembic(empty_db):
 
 
 
-def _bumped(tmp_path):
+def _bumped(tmp_path, version="1.0.2"):
     p = copy_pack(tmp_path)
-    (p / "pack.toml").write_text((p / "pack.toml").read_text(encoding="utf-8").replace('"1.0.0"', '"1.0.2"'),
+    (p / "pack.toml").write_text((p / "pack.toml").read_text(encoding="utf-8").replace('"1.0.0"', f'"{version}"'),
                                  encoding="utf-8")
     return p
 
@@ -199,3 +199,47 @@ def test_shipped_packs_verify_with_the_shipped_key(empty_db):
     packs.sync_shipped(empty_db)
     signed = {e.subject: e.detail["signed_by"] for e in audit.recent(empty_db) if e.action == "pack_sync"}
     assert len(signed) == 7 and all(signed.values())
+
+
+def test_a_key_file_copied_in_is_not_trusted_until_a_supervisor_adds_it(empty_db, tmp_path):
+    """A .pem dropped into trusted_keys/ (a USB stick, a script) adds no signer; `packs trust` by a
+    supervisor does, and is in the audit trail; removing it takes the trust away again."""
+    from desktop_app.core.signing import key_id, keygen
+    from desktop_app.services import accounts, audit
+
+    packs.sync_shipped(empty_db)
+    accounts.create_operator(empty_db, "boss", "站长", "supervisor", "boss-pass-1", must_change=False)
+    accounts.create_operator(empty_db, "clerk1", "收费员", "clerk", "clerk-pass-1", must_change=False)
+    priv, pub = keygen(tmp_path / "bureau", "bureau")
+    kid = key_id(pub.read_bytes())
+    p = _bumped(tmp_path)
+    packs.sign_pack_dir(p, priv.read_bytes())
+    folder = empty_db.path.parent / "trusted_keys"
+    folder.mkdir()
+    shutil.copy(pub, folder / "bureau-public.pem")
+    before = counts(empty_db)
+    with pytest.raises(packs.SyncRefused) as exc:
+        packs.sync(empty_db, p, actor="boss")
+    assert any("不在受信任的公钥中" in x for x in exc.value.problems) and counts(empty_db) == before
+    listed = {k.key_id: k for k in packs.list_keys(empty_db)}
+    assert listed[kid].trusted is False and "未经 packs trust" in listed[kid].note
+    # the wrong things to trust are refused with the reason
+    with pytest.raises(packs.SyncRefused, match="只有管理员"):
+        packs.trust_key(empty_db, pub, actor="clerk1")
+    with pytest.raises(packs.SyncRefused, match="是私钥"):
+        packs.trust_key(empty_db, priv, actor="boss")
+    junk = tmp_path / "junk.pem"
+    junk.write_bytes(b"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n")
+    with pytest.raises(packs.SyncRefused, match="不是有效的 PEM 公钥"):
+        packs.trust_key(empty_db, junk, actor="boss")
+    info = packs.trust_key(empty_db, pub, actor="boss")
+    assert info.key_id == kid and info.trusted
+    assert packs.sync(empty_db, p, actor="boss")[0].status == "upgraded"
+    entry = next(e for e in audit.recent(empty_db) if e.action == "key_trust")
+    assert entry.actor == "boss" and entry.subject == kid
+    packs.untrust_key(empty_db, kid, actor="boss")
+    q = _bumped(tmp_path / "again", version="1.0.3")
+    packs.sign_pack_dir(q, priv.read_bytes())
+    with pytest.raises(packs.SyncRefused):
+        packs.sync(empty_db, q, actor="boss")
+    assert audit.verify(empty_db).ok
