@@ -74,14 +74,20 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` and the like
         return 0
     except Exception as exc:
-        if getattr(exc, "code", None) != "database_busy":  # store.db.DatabaseBusy, not imported for `calc`
-            raise
-        from desktop_app.cli_db import fail
+        if getattr(exc, "code", None) == "database_busy":  # store.db.DatabaseBusy, not imported for `calc`
+            from desktop_app.cli_db import fail
 
-        return fail(exc.message, getattr(args, "json", False), EXIT_BUSY, error_code="database_busy", field="db")
+            return fail(exc.message, getattr(args, "json", False), EXIT_BUSY, error_code="database_busy", field="db")
+        # a bug: the traceback for the report, with any ID number masked (docs/security.md, privacy)
+        from desktop_app.privacy import format_exception
+
+        sys.stderr.write(format_exception(exc))
+        sys.stderr.write("程序出错（上面是给维护人员的详细信息）。已保存的结算不受影响。\n")
+        return EXIT_BUG
 
 
 EXIT_BUSY = 4  # another program held the database too long; nothing was written, try again
+EXIT_BUG = 70  # an unexpected error (EX_SOFTWARE)
 
 
 def _dispatch(args: argparse.Namespace) -> int:

@@ -66,11 +66,16 @@ def install_translations(app: QApplication) -> None:
             app._translators = [*getattr(app, "_translators", []), tr]  # keep references alive
 
 
+LOG_FILE: list[Path] = []  # where run_gui's log goes (shown in the error dialog)
+
+
 def install_exception_hook(parent_getter=lambda: None) -> None:
     """Log every uncaught exception and show it with copyable details; never lose it silently."""
 
     def hook(exc_type, exc, tb):
-        text = "".join(traceback.format_exception(exc_type, exc, tb))
+        from desktop_app.privacy import redact
+
+        text = redact("".join(traceback.format_exception(exc_type, exc, tb)))  # no full ID number, anywhere
         log.error("未处理的异常：\n%s", text)
         if QApplication.instance() is None:
             sys.__excepthook__(exc_type, exc, tb)
@@ -78,7 +83,8 @@ def install_exception_hook(parent_getter=lambda: None) -> None:
         box = QMessageBox(parent_getter())
         box.setIcon(QMessageBox.Icon.Critical)
         box.setWindowTitle("程序出错")
-        box.setText(f"程序遇到一个错误，已记录到日志。已保存的结算不受影响。\n\n{exc}")
+        where = f"（日志：{LOG_FILE[0]}）" if LOG_FILE else ""
+        box.setText(f"程序遇到一个错误，已记录到日志{where}。已保存的结算不受影响。\n\n{redact(str(exc))}")
         box.setDetailedText(text)
         box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         box.exec()
@@ -343,19 +349,20 @@ def offer_restore(path: Path, state: str) -> bool:
 def run_gui(db_arg=None, argv: list[str] | None = None) -> int:
     from desktop_app.store.db import open_db
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
     app = QApplication.instance() or QApplication(argv or sys.argv)
     app.setOrganizationName(ORG)
     app.setApplicationName(APP)
     install_translations(app)
     windows: list = []
     install_exception_hook(lambda: windows[0] if windows else None)
+    from desktop_app.privacy import setup_logging
     from desktop_app.store import backup as bk
     from desktop_app.store.db import to_url
 
     url = to_url(db_arg)
     path = Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
+    log_file = setup_logging((path.parent if path else Path.home()) / "logs")
+    LOG_FILE[:] = [log_file] if log_file else []
     if path is not None and path.exists():
         state = bk.quick_check(path)
         if state != "ok" and not offer_restore(path, state):

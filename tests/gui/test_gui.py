@@ -253,12 +253,15 @@ def test_exception_hook_shows_copyable_details(qtbot, monkeypatch):
     try:
         gui_app.install_exception_hook()
         try:
-            raise ValueError("测试错误")
+            raise ValueError("测试错误：身份证号 140102199003071234 无法处理")
         except ValueError:
             sys.excepthook(*sys.exc_info())
     finally:
         sys.excepthook = old
     assert "测试错误" in shown["text"] and "Traceback" in shown["details"]
+    # privacy: the dialog (and the log) never show a full ID number
+    assert "140102199003071234" not in shown["text"] + shown["details"]
+    assert "1401**********1234" in shown["text"] and "1401**********1234" in shown["details"]
 
 
 def _first_start(monkeypatch, choice):
