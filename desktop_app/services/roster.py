@@ -23,6 +23,7 @@ from sqlalchemy import delete, select, update
 
 from desktop_app.core.model import BENEFITS
 from desktop_app.core.money import decimals, parse_decimal
+from desktop_app.core.policy import NotAZip, ZipLimits, ZipRefused, open_zip_checked, read_zip_entry
 from desktop_app.store import models as m
 from desktop_app.store.db import Database
 
@@ -74,7 +75,60 @@ class ImportResult:
 # ---------------------------------------------------------------------------
 # Reading
 # ---------------------------------------------------------------------------
+# Roster .xlsx zip-bomb guard. Measured (2026-11, python-calamine 0.9 era): a 100 000-row
+# roster written by openpyxl (inline strings, the most verbose writer) is a 9.8 MB file
+# with 104 MB of XML in 10 entries — 870 bytes of XML per person row; sheets compress
+# 10.2:1 (花名册) and 12.9:1 (待遇累计), 10.6:1 overall. The same rows the way Excel
+# writes them (shared strings, dates as numbers) compress 8.8:1; the worst genuine case
+# found, a sheet with a million empty formatted rows, 28:1. A deflate bomb reaches
+# ~1000:1. So: ratio 200:1 per entry (7× the worst genuine case); 4 GiB of XML in all,
+# 2.3× what a MAX_ROWS (2 million) roster of the verbose kind needs; 10 000 entries
+# (real workbooks hold 10–50); 2 GiB for one entry. The files are inflated here, in
+# chunks, before calamine sees them, so a lying directory cannot get past.
+XLSX_LIMITS = ZipLimits(max_entries=10_000, max_total=4 * 1024 ** 3, max_ratio=200, max_entry=2 * 1024 ** 3)
+# A 100 000-row roster is ~10 MB as .xlsx or .csv; a 2-million-row one ~200 MB.
+MAX_FILE_BYTES = 512 * 1024 * 1024
+_ZIP_FORMATS = (".xlsx", ".xlsm", ".ods")  # zip containers; .xls is the old binary format
+
+
+def _check_file(path: Path, what: str) -> None:
+    """Refuse a missing, symlinked or oversized roster file before anything reads it."""
+    if path.is_symlink():
+        raise RosterError(f"{what}文件 {path.name} 是符号链接，已拒绝：请直接选择文件本身")
+    if not path.is_file():
+        raise RosterError(f"找不到{what}文件：{path}")
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise RosterError(f"{what}文件 {path.name} 过大（{size // (1024 * 1024)} MB，"
+                          f"上限 {MAX_FILE_BYTES // (1024 * 1024)} MB）")
+
+
+def _check_xlsx_archive(path: Path) -> None:
+    """An .xlsx is a zip: check its directory and inflate every entry (counting the bytes
+    actually produced) within XLSX_LIMITS before calamine opens it."""
+    with path.open("rb") as head:
+        magic = head.read(8)
+    if magic.startswith(b"\xd0\xcf\x11\xe0"):
+        raise RosterError(f"{path.name} 是旧版 Excel（.xls）或加密的工作簿，不是 {path.suffix} 文件："
+                          "请在 Excel 中另存为 .xlsx（不加密码）")
+    try:
+        with open_zip_checked(path, XLSX_LIMITS) as zf, path.open("rb") as fh:
+            done = 0
+            for info in zf.infolist():
+                read_zip_entry(fh, info, XLSX_LIMITS, done, keep=False)
+                done += info.file_size  # equal to the bytes inflated, or it was refused
+    except NotAZip:
+        raise RosterError(f"{path.name} 不是有效的 Excel 文件（可能是改了扩展名的其他文件，或文件不完整）") from None
+    except ZipRefused as exc:
+        where = f"{path.name} 中的 {exc.entry}" if exc.entry else path.name
+        raise RosterError(f"{where}：{exc.message}") from None
+    except OSError as exc:
+        raise RosterError(f"无法读取 {path.name}：{exc.strerror or exc}") from None
+
+
 def _read_xlsx(path: Path) -> dict[str, list[list]]:
+    if path.suffix.lower() in _ZIP_FORMATS:
+        _check_xlsx_archive(path)
     try:
         from python_calamine import CalamineWorkbook
 
@@ -87,8 +141,15 @@ def _read_xlsx(path: Path) -> dict[str, list[list]]:
         raise RosterError(f"无法读取 Excel 文件 {path.name}：{exc}") from None
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def _read_csv(path: Path) -> tuple[list[list], str]:
     data = path.read_bytes()
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise RosterError(f"{path.name} 是 UTF-16 编码（Excel 的“Unicode 文本”）：请另存为“CSV UTF-8”")
+    if b"\x00" in data:
+        raise RosterError(f"{path.name} 含二进制内容（NUL 字节），不是文本文件：请导出为 .csv 或 .xlsx")
     note = ""
     try:
         text = data.decode("utf-8-sig")
@@ -98,8 +159,11 @@ def _read_csv(path: Path) -> tuple[list[list], str]:
             note = "文件为 GBK/GB18030 编码，已按该编码读取"
         except UnicodeDecodeError:
             raise RosterError(f"{path.name} 既不是 UTF-8 也不是 GBK 编码，无法读取") from None
-    if "\x00" in text:
-        raise RosterError(f"{path.name} 含二进制内容，不是文本 CSV")
+    text = text.rstrip("\x1a")  # an old DOS end-of-file mark
+    bad = _CONTROL.search(text)
+    if bad:
+        line = text.count("\n", 0, bad.start()) + 1
+        raise RosterError(f"{path.name} 第 {line} 行含控制字符（0x{ord(bad.group()):02X}），不像文本文件，已拒绝")
     return [row for row in csv.reader(io.StringIO(text, newline=""))], note
 
 
@@ -131,6 +195,18 @@ def _text(v) -> str:
     if isinstance(v, float) and v.is_integer():
         v = int(v)
     return str(v).translate(_FULLWIDTH).strip()
+
+
+def _plain(v, field: str) -> str:
+    """A free-text cell: refused when it looks like a spreadsheet formula (= + - @ first) or holds
+    control characters — no name or code starts that way, and the text would be live in any
+    spreadsheet it is later exported to. Never evaluated either way."""
+    s = _text(v)
+    if s[:1] in ("=", "+", "-", "@"):
+        raise _Bad(field, f"{field}“{s[:20]}”以 = + - @ 开头，像电子表格公式，已拒绝")
+    if _CONTROL.search(s) or "\t" in s or "\n" in s or "\r" in s:
+        raise _Bad(field, f"{field}含控制字符（换行、制表符等），已拒绝")
+    return s
 
 
 def _id_number(v) -> str:
@@ -280,7 +356,7 @@ def _person(cells: dict, row: int, known_diseases: set[str]) -> _PersonRow:
         raise _Bad("人员编号", "人员编号为空或含非法字符（只允许字母和数字，最多32位）")
     id_no = _id_number(cells.get("身份证号"))
 
-    name = _text(cells.get("姓名"))
+    name = _plain(cells.get("姓名"), "姓名")
     if not name:
         raise _Bad("姓名", "姓名为空")
     if len(name) > 30:
@@ -314,7 +390,7 @@ def _person(cells: dict, row: int, known_diseases: set[str]) -> _PersonRow:
     if period == "延长" and paid_on is None:
         raise _Bad("缴费日期", "缴费期为“延长”时须填缴费日期（用于计算待遇等待期）")
     exempt = _yes_no(cells.get("免等待期"), "免等待期")
-    fd = _text(cells.get("家庭医生签约机构"))
+    fd = _plain(cells.get("家庭医生签约机构"), "家庭医生签约机构")
     if len(fd) > 32:
         raise _Bad("家庭医生签约机构", "机构编码过长")
     diseases = [d.strip() for d in _text(cells.get("登记病种")).split(",") if d.strip()]
@@ -360,8 +436,9 @@ def _usage(cells: dict, row: int) -> _UsageRow:
     cs = _text(cells.get("次数"))
     if cs and not cs.isdigit():
         raise _Bad("次数", f"次数须为非负整数，收到“{cs}”")
-    return _UsageRow(row, psn_no, int(ys), benefit, _text(cells.get("病种")), quarter,
-                     _money(cells.get("统筹已支付"), "统筹已支付"), _text(cells.get("项目编码")), int(cs or 0))
+    return _UsageRow(row, psn_no, int(ys), benefit, _plain(cells.get("病种"), "病种"), quarter,
+                     _money(cells.get("统筹已支付"), "统筹已支付"), _plain(cells.get("项目编码"), "项目编码"),
+                     int(cs or 0))
 
 
 # ---------------------------------------------------------------------------
@@ -416,10 +493,9 @@ def import_roster(db: Database, path: str | Path, *, usage_path: str | Path | No
     """Import a roster. `dry_run`: check every row (against the database too) and report the
     counts and the error report, changing nothing."""
     path = Path(path)
-    if not path.is_file():
-        raise RosterError(f"找不到花名册文件：{path}")
-    if path.stat().st_size > 512 * 1024 * 1024:
-        raise RosterError("花名册文件过大（超过 512 MB）")
+    _check_file(path, "花名册")
+    if usage_path is not None:
+        _check_file(Path(usage_path), "待遇累计")
     note = ""
     usage_rows: list[list] | None = None
     suffix = path.suffix.lower()
