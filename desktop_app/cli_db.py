@@ -62,7 +62,7 @@ class SignInRefused(Exception):
         self.message, self.field = message, field
 
 
-def signin(d, args, *, supervisor: str | None = None, allow_must_change: bool = False):
+def signin(d, args, *, supervisor: str | None = None, allow_must_change: bool = False, check_only: bool = False):
     """Every command that reads personal data or changes anything acts for a logged-in operator.
 
     The operator is `--operator` (or CLINIC_SETTLE_OPERATOR); the password is asked for on the
@@ -84,9 +84,10 @@ def signin(d, args, *, supervisor: str | None = None, allow_must_change: bool = 
                                 "password")
         pw = getpass.getpass(f"操作员 {login} 的密码：")
     try:
-        op = accounts.login(d, login, pw, via="cli")
+        op = accounts.check_password(d, login, pw) if check_only else accounts.login(d, login, pw, via="cli")
     except accounts.AuthError as exc:
         raise SignInRefused(str(exc), "password") from None
+    args.operator_login = op.login
     if op.must_change_password and not allow_must_change:
         raise SignInRefused(f"操作员 {login} 须先修改密码：clinic-settle user passwd {login} --operator {login}"
                             "（或在窗口中登录修改）", "password")
@@ -647,8 +648,11 @@ def cmd_backup(args, d, op) -> int:
 
 
 def cmd_restore(args) -> int:
+    """Restore is a supervisor's act, checked against the backup being restored (the current database may
+    be the damaged one), without writing to it; the restored database then records who restored what."""
+    from desktop_app.services import accounts
     from desktop_app.store import backup as bk
-    from desktop_app.store.db import to_url
+    from desktop_app.store.db import Database, to_url
 
     url = to_url(args.db)
     if not url.startswith("sqlite:///"):
@@ -656,10 +660,25 @@ def cmd_restore(args) -> int:
     target = Path(url.removeprefix("sqlite:///"))
     if not args.yes:
         return fail(f"恢复会用备份替换 {target}（原文件会保留为 *.before-restore-*）。确认请加 --yes。", args.json, 1)
+    src = Path(args.file)
+    state = bk.check_file(src) if src.is_file() else "找不到文件"
+    if state != "ok":
+        return fail(f"备份文件 {src.name} 校验未通过，未恢复：{state}", args.json, 2, error_code="invalid_input",
+                    field="file")
+    snapshot = Database(src)
     try:
-        kept = bk.restore(target, Path(args.file))
+        signin(snapshot, args, supervisor="恢复数据库", check_only=True)
+    except SignInRefused as exc:
+        return fail(exc.message, args.json, 1, error_code="not_authorised", field=exc.field)
+    finally:
+        snapshot.dispose()
+    try:
+        kept = bk.restore(target, src)
     except bk.BackupError as exc:
         return fail(str(exc), args.json, 2, error_code="invalid_input", field="file")
+    restored = Database(target)
+    accounts.record_restore(restored, args.operator_login, src.name, {"via": "cli", "kept": kept.name})
+    restored.dispose()
     emit({"restored": str(target), "previous_kept_as": str(kept)}, args.json,
          f"已从 {args.file} 恢复到 {target}；原文件保留为 {kept}")
     return 0
@@ -672,8 +691,9 @@ def add_backup_commands(sub, db_help: str) -> None:
     p.add_argument("--db", default=None, help=db_help)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_backup)
-    p = sub.add_parser("restore", help="从备份恢复（先校验备份；程序须已关闭）")
+    p = sub.add_parser("restore", help="从备份恢复（管理员，按备份中的账户核对密码；先校验备份；程序须已关闭）")
     p.add_argument("file")
+    p.add_argument("--operator", help=OPERATOR_HELP)
     p.add_argument("--yes", action="store_true", help="确认替换当前数据库")
     p.add_argument("--db", default=None, help=db_help)
     p.add_argument("--json", action="store_true")

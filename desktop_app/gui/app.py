@@ -149,15 +149,22 @@ class LoginDialog(QDialog):
 
 
 class ChangePasswordDialog(QDialog):
-    """First login (or after a reset by a supervisor): the operator sets a password of their own."""
+    """First login (or after a reset by a supervisor): the operator sets a password of their own.
+    From the menu (修改我的密码) the current password is asked for first."""
 
-    def __init__(self, db, login: str, parent=None):
+    def __init__(self, db, login: str, parent=None, *, ask_current: bool = False):
         super().__init__(parent)
         self.db, self.login_name = db, login
         self.setWindowTitle(self.tr("修改密码"))
         lay = QVBoxLayout(self)
         lay.addWidget(QLabel(self.tr("请为 {0} 设置新密码（至少8位）：").format(login)))
         form = QFormLayout()
+        self.current = QLineEdit()
+        self.current.setObjectName("current_pw")
+        self.current.setEchoMode(QLineEdit.EchoMode.Password)
+        if ask_current:
+            form.addRow(self.tr("当前密码"), self.current)
+        self.ask_current = ask_current
         self.new1 = QLineEdit()
         self.new1.setEchoMode(QLineEdit.EchoMode.Password)
         self.new2 = QLineEdit()
@@ -178,6 +185,8 @@ class ChangePasswordDialog(QDialog):
             self.msg.setText(self.tr("两次输入的密码不一致"))
             return
         try:
+            if self.ask_current:  # goes through the lockout and the audit trail like a login
+                accounts.login(self.db, self.login_name, self.current.text())
             accounts.change_password(self.db, self.login_name, self.new1.text(), actor=self.login_name)
         except accounts.AuthError as exc:
             self.msg.setText(str(exc))
@@ -250,7 +259,7 @@ def first_start(db, parent=None) -> str | None:
 SHORTCUTS = (
     ("F2", "光标到查找框（可直接扫码）"), ("Enter", "查找框：选第一人并转到项目录入；项目框：转到数量；数量：添加"),
     ("F5", "预结算"), ("F9", "结算（同一就诊重复按只结算一次）"), ("F10", "打印/预览结算单"),
-    ("Ctrl+N", "新就诊"), ("Del", "删除选中的费用行"), ("Ctrl+1…4", "切换页面"), ("F1", "本帮助"),
+    ("Ctrl+N", "新就诊"), ("Del", "删除选中的费用行"), ("Ctrl+1…5", "切换页面"), ("F1", "本帮助"),
 )
 
 
@@ -271,10 +280,13 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.today_tab, self.tr("今日结算"))
         self.tabs.addTab(self.admin_tab, self.tr("政策包与花名册、设置"))
         if ctx.operator.role == "supervisor":
+            from desktop_app.gui.accounts_tab import AccountsTab
             from desktop_app.gui.audit_tab import AuditTab
 
             self.audit_tab = AuditTab(ctx)
             self.tabs.addTab(self.audit_tab, self.tr("审计"))
+            self.accounts_tab = AccountsTab(ctx)
+            self.tabs.addTab(self.accounts_tab, self.tr("操作员"))
         self.setCentralWidget(self.tabs)
         self.settle_tab.settled.connect(lambda _r: self.today_tab.refresh())
         self.admin_tab.settings_saved.connect(self._settings_saved)
@@ -287,6 +299,9 @@ class MainWindow(QMainWindow):
         helpact.setShortcut(QKeySequence(Qt.Key.Key_F1))
         helpact.triggered.connect(self.show_help)
         self.addAction(helpact)
+        pwact = QAction(self.tr("修改我的密码"), self)
+        pwact.triggered.connect(self.change_my_password)
+        self.menuBar().addAction(pwact)
         self.menuBar().addAction(helpact)
         role = accounts.ROLES.get(ctx.operator.role, ctx.operator.role)
         self.statusBar().showMessage(self.tr("操作员：{0}（{1}）　机构：{2} {3}　数据库：{4}").format(
@@ -302,6 +317,13 @@ class MainWindow(QMainWindow):
     def _settings_saved(self, st) -> None:
         self.ctx.settings = st
         self.setWindowTitle(self.tr("乡镇医保结算台 — {0}").format(st.clinic_name))
+
+    def change_my_password(self) -> bool:
+        dlg = ChangePasswordDialog(self.ctx.db, self.ctx.operator.login, self, ask_current=True)
+        ok = dlg.exec() == QDialog.DialogCode.Accepted
+        if ok:
+            self.statusBar().showMessage(self.tr("密码已修改"), 5000)
+        return ok
 
     def show_help(self) -> None:
         rows = "".join(f"<tr><td><b>{k}</b></td><td>{v}</td></tr>" for k, v in SHORTCUTS)
@@ -338,10 +360,16 @@ def offer_restore(path: Path, state: str) -> bool:
     if ans != QMessageBox.StandardButton.Yes:
         return False
     try:
-        bk.restore(path, Path(latest.path))
+        kept = bk.restore(path, Path(latest.path))
     except bk.BackupError as exc:
         QMessageBox.critical(None, "恢复失败", str(exc))
         return False
+    from desktop_app.store.db import Database
+
+    restored = Database(path)  # the trail says a restore happened (no one is logged in yet: the program)
+    accounts.record_restore(restored, accounts.SYSTEM, Path(latest.path).name,
+                            {"via": "window", "reason": state[:200], "kept": kept.name})
+    restored.dispose()
     QMessageBox.information(None, "已恢复", f"已从 {latest.created:%Y-%m-%d %H:%M} 的备份恢复。该备份之后的结算需要重新核对。")
     return True
 

@@ -17,6 +17,7 @@ from desktop_app.store.db import Database
 ROLES = {"clerk": "收费员", "supervisor": "管理员"}
 MAX_FAILURES = 5  # consecutive wrong passwords before the account is locked
 LOCK_MINUTES = 5  # how long it stays locked
+MIN_PASSWORD = 8
 
 
 class AuthError(Exception):
@@ -57,9 +58,10 @@ def create_operator(db: Database, login: str, name: str, role: str, password: st
         raise ValueError(f"角色须为 {'/'.join(ROLES)}")
     if not login or not login.isascii() or not login.replace("_", "").isalnum():
         raise ValueError("登录名只能用字母、数字和下划线")
-    if len(password) < 6:
-        raise ValueError("密码至少6位")
+    if len(password) < MIN_PASSWORD:
+        raise ValueError(f"密码至少{MIN_PASSWORD}位")
     with db.write() as s:
+        require_supervisor(s, actor, "添加操作员")
         if s.execute(select(m.Operator).where(m.Operator.login == login)).first():
             raise ValueError(f"登录名 {login} 已存在")
         s.add(m.Operator(login=login, name=name, role=role, password_hash=hash_password(password),
@@ -106,6 +108,24 @@ def login(db: Database, login: str, password: str, *, now: datetime | None = Non
     raise err
 
 
+def check_password(db: Database, login_name: str, password: str) -> OperatorInfo:
+    """Check a password without writing (no lockout count, no audit entry): for a database that must not
+    be changed, such as a backup about to be restored. Raises AuthError."""
+    with db.read() as s:
+        op = s.execute(select(m.Operator).where(m.Operator.login == (login_name or "").strip())).scalar_one_or_none()
+        if op is None or not op.active or not verify_password(password, op.password_hash):
+            raise AuthError("操作员或密码不正确")
+        return OperatorInfo(op.login, op.name, op.role, op.active, op.must_change_password)
+
+
+def record_restore(db: Database, actor: str, backup_name: str, detail: dict) -> None:
+    """The first entry after a restore: who restored which backup (the restored trail goes on from it)."""
+    from desktop_app.services import audit
+
+    with db.write() as s:
+        audit.append(s, actor, "restore", backup_name[:64], detail)
+
+
 def authenticate(db: Database, login_name: str, password: str) -> OperatorInfo | None:
     try:
         return login(db, login_name, password)
@@ -117,9 +137,11 @@ def change_password(db: Database, login_name: str, new_password: str, *, actor: 
     """Set a new password (own password, or a supervisor resetting a clerk's). Clears must-change and lockout."""
     from desktop_app.services import audit
 
-    if len(new_password) < 8:
-        raise AuthError("新密码至少8位")
+    if len(new_password) < MIN_PASSWORD:
+        raise AuthError(f"新密码至少{MIN_PASSWORD}位")
     with db.write() as s:
+        if actor != login_name:
+            require_supervisor(s, actor, "重设别人的密码")
         op = s.execute(select(m.Operator).where(m.Operator.login == login_name)).scalar_one_or_none()
         if op is None:
             raise AuthError(f"没有操作员 {login_name}")
@@ -136,6 +158,7 @@ def set_active(db: Database, login_name: str, active: bool, *, actor: str) -> No
     from desktop_app.services import audit
 
     with db.write() as s:
+        require_supervisor(s, actor, "停用或启用操作员")
         op = s.execute(select(m.Operator).where(m.Operator.login == login_name)).scalar_one_or_none()
         if op is None:
             raise AuthError(f"没有操作员 {login_name}")

@@ -390,6 +390,11 @@ def test_damaged_database_at_start_offers_the_latest_backup(qtbot, db, monkeypat
     monkeypatch.setattr(gui_app.LoginDialog, "exec", lambda self: 0)
     assert gui_app.run_gui(str(path)) == 0
     assert "检查未通过" in asked["q"] and bk.check_file(path) == "ok"
+    from desktop_app.services import audit
+    from desktop_app.store.db import open_db
+
+    last = audit.recent(open_db(path), 1)[0]
+    assert (last.actor, last.action) == ("system", "restore") and audit.verify(open_db(path)).ok
 
 
 def test_busy_database_says_wait_and_retry_and_f9_again_settles_once(qtbot, window, db, yes):
@@ -418,3 +423,72 @@ def test_busy_database_says_wait_and_retry_and_f9_again_settles_once(qtbot, wind
     with db.read() as s:
         n = s.execute(select(func.count()).select_from(m.Settlement).where(m.Settlement.psn_no == p.psn_no)).scalar()
     assert n == 1
+
+
+def test_supervisor_manages_operators_in_the_window(qtbot, admin_window, db):
+    """操作员 tab: add a clerk (must change at first login), reset, disable; all audited; a clerk has no such tab
+    and the services refuse a clerk even if called directly."""
+    from desktop_app.gui.accounts_tab import OperatorModel
+    from desktop_app.services import accounts, audit
+
+    tab = admin_window.accounts_tab
+    qtbot.waitUntil(lambda: tab.model.rowCount() >= 2, timeout=10000)
+
+    def fill(login=None, name="", pw="start-pass-1", pw2=None):
+        def ask(dlg):
+            if login is not None and not dlg.login.isReadOnly():
+                dlg.login.setText(login)
+            dlg.name.setText(name)
+            dlg.pw1.setText(pw)
+            dlg.pw2.setText(pw if pw2 is None else pw2)
+            dlg._check()
+            return dlg.result() == 1
+        return ask
+
+    tab.ask = fill("short", pw="abc")  # too short: the dialog says so and nothing is added
+    tab.add()
+    tab.ask = fill("zhao", "赵六")
+    tab.add()
+    qtbot.waitUntil(lambda: "已添加 zhao" in tab.msg.text(), timeout=10000)
+    qtbot.waitUntil(lambda: any(o.login == "zhao" for o in tab.model.rows), timeout=10000)
+    zhao = accounts.get_operator(db, "zhao")
+    assert zhao.role == "clerk" and zhao.must_change_password and accounts.get_operator(db, "short") is None
+    row = next(i for i, o in enumerate(tab.model.rows) if o.login == "zhao")
+    assert tab.model.index(row, OperatorModel.COL_STATE).data() == "须修改密码"
+    tab.view.selectRow(row)
+    tab.disable_btn.click()
+    qtbot.waitUntil(lambda: "已停用 zhao" in tab.msg.text(), timeout=10000)
+    assert accounts.authenticate(db, "zhao", "start-pass-1") is None
+    # the last supervisor cannot be disabled: the message says why
+    row = next(i for i, o in enumerate(tab.model.rows) if o.login == "admin")
+    tab.view.selectRow(row)
+    tab.disable_btn.click()
+    qtbot.waitUntil(lambda: "最后一个管理员" in tab.msg.text(), timeout=10000)
+    actions = [(e.actor, e.action, e.subject) for e in audit.recent(db, 50)]
+    assert ("admin", "account_add", "zhao") in actions and ("admin", "account_disable", "zhao") in actions
+    for call in (lambda: accounts.create_operator(db, "x1", "x", "clerk", "x-pass-123", actor="clerk"),
+                 lambda: accounts.change_password(db, "admin", "hijacked-1", actor="clerk"),
+                 lambda: accounts.set_active(db, "admin", False, actor="clerk")):
+        with pytest.raises(accounts.AuthError, match="只有管理员"):
+            call()
+
+
+def test_clerk_has_no_operators_tab_and_changes_own_password_with_the_current_one(qtbot, window, db, monkeypatch):
+    from desktop_app.gui import app as gui_app
+    from desktop_app.services import accounts
+
+    assert "操作员" not in [window.tabs.tabText(i) for i in range(window.tabs.count())]
+    results = []
+
+    def fake_exec(dlg):
+        dlg.current.setText("clerk123" if results else "not-my-password")
+        dlg.new1.setText("clerk-new-pass")
+        dlg.new2.setText("clerk-new-pass")
+        dlg.save()
+        results.append(dlg.msg.text())
+        return dlg.result()
+
+    monkeypatch.setattr(gui_app.ChangePasswordDialog, "exec", fake_exec)
+    assert window.change_my_password() is False and "不正确" in results[0]
+    assert window.change_my_password() is True
+    assert accounts.authenticate(db, "clerk", "clerk-new-pass") is not None

@@ -1,8 +1,6 @@
 """Backups: consistent, verified, rotated; restore checks the backup first and keeps the old file."""
 
 import json
-import subprocess
-import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -12,6 +10,7 @@ from sqlalchemy import func, select
 from desktop_app.store import backup as bk
 from desktop_app.store import models as m
 from desktop_app.store.db import open_db
+from tests.cli_run import cs, env_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -59,15 +58,25 @@ def test_restore_checks_first_and_keeps_the_replaced_file(db, tmp_path):
 
 
 def test_cli_backup_and_restore(db, tmp_path):
+    from desktop_app.services import audit
+
     p = str(db.path)
-    r = subprocess.run([sys.executable, "-m", "desktop_app", "backup", "--db", p, "--json"], capture_output=True,
-                       text=True, cwd=ROOT)
-    info = json.loads(r.stdout)
-    assert r.returncode == 0 and Path(info["path"]).exists()
+    code, out, err = cs("backup", "--db", p, "--json", user="admin")
+    info = json.loads(out)
+    assert code == 0 and Path(info["path"]).exists()
+    assert cs("backup", "--db", p)[0] == 1  # a clerk may not
     db.dispose()
-    r = subprocess.run([sys.executable, "-m", "desktop_app", "restore", info["path"], "--db", p],
-                       capture_output=True, text=True, cwd=ROOT)
-    assert r.returncode == 1 and "--yes" in r.stderr
-    r = subprocess.run([sys.executable, "-m", "desktop_app", "restore", info["path"], "--db", p, "--yes"],
-                       capture_output=True, text=True, cwd=ROOT)
-    assert r.returncode == 0 and "已从" in r.stdout, r.stderr
+    code, out, err = cs("restore", info["path"], "--db", p, user="admin")
+    assert code == 1 and "--yes" in err
+    # a supervisor of the backup being restored, checked without writing to it
+    before = Path(info["path"]).read_bytes()
+    code, out, err = cs("restore", info["path"], "--db", p, "--yes", user="clerk")
+    assert code == 1 and "只有管理员" in err
+    code, out, err = cs("restore", info["path"], "--db", p, "--yes", env=env_for("admin", "wrong-password"))
+    assert code == 1 and "不正确" in err and Path(info["path"]).read_bytes() == before
+    code, out, err = cs("restore", info["path"], "--db", p, "--yes", user="admin")
+    assert code == 0 and "已从" in out, err
+    restored = open_db(p)
+    last = audit.recent(restored, 1)[0]
+    assert (last.actor, last.action, last.subject) == ("admin", "restore", Path(info["path"]).name)
+    assert audit.verify(restored).ok
