@@ -24,6 +24,7 @@ from sqlalchemy import delete, select, update
 from desktop_app.core.model import BENEFITS
 from desktop_app.core.money import decimals, parse_decimal
 from desktop_app.core.policy import NotAZip, ZipLimits, ZipRefused, open_zip_checked, read_zip_entry
+from desktop_app.privacy import mask_id
 from desktop_app.store import models as m
 from desktop_app.store.db import Database
 
@@ -272,13 +273,6 @@ def validate_ric(number: str) -> str:
     if not _place_valid(number[:6], birth.year, number):
         raise InvalidComponent("place")
     return number
-
-
-def mask_id(id_no: str) -> str:
-    """1401**********123X — first four and last four shown."""
-    if len(id_no) < 8:
-        return "*" * len(id_no)
-    return id_no[:4] + "*" * (len(id_no) - 8) + id_no[-4:]
 
 
 def _date(v, field: str, *, required: bool) -> date | None:
@@ -691,8 +685,10 @@ def write_error_report(path: Path, errors: list[RowError]) -> Path:
     for col, width in zip("ABCDE", (10, 8, 20, 16, 80), strict=True):
         ws.column_dimensions[col].width = width
     tmp = out.with_suffix(".tmp.xlsx")
+    if tmp.is_symlink():  # never write through a link planted beside the roster
+        tmp.unlink()
     wb.save(tmp)
-    tmp.replace(out)
+    tmp.replace(out)  # replaces a link at `out` itself rather than following it
     return out
 
 
