@@ -80,8 +80,33 @@ def main() -> int:
     win.tabs.setCurrentIndex(2)
     pump(app, ctx)
     win.grab().save(str(OUT / "05-admin.png"))
-    print("\n".join(str(p) for p in sorted(OUT.glob("*.png"))))
     win.close()
+    # a supervisor's window: the audit trail and the operators
+    from desktop_app.gui.app import ChangePasswordDialog, FirstStartDialog
+
+    sup = MainWindow(build_context(db, accounts.authenticate(db, "admin", "admin123")))
+    sup.resize(1280, 860)
+    sup.show()
+    sup.tabs.setCurrentIndex(3)
+    sup.audit_tab.refresh()
+    pump(app, sup.ctx)
+    sup.grab().save(str(OUT / "06-audit.png"))
+    sup.tabs.setCurrentIndex(4)
+    sup.accounts_tab.refresh()
+    pump(app, sup.ctx)
+    sup.grab().save(str(OUT / "07-operators.png"))
+    sup.close()
+    first = FirstStartDialog(str(db.path))
+    first.show()
+    app.processEvents()
+    first.grab().save(str(OUT / "08-first-start.png"))
+    first.close()
+    pw = ChangePasswordDialog(db, "clerk", ask_current=True)
+    pw.show()
+    app.processEvents()
+    pw.grab().save(str(OUT / "09-change-password.png"))
+    pw.close()
+    print("\n".join(str(p) for p in sorted(OUT.glob("*.png"))))
     return 0
 
 
