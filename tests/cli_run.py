@@ -21,7 +21,9 @@ def env_for(login: str | None, password: str | None = None, **extra) -> dict:
 
 def cs(*args, stdin=None, env=None, user="clerk"):
     """Run `clinic-settle ARGS` as `user` (or with `env`); returns (exit code, stdout, stderr)."""
-    r = subprocess.run([sys.executable, "-m", "desktop_app", *args], input=stdin, capture_output=True, text=True,
-                       encoding="utf-8", cwd=ROOT, env=env_for(user) if env is None else env)
+    # never the developer's terminal: a command that wants a password must not sit waiting at a prompt
+    extra = {"input": stdin} if stdin is not None else {"stdin": subprocess.DEVNULL}
+    r = subprocess.run([sys.executable, "-m", "desktop_app", *args], capture_output=True, text=True,
+                       encoding="utf-8", cwd=ROOT, env=env_for(user) if env is None else env, **extra)
     assert "Traceback" not in r.stderr, r.stderr
     return r.returncode, r.stdout, r.stderr
