@@ -1,28 +1,296 @@
-"""Killing the settling process at random moments never leaves a half-written or doubled settlement;
-two processes settling for one person at once never exceed the cap."""
+"""The kill harness: SIGKILL the program at random moments while it settles and reverses,
+syncs policy packs and imports a roster, then check the database.
 
+After every kill: `PRAGMA integrity_check` is ok and `foreign_key_check` is empty, the audit
+chain verifies, and
+
+- settle/reverse: every settlement is whole (items add up, the identities hold), reversals
+  mirror their originals, ledger sums equal item sums and the audit entries; retrying the
+  request the kill cut off never settles or reverses twice;
+- pack sync: the packs are exactly as before the sync or exactly as a clean sync leaves them
+  (every row of every pack table compared), never a mix or a partial pack; a `pack_sync`
+  audit entry per pack iff the new packs landed; running the sync again completes it and
+  leaves the clean state with no duplicate audit entry;
+- roster import: persons, search keys, registered diseases and usage snapshots are exactly
+  as before or exactly as a clean import leaves them (so the person count is the before- or
+  the after-count, every person has their keys); a `roster_import` audit entry iff the rows
+  landed; running the import again leaves the clean state.
+
+Kills are timed from the moment the worker starts the operation, at random delays spread
+over its measured duration (for sync and roster import, half of them aimed inside its write
+transaction, also measured; a settle loop is almost all write transactions).
+`CLINIC_FAULT_ITERATIONS` kills per operation (25 in CI); `bench/fault_run.py` runs hundreds
+and prints the figures in docs/reliability.md.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
 import os
+import queue
 import random
+import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
-from desktop_app.services import ledger
+from desktop_app.services import audit, demo, ledger, packs, roster
 from desktop_app.store import models as m
+from desktop_app.store.db import open_db
 
 WORKER = str(Path(__file__).with_name("fault_worker.py"))
 ROOT = Path(__file__).resolve().parents[2]
 ITERATIONS = int(os.environ.get("CLINIC_FAULT_ITERATIONS", "25"))
+ROSTER_ROWS = int(os.environ.get("CLINIC_FAULT_ROSTER_ROWS", "2000"))
 TODAY = date(2026, 11, 23)
+SETTLE_COUNT = 10  # settlements per settle worker (a reversal after every third)
+SETTLE_EPOCH = 50  # the settle database starts afresh every this many kills (keeps each check short)
+NEW_VERSION = "1.0.1"
 
 
+# ---------------------------------------------------------------------------
+# the fork server and what one run of an operation reports
+# ---------------------------------------------------------------------------
+@dataclass
+class Outcome:
+    events: list[dict]
+    code: int  # 0 finished, -9 killed, 1 the operation raised
+    delay: float | None
+
+    def times(self, name: str) -> list[float]:
+        t0 = self.t_start
+        return [e["t"] - t0 for e in self.events if e["ev"] == name]
+
+    @property
+    def t_start(self) -> float:
+        return next(e["t"] for e in self.events if e["ev"] == "start")
+
+    @property
+    def names(self) -> list[str]:
+        return [e["ev"] for e in self.events]
+
+    @property
+    def killed(self) -> bool:
+        return self.code == -signal.SIGKILL
+
+    @property
+    def mid_op(self) -> bool:
+        """Killed after the operation started and before it returned."""
+        return self.killed and "start" in self.names and "done" not in self.names
+
+    @property
+    def in_tx(self) -> bool:
+        """Killed inside a write transaction (entered, not yet committed)."""
+        marks = [n for n in self.names if n in ("w+", "w-")]
+        return self.mid_op and bool(marks) and marks[-1] == "w+"
+
+    @property
+    def error(self) -> str | None:
+        errs = [e["error"] for e in self.events if e["ev"] == "error"]
+        if errs:
+            return errs[0]
+        if self.code not in (0, -signal.SIGKILL):
+            return f"worker exited with {self.code}"
+        return None
+
+    def where(self) -> str:
+        if not self.killed:
+            return "not killed (finished first)"
+        if not self.mid_op:
+            return "killed after the operation returned"
+        return f"killed {self.delay:.3f} s into the operation, {'inside' if self.in_tx else 'outside'} a write " \
+               f"transaction, after events {self.names[-4:]}"
+
+
+class Zygote:
+    """`fault_worker.py --serve`: forks one child per operation and SIGKILLs it after `delay`."""
+
+    def __init__(self, workdir: Path):
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.err_path = workdir / "fault_worker.stderr"
+        self.err = self.err_path.open("w")
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        self.proc = subprocess.Popen([sys.executable, WORKER, "--serve"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=self.err, text=True, env=env, cwd=ROOT,
+                                     bufsize=1)
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._pump, daemon=True).start()
+        first = self._next(120)
+        assert first == "ready", first
+
+    def _pump(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.put(line.rstrip("\n"))
+        self.lines.put(None)
+
+    def _next(self, timeout: float) -> str:
+        line = self.lines.get(timeout=timeout)
+        if line is None:
+            self.err.flush()
+            raise RuntimeError(f"the fault worker died: {self.err_path.read_text()[-2000:]}")
+        return line
+
+    def run(self, cmd: dict, timeout: float = 600) -> Outcome:
+        self.proc.stdin.write(json.dumps(cmd) + "\n")
+        self.proc.stdin.flush()
+        events = []
+        while True:
+            obj = json.loads(self._next(timeout))
+            if "exit" in obj:
+                return Outcome(events, obj["code"], cmd.get("delay"))
+            events.append(obj)
+
+    def close(self) -> None:
+        try:
+            self.proc.stdin.write(json.dumps({"op": "quit"}) + "\n")
+            self.proc.stdin.close()
+            self.proc.wait(timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            self.proc.kill()
+            self.proc.wait()
+        self.err.close()
+
+
+@dataclass
+class Stats:
+    op: str
+    iterations: int = 0
+    killed: int = 0  # SIGKILL delivered while the worker was running
+    mid_op: int = 0  # … after the operation started and before it returned
+    in_tx: int = 0  # … inside its write transaction
+    finished_first: int = 0  # the operation returned before the kill
+    landed: int = 0  # mid-operation kills after which the database held the complete result (sync, roster)
+    retried: int = 0  # settle: the request cut off by the kill, retried …
+    replayed: int = 0  # … and found already committed (returned the first record)
+    failures: list[str] = field(default_factory=list)
+    wall_s: float = 0.0
+    op_s: float = 0.0  # a clean run of the operation (calibration)
+    tx_s: float = 0.0  # its write transaction(s)
+
+    def count(self, out: Outcome) -> None:
+        self.iterations += 1
+        self.killed += out.killed
+        self.mid_op += out.mid_op
+        self.in_tx += out.in_tx
+        self.finished_first += not out.mid_op
+
+    def line(self) -> str:
+        return (f"{self.op}: {self.iterations} iterations, {self.mid_op} kills mid-operation ({self.in_tx} inside "
+                f"the write transaction; {self.outcomes()}), {self.finished_first} finished first, "
+                f"{len(self.failures)} failures, "
+                f"{self.wall_s:.1f} s (clean run {self.op_s * 1000:.0f} ms, write {self.tx_s * 1000:.0f} ms)")
+
+
+    def outcomes(self) -> str:
+        if self.retried:
+            return f"cut-off request retried {self.retried}×: {self.replayed} already committed"
+        return f"{self.mid_op - self.landed} left the before-state, {self.landed} the after-state"
+
+
+def _record(stats: Stats, it: int, out: Outcome, check, *args) -> tuple[bool, object]:
+    """Run a check; a failure is recorded with where the kill landed. (passed, what the check returned)"""
+    try:
+        if out.error:
+            raise AssertionError(f"the worker failed: {out.error}")
+        return True, check(*args)
+    except Exception as exc:  # an assertion, or the database refusing to open: both are failures
+        stats.failures.append(f"{stats.op} iteration {it} ({out.where()}): {type(exc).__name__}: {exc}")
+        return False, None
+
+
+def fresh_copy(base: Path, dst: Path) -> Path:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{dst}{suffix}").unlink(missing_ok=True)
+    shutil.copy(base, dst)
+    return dst
+
+
+def build_base(path: Path) -> Path:
+    """The same demo database as tests/store/conftest.py's template (for bench/fault_run.py)."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    d = open_db(path)
+    demo.create_demo(d, persons=120, today=TODAY)
+    d.dispose()
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
+    return path
+
+
+def _delay(rng: random.Random, cal: Outcome) -> float:
+    """Half spread over the whole operation (and a little after), half inside its write transaction."""
+    dur = cal.times("done")[0]
+    w0, w1 = cal.times("w+")[0], cal.times("w-")[-1]
+    return rng.uniform(0, dur * 1.1) if rng.random() < 0.5 else rng.uniform(w0, w1)
+
+
+def _calibrate(zyg: Zygote, stats: Stats, cmd: dict, reset) -> Outcome:
+    cals = []
+    for _ in range(3):
+        reset()
+        cal = zyg.run(cmd)
+        assert cal.code == 0 and cal.error is None, cal.events[-3:]
+        cals.append(cal)
+    cal = sorted(cals, key=lambda c: c.times("done")[0])[1]  # the median run
+    stats.op_s = cal.times("done")[0]
+    stats.tx_s = sum(b - a for a, b in zip(cal.times("w+"), cal.times("w-"), strict=True))
+    return cal
+
+
+def check_sqlite(path: Path) -> None:
+    con = sqlite3.connect(path)
+    try:
+        ic = con.execute("PRAGMA integrity_check").fetchall()
+        assert ic == [("ok",)], f"integrity_check: {ic[:5]}"
+        fk = con.execute("PRAGMA foreign_key_check").fetchall()
+        assert fk == [], f"foreign_key_check: {fk[:5]}"
+    finally:
+        con.close()
+
+
+def check_audit(db) -> None:
+    r = audit.verify(db)
+    assert r.ok, f"audit verify: {[p.message for p in r.problems[:5]]}"
+
+
+def audit_count(db, action: str) -> int:
+    with db.read() as s:
+        return s.execute(select(func.count()).select_from(m.AuditEntry).where(m.AuditEntry.action == action)
+                         ).scalar_one()
+
+
+def _digest(rows) -> str:
+    h = hashlib.sha256()
+    for r in rows:
+        h.update(repr(tuple(r)).encode())
+        h.update(b"\n")
+    return h.hexdigest()[:16]
+
+
+def _rows(s, model, exclude=("id",), where=None):
+    cols = [c for c in model.__table__.columns if c.name not in exclude]
+    q = select(*cols).order_by(*cols)
+    if where is not None:
+        q = q.where(where)
+    return s.execute(q).all()
+
+
+# ---------------------------------------------------------------------------
+# settle and reverse
+# ---------------------------------------------------------------------------
 def resident(db):
     with db.read() as s:
         return s.execute(select(m.Person.psn_no).where(m.Person.insutype == "390", m.Person.admdvs == "141102",
@@ -36,61 +304,393 @@ def spawn(db, psn, prefix, count, *extra):
 
 
 def check_ledger(db) -> None:
-    con = sqlite3.connect(db.path)
-    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    assert con.execute("PRAGMA foreign_key_check").fetchall() == []
-    con.close()
+    check_sqlite(db.path)
     with db.read() as s:
         rows = s.execute(select(m.Settlement)).scalars().all()
         tokens = [r.request_token for r in rows]
-        assert len(tokens) == len(set(tokens))
+        assert len(tokens) == len(set(tokens)), "a request token settled twice"
         for r in rows:
             assert r.items, f"{r.setl_no} has no items"
-            assert sum(i.det_item_fee_sumamt for i in r.items) == r.medfee_sumamt
-            assert r.fund_pay_sumamt == r.hifp_pay + r.hifmi_pay + r.hifob_pay
-            assert r.psn_part_amt == r.medfee_sumamt - r.fund_pay_sumamt
-            assert r.psn_part_amt == r.acct_pay + r.acct_mulaid_pay + r.psn_cash_pay
-        # every reversal mirrors its original exactly
+            assert sum(i.det_item_fee_sumamt for i in r.items) == r.medfee_sumamt, f"{r.setl_no} items"
+            assert r.fund_pay_sumamt == r.hifp_pay + r.hifmi_pay + r.hifob_pay, f"{r.setl_no} fund"
+            assert r.psn_part_amt == r.medfee_sumamt - r.fund_pay_sumamt, f"{r.setl_no} person part"
+            assert r.psn_part_amt == r.acct_pay + r.acct_mulaid_pay + r.psn_cash_pay, f"{r.setl_no} payment"
+        # every reversal mirrors its original exactly; an original is reversed at most once
         by_id = {r.id: r for r in rows}
+        originals = [r.original_id for r in rows if r.kind == "reverse"]
+        assert len(originals) == len(set(originals)), "a settlement reversed twice"
         for r in rows:
             if r.kind == "reverse":
                 o = by_id[r.original_id]
-                assert r.medfee_sumamt == -o.medfee_sumamt and r.hifp_pay == -o.hifp_pay
-        # ledger sums agree with item sums
+                assert r.medfee_sumamt == -o.medfee_sumamt and r.hifp_pay == -o.hifp_pay, f"{r.setl_no} mirror"
+        # ledger sums agree with item sums and with the audit trail
         total = s.execute(select(func.sum(m.Settlement.medfee_sumamt))).scalar() or Decimal(0)
         items = s.execute(select(func.sum(m.SettlementItem.det_item_fee_sumamt))).scalar() or Decimal(0)
-        assert total == items
-    # the audit trail is whole and every settlement's figures match the entry written with it
-    from desktop_app.services import audit
+        assert total == items, f"ledger {total} != items {items}"
+        logged = s.execute(select(m.AuditEntry.detail).where(m.AuditEntry.action == "settle")).scalars().all()
+        settled = s.execute(select(func.sum(m.Settlement.medfee_sumamt)).where(m.Settlement.kind == "settle")
+                            ).scalar() or Decimal(0)
+        assert sum(Decimal(json.loads(d)["medfee_sumamt"]) for d in logged) == settled, "ledger != audit trail"
+        assert len(logged) == sum(1 for r in rows if r.kind == "settle"), "settlements != audit entries"
+    # every settlement's figures match the entry written with it, and the chain is whole
+    check_audit(db)
 
-    r = audit.verify(db)
-    assert r.ok, r.problems
+
+def check_retry(db, psn: str, out: Outcome) -> bool | None:
+    """Retrying the last request the worker started never settles (or reverses) twice."""
+    reqs = [e for e in out.events if e["ev"] in ("tok", "rev")]
+    if not reqs:
+        return None
+    last = reqs[-1]
+    with db.read() as s:
+        before = s.execute(select(func.count()).select_from(m.Settlement)).scalar_one()
+        existed = s.execute(select(m.Settlement.id).where(m.Settlement.request_token == last["token"])).first()
+    if last["ev"] == "tok":
+        rec = ledger.settle(db, _visit(psn), token=last["token"], operator="clerk", today=TODAY)
+    else:
+        rec = ledger.reverse(db, last["setl_no"], reason="测试冲正", operator="clerk", token=last["token"],
+                             today=TODAY)
+    with db.read() as s:
+        after = s.execute(select(func.count()).select_from(m.Settlement)).scalar_one()
+    assert rec.replayed == bool(existed), f"retry of {last['token']}: replayed={rec.replayed}, existed={existed}"
+    assert after == before + (0 if existed else 1), f"retry of {last['token']}: {before} -> {after} settlements"
+    return bool(existed)
 
 
-def test_sigkill_at_random_moments(db):
+def _visit(psn: str) -> ledger.VisitInput:
+    return ledger.VisitInput(psn, TODAY, "general_outpatient",
+                             [ledger.ItemInput("X1", "1", price="100.00", kind="service", chrgitm_lv="01"),
+                              ledger.ItemInput("110200005", "1")])
+
+
+def run_settle(zyg: Zygote, base: Path, work: Path, iterations: int, seed: int = 1234) -> Stats:
+    stats = Stats("settle + reverse")
+    t0 = time.perf_counter()
+    work.mkdir(parents=True, exist_ok=True)
+    path = work / "settle.sqlite3"
+    db = open_db(fresh_copy(base, path), migrate=False)
     psn = resident(db)
-    rng = random.Random(1234)
-    for it in range(ITERATIONS):
-        proc = spawn(db, psn, f"k{it}", 50, "--reverse-every", "3")
-        time.sleep(rng.uniform(0.3, 1.2))
-        proc.send_signal(signal.SIGKILL)
-        out, _err = proc.communicate()
-        tokens = [t for t in out.split() if t and t != "done"]
-        check_ledger(db)
-        # retrying the last request after the crash never settles twice
-        if tokens and "-r" not in tokens[-1]:
-            with db.read() as s:
-                before = s.execute(select(func.count()).select_from(m.Settlement)).scalar_one()
-                existed = s.execute(select(m.Settlement.id).where(m.Settlement.request_token == tokens[-1])).first()
-            v = ledger.VisitInput(psn, TODAY, "general_outpatient",
-                                  [ledger.ItemInput("X1", "1", price="100.00", kind="service", chrgitm_lv="01"),
-                                   ledger.ItemInput("110200005", "1")])
-            rec = ledger.settle(db, v, token=tokens[-1], operator="clerk", today=TODAY)
-            with db.read() as s:
-                after = s.execute(select(func.count()).select_from(m.Settlement)).scalar_one()
-            assert rec.replayed == bool(existed)
-            assert after == before + (0 if existed else 1)
-    check_ledger(db)
+    db.dispose()
+    cmd = {"op": "settle", "db": str(path), "psn": psn, "count": SETTLE_COUNT, "reverse_every": 3}
+    cal = _calibrate(zyg, stats, {**cmd, "prefix": "cal"}, lambda: fresh_copy(base, path))
+    dur = cal.times("done")[0]
+    rng = random.Random(seed)
+    db = None
+    for it in range(iterations):
+        if it % SETTLE_EPOCH == 0 or db is None:
+            if db is not None:
+                db.dispose()
+            db = open_db(fresh_copy(base, path), migrate=False)
+        # a few land after the last settlement, while the connections close (a WAL checkpoint)
+        out = zyg.run({**cmd, "prefix": f"k{it}", "delay": rng.uniform(0, dur * 1.05)})
+        stats.count(out)
+        ok = _record(stats, it, out, check_ledger, db)[0]
+        if ok:
+            ok, existed = _record(stats, it, out, check_retry, db, psn, out)
+            if ok and existed is not None and out.mid_op:
+                stats.retried += 1
+                stats.replayed += existed
+        if ok and (it % SETTLE_EPOCH == SETTLE_EPOCH - 1 or it == iterations - 1):
+            ok = _record(stats, it, out, check_ledger, db)[0]
+        if not ok:
+            db.dispose()
+            db = None  # start afresh so one failure is not counted again and again
+    if db is not None:
+        db.dispose()
+    stats.wall_s = time.perf_counter() - t0
+    return stats
+
+
+# ---------------------------------------------------------------------------
+# policy-pack sync
+# ---------------------------------------------------------------------------
+PACK_TABLES = (m.PackFile, m.PackParam, m.CatalogueItem, m.PackInstitution, m.PackDisease)
+
+
+def prepare_sync(template: Path, run_dir: Path, dst: Path) -> tuple[Path, Path]:
+    """Every shipped pack with its version bumped, signed with a key this clinic trusts, and the
+    base database (a copy of `template` beside `trusted_keys/`, the key registered as a supervisor
+    does). Returns (pack folder, base database)."""
+    from desktop_app.core.policy import shipped_packs_dir
+    from desktop_app.core.signing import keygen
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(dst, ignore_errors=True)
+    shutil.copytree(shipped_packs_dir(), dst)
+    priv, pub = keygen(run_dir / "keys", "fault")
+    base = fresh_copy(template, run_dir / "base.sqlite3")
+    if hasattr(packs, "trust_key"):  # `packs trust`: the key file plus an audit entry
+        db = open_db(base, migrate=False)
+        packs.trust_key(db, pub, actor="admin")
+        db.dispose()
+        con = sqlite3.connect(base)
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        con.close()
+    else:
+        (run_dir / "trusted_keys").mkdir(exist_ok=True)
+        (run_dir / "trusted_keys" / pub.name).write_bytes(pub.read_bytes())
+    for p in sorted(dst.iterdir()):
+        toml = p / "pack.toml"
+        text = toml.read_text(encoding="utf-8")
+        assert 'version = "1.0.0"' in text, toml
+        toml.write_text(text.replace('version = "1.0.0"', f'version = "{NEW_VERSION}"'), encoding="utf-8")
+        packs.sign_pack_dir(p, priv.read_bytes())
+    return dst, base
+
+
+def packs_state(db) -> dict[str, tuple]:
+    """Per pack: its row (without the sync time) and, per pack table, the row count and a digest of every row."""
+    out = {}
+    with db.read() as s:
+        for p in s.execute(select(m.PolicyPack)).scalars():
+            tables = tuple((t.__tablename__, len(rows := _rows(s, t, where=t.pack_id == p.id)), _digest(rows))
+                           for t in PACK_TABLES)
+            out[p.id] = (p.version, p.content_hash, p.source, tables)
+        for t in PACK_TABLES:  # rows of a pack that is not (or no longer) there
+            orphans = s.execute(select(func.count()).select_from(t).where(t.pack_id.not_in(list(out)))).scalar_one()
+            assert orphans == 0, f"{orphans} {t.__tablename__} rows of a pack that is not in policy_pack"
+    return out
+
+
+def _describe(state: dict, base: dict, clean: dict) -> str:
+    parts = []
+    for pid in sorted(set(state) | set(base) | set(clean)):
+        got = state.get(pid)
+        what = "before" if got == base.get(pid) else "clean" if got == clean.get(pid) else f"PARTIAL {got}"
+        parts.append(f"{pid}: {what}")
+    return "; ".join(parts)
+
+
+def check_sync(db, base: dict, clean: dict, base_audit: int, n_packs: int) -> bool:
+    """After a kill: the packs are exactly as before or exactly as after a clean sync. Returns whether it landed."""
+    check_sqlite(db.path)
+    state = packs_state(db)
+    for pid, got in state.items():
+        assert got in (base.get(pid), clean.get(pid)), f"pack {pid} is partial: {_describe(state, base, clean)}"
+    assert state in (base, clean), f"packs half synced: {_describe(state, base, clean)}"
+    landed = state == clean
+    n = audit_count(db, "pack_sync")
+    assert n == base_audit + (n_packs if landed else 0), \
+        f"{n - base_audit} pack_sync audit entries, the new packs {'did' if landed else 'did not'} land"
+    check_audit(db)
+    pol = packs.policy(db)
+    assert {pid: pol.packs[pid].version for pid in state} == {pid: v[0] for pid, v in state.items()}
+    return landed
+
+
+def check_sync_rerun(db, src: Path, clean: dict, base_audit: int, n_packs: int, landed: bool) -> None:
+    res = packs.sync(db, src, actor="admin")
+    assert {r.status for r in res} == ({"unchanged"} if landed else {"upgraded"}), [r.status for r in res]
+    assert packs_state(db) == clean, "a sync after a kill does not leave the clean state"
+    assert audit_count(db, "pack_sync") == base_audit + n_packs, "duplicate or missing pack_sync audit entries"
+    check_sqlite(db.path)
+    check_audit(db)
+
+
+def run_sync(zyg: Zygote, base: Path, work: Path, iterations: int, seed: int = 4321) -> Stats:
+    stats = Stats("pack sync")
+    t0 = time.perf_counter()
+    run_dir = work / "sync"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    src, base = prepare_sync(base, run_dir, work / "packs-upgrade")
+    path = run_dir / "clinic.sqlite3"  # trusted_keys/ is beside it
+    db = open_db(fresh_copy(base, path), migrate=False)
+    base_state, base_audit = packs_state(db), audit_count(db, "pack_sync")
+    db.dispose()
+    cmd = {"op": "sync", "db": str(path), "path": str(src), "actor": "admin"}
+    cal = _calibrate(zyg, stats, cmd, lambda: fresh_copy(base, path))
+    db = open_db(path, migrate=False)
+    clean = packs_state(db)
+    db.dispose()
+    n_packs = len(clean)
+    assert all(v[0] == NEW_VERSION for v in clean.values()) and n_packs == len(base_state)
+    rng = random.Random(seed)
+    for it in range(iterations):
+        fresh_copy(base, path)
+        out = zyg.run({**cmd, "delay": _delay(rng, cal)})
+        stats.count(out)
+        db = open_db(path, migrate=False)
+        try:
+            ok, landed = _record(stats, it, out, check_sync, db, base_state, clean, base_audit, n_packs)
+            stats.landed += bool(ok and landed and out.mid_op)
+            if ok:
+                _record(stats, it, out, check_sync_rerun, db, src, clean, base_audit, n_packs, landed)
+        finally:
+            db.dispose()
+    stats.wall_s = time.perf_counter() - t0
+    return stats
+
+
+# ---------------------------------------------------------------------------
+# roster import
+# ---------------------------------------------------------------------------
+def make_roster(work: Path, rows: int) -> tuple[Path, Path]:
+    """The demo roster grown to `rows` persons, a day later: the base database's 120 persons are
+    updated (new 截至日期) and the rest are new."""
+    p_rows, u_rows = demo.roster_rows(rows, today=TODAY + timedelta(days=1))
+    out = work / "花名册.csv", work / "待遇累计.csv"
+    for path, data in zip(out, (p_rows, u_rows), strict=True):
+        with path.open("w", encoding="utf-8-sig", newline="") as fh:
+            csv.writer(fh).writerows(data)
+    return out
+
+
+def roster_state(db) -> dict[str, tuple[int, str]]:
+    """Row count and digest of every roster table (persons without their update time; snapshots without ids)."""
+    with db.read() as s:
+        out = {}
+        for t, exclude in ((m.Person, ("updated_at",)), (m.PersonKey, ()), (m.PersonDisease, ()),
+                           (m.UsageSnapshot, ("id",))):
+            rows = _rows(s, t, exclude=exclude)
+            out[t.__tablename__] = (len(rows), _digest(rows))
+        keyless = s.execute(select(func.count()).select_from(m.Person).where(
+            ~select(m.PersonKey.psn_no).where(m.PersonKey.psn_no == m.Person.psn_no).exists())).scalar_one()
+        out["persons without keys"] = (keyless, "")
+    return out
+
+
+def check_roster(db, base: dict, clean: dict, base_audit: int) -> bool:
+    check_sqlite(db.path)
+    state = roster_state(db)
+    n = state["person"][0]
+    assert n in (base["person"][0], clean["person"][0]), \
+        f"{n} persons: neither the {base['person'][0]} before nor the {clean['person'][0]} after"
+    assert state["persons without keys"][0] == 0, f"{state['persons without keys'][0]} persons without search keys"
+    assert state in (base, clean), f"roster half imported: {state} (before {base}, clean {clean})"
+    landed = state == clean
+    got = audit_count(db, "roster_import")
+    assert got == base_audit + landed, \
+        f"{got - base_audit} roster_import audit entries, the rows {'did' if landed else 'did not'} land"
+    check_audit(db)
+    return landed
+
+
+def check_roster_rerun(db, files: tuple[Path, Path], clean: dict, base_audit: int, landed: bool) -> None:
+    res = roster.import_roster(db, files[0], usage_path=files[1], actor="admin")
+    assert res.rejected == 0 and res.usage_rejected == 0, res.errors[:3]
+    assert roster_state(db) == clean, "an import after a kill does not leave the clean state"
+    assert audit_count(db, "roster_import") == base_audit + landed + 1
+    check_sqlite(db.path)
+    check_audit(db)
+
+
+def run_roster(zyg: Zygote, base: Path, work: Path, iterations: int, rows: int = ROSTER_ROWS,
+               seed: int = 2468) -> Stats:
+    stats = Stats(f"roster import ({rows} rows)")
+    t0 = time.perf_counter()
+    run_dir = work / "roster"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    files = make_roster(run_dir, rows)
+    path = run_dir / "clinic.sqlite3"
+    db = open_db(fresh_copy(base, path), migrate=False)
+    base_state, base_audit = roster_state(db), audit_count(db, "roster_import")
+    db.dispose()
+    cmd = {"op": "roster", "db": str(path), "path": str(files[0]), "usage": str(files[1]), "actor": "admin"}
+    cal = _calibrate(zyg, stats, cmd, lambda: fresh_copy(base, path))
+    res = next(e for e in cal.events if e["ev"] == "result")
+    assert res["rejected"] == 0 and res["inserted"] + res["updated"] == rows, res
+    db = open_db(path, migrate=False)
+    clean = roster_state(db)
+    db.dispose()
+    assert clean["person"][0] == rows and base_state["person"][0] < rows
+    rng = random.Random(seed)
+    for it in range(iterations):
+        fresh_copy(base, path)
+        out = zyg.run({**cmd, "delay": _delay(rng, cal)})
+        stats.count(out)
+        db = open_db(path, migrate=False)
+        try:
+            ok, landed = _record(stats, it, out, check_roster, db, base_state, clean, base_audit)
+            stats.landed += bool(ok and landed and out.mid_op)
+            if ok:
+                _record(stats, it, out, check_roster_rerun, db, files, clean, base_audit, landed)
+        finally:
+            db.dispose()
+    stats.wall_s = time.perf_counter() - t0
+    return stats
+
+
+# ---------------------------------------------------------------------------
+# the tests
+# ---------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def zygote(tmp_path_factory):
+    z = Zygote(tmp_path_factory.mktemp("faults"))
+    yield z
+    z.close()
+
+
+def _assert_clean(stats: Stats) -> None:
+    print(stats.line())
+    assert not stats.failures, "\n".join(stats.failures[:10])
+    assert stats.iterations == ITERATIONS
+    if ITERATIONS >= 10:  # the kills must actually land mid-operation, not only before or after it
+        assert stats.mid_op >= ITERATIONS // 3, stats.line()
+
+
+def test_sigkill_settle_and_reverse(zygote, template_db, tmp_path):
+    _assert_clean(run_settle(zygote, template_db, tmp_path, ITERATIONS))
+
+
+def test_sigkill_pack_sync(zygote, template_db, tmp_path):
+    _assert_clean(run_sync(zygote, template_db, tmp_path, ITERATIONS))
+
+
+def test_sigkill_roster_import(zygote, template_db, tmp_path):
+    _assert_clean(run_roster(zygote, template_db, tmp_path, ITERATIONS))
+
+
+def test_the_checks_catch_a_partial_pack(template_db, tmp_path):
+    """The harness's own test: a pack with rows missing is reported, not taken for before/after."""
+    src, base_path = prepare_sync(template_db, tmp_path, tmp_path / "packs-upgrade")
+    db = open_db(fresh_copy(base_path, tmp_path / "clinic.sqlite3"), migrate=False)
+    base, base_audit = packs_state(db), audit_count(db, "pack_sync")
+    packs.sync(db, src, actor="admin")
+    clean = packs_state(db)
+    assert check_sync(db, base, clean, base_audit, len(clean)) is True
+    with db.write() as s:
+        s.execute(m.PackParam.__table__.delete().where(m.PackParam.pack_id == "cn-141100-lvliang"))
+    with pytest.raises(AssertionError, match="cn-141100-lvliang is partial"):
+        check_sync(db, base, clean, base_audit, len(clean))
+    db.dispose()
+
+
+def test_the_harness_catches_a_roster_import_split_in_two(zygote, template_db, tmp_path):
+    """The harness's own test: an import done in two transactions (two halves of the file),
+    killed between them, is reported as half imported."""
+    full, _usage = make_roster(tmp_path, 300)
+    with full.open(encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.reader(fh))
+    halves = []
+    for i, part in enumerate((rows[1:151], rows[151:])):
+        halves.append(tmp_path / f"half{i}.csv")
+        with halves[-1].open("w", encoding="utf-8-sig", newline="") as fh:
+            csv.writer(fh).writerows([rows[0], *part])
+    path = tmp_path / "clinic.sqlite3"
+    db = open_db(fresh_copy(template_db, path), migrate=False)
+    base, base_audit = roster_state(db), audit_count(db, "roster_import")
+    db.dispose()
+    # 0.4 s between the two transactions, so a kill can be aimed between them on a busy machine
+    cmd = {"op": "roster", "db": str(path), "path": [str(h) for h in halves], "actor": "admin", "pause": 0.4}
+    cal = zygote.run(cmd)
+    assert cal.code == 0 and cal.times("w-")[0] < cal.times("w+")[1], cal.events
+    db = open_db(path, migrate=False)
+    clean = roster_state(db)
+    db.dispose()
+    stats = Stats("split roster import")
+    half = 0
+    for it in range(8):  # until two kills have landed between the two commits
+        fresh_copy(template_db, path)
+        out = zygote.run({**cmd, "delay": (cal.times("w-")[0] + cal.times("w+")[1]) / 2})
+        db = open_db(path, migrate=False)
+        passed, _landed = _record(stats, it, out, check_roster, db, base, clean, base_audit)
+        db.dispose()
+        if out.mid_op and out.names.count("w+") == 1 and "w-" in out.names:  # between the two transactions
+            half += 1
+            assert not passed and "neither the 120 before nor the 300 after" in stats.failures[-1], stats.failures
+            if half == 2:
+                break
+    assert half >= 1, stats.failures
 
 
 def test_two_processes_never_exceed_the_cap(db):
