@@ -11,9 +11,10 @@ Two ways to run it:
     reads one JSON command per line on stdin. For each command it forks a child that opens
     the database and runs one operation (``settle`` loop, ``sync`` of a pack folder,
     ``roster`` import) exactly as the program does. If the command has a ``delay``, the
-    server SIGKILLs the child ``delay`` seconds after the child started the operation
-    (the child is not reaped before the kill, so its pid cannot have been reused). Then it
-    prints ``{"exit": pid, "code": exitcode}`` (-9 = killed).
+    server SIGKILLs the child ``delay`` seconds after the child started the operation, or,
+    with ``"after": "w+"``, after it entered its first write transaction (the child tells the
+    server through a pipe; it is not reaped before the kill, so its pid cannot have been
+    reused). Then it prints ``{"exit": pid, "code": exitcode}`` (-9 = killed).
 
     The child prints events on stdout as JSON lines, each before the step it names:
     ``start``, ``w+`` / ``w-`` (a write transaction is entered / committed), ``tok`` / ``rev``
@@ -75,13 +76,19 @@ def emit(name: str, **kw) -> None:
     sys.stdout.flush()
 
 
-def _traced(db) -> None:
+def _tell(fd: int, name: str) -> None:
+    """Tell the server (which times the kill) that `name` happens now."""
+    os.write(fd, f"{name} {time.monotonic()!r}\n".encode())
+
+
+def _traced(db, fd: int) -> None:
     """Report when a write transaction is entered and when it has committed."""
     orig = db.write
 
     @contextmanager
     def write():
         emit("w+")
+        _tell(fd, "w+")
         with orig() as s:
             yield s
         emit("w-")
@@ -89,15 +96,14 @@ def _traced(db) -> None:
     db.write = write
 
 
-def _child(cmd: dict, start_fd: int) -> int:
+def _child(cmd: dict, fd: int) -> int:
     from desktop_app.services import ledger, packs, roster
     from desktop_app.store.db import open_db
 
     db = open_db(cmd["db"], migrate=False)
-    _traced(db)
+    _traced(db, fd)
     emit("start")
-    os.write(start_fd, f"{time.monotonic()!r}\n".encode())
-    os.close(start_fd)
+    _tell(fd, "start")
     op = cmd["op"]
     if op == "settle":
         v = visit(cmd["psn"])
@@ -134,20 +140,25 @@ def _child(cmd: dict, start_fd: int) -> int:
     return 0
 
 
-def _supervise(pid: int, start_r: int, delay: float | None) -> int:
-    with os.fdopen(start_r, "rb") as fh:
-        line = fh.readline()  # empty if the child died before starting
-    if delay is not None and line:
-        started = float(line)
-        pause = started + delay - time.monotonic()
-        if pause > 0:
-            time.sleep(pause)
-        reaped, status = os.waitpid(pid, os.WNOHANG)
-        if reaped:  # it finished first
-            return os.waitstatus_to_exitcode(status)
-        os.kill(pid, signal.SIGKILL)  # still running, and not reaped: the pid is still the child's
-    _pid, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status)
+def _supervise(pid: int, tell_r: int, delay: float | None, anchor: str) -> int:
+    with os.fdopen(tell_r, "rb") as fh:  # open until the child is reaped, so its writes never fail
+        at = None
+        if delay is not None:
+            for line in fh:  # ends (EOF) if the child exits before the anchor
+                name, t = line.decode().split()
+                if name == anchor:
+                    at = float(t)
+                    break
+        if at is not None:
+            pause = at + delay - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
+            reaped, status = os.waitpid(pid, os.WNOHANG)
+            if reaped:  # it finished first
+                return os.waitstatus_to_exitcode(status)
+            os.kill(pid, signal.SIGKILL)  # still running, and not reaped: the pid is still the child's
+        _pid, status = os.waitpid(pid, 0)
+        return os.waitstatus_to_exitcode(status)
 
 
 def serve() -> None:
@@ -167,21 +178,21 @@ def serve() -> None:
         cmd = json.loads(line)
         if cmd.get("op") == "quit":
             break
-        start_r, start_w = os.pipe()
+        tell_r, tell_w = os.pipe()
         sys.stdout.flush()
         sys.stderr.flush()
         pid = os.fork()
         if pid == 0:  # child
-            os.close(start_r)
+            os.close(tell_r)
             code = 1
             try:
-                code = _child(cmd, start_w)
+                code = _child(cmd, tell_w)
             except BaseException as exc:  # reported to the parent, which counts it as a failure
                 emit("error", error=f"{type(exc).__name__}: {exc}"[:2000])
             finally:
                 os._exit(code)
-        os.close(start_w)
-        code = _supervise(pid, start_r, cmd.get("delay"))
+        os.close(tell_w)
+        code = _supervise(pid, tell_r, cmd.get("delay"), cmd.get("after", "start"))
         print(json.dumps({"exit": pid, "code": code}), flush=True)
 
 
