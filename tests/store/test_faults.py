@@ -433,16 +433,12 @@ def prepare_sync(template: Path, run_dir: Path, dst: Path) -> tuple[Path, Path]:
     shutil.copytree(shipped_packs_dir(), dst)
     priv, pub = keygen(run_dir / "keys", "fault")
     base = fresh_copy(template, run_dir / "base.sqlite3")
-    if hasattr(packs, "trust_key"):  # `packs trust`: the key file plus an audit entry
-        db = open_db(base, migrate=False)
-        packs.trust_key(db, pub, actor="admin")
-        db.dispose()
-        con = sqlite3.connect(base)
-        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        con.close()
-    else:
-        (run_dir / "trusted_keys").mkdir(exist_ok=True)
-        (run_dir / "trusted_keys" / pub.name).write_bytes(pub.read_bytes())
+    db = open_db(base, migrate=False)  # `packs trust`: the key file plus an audit entry
+    packs.trust_key(db, pub, actor="admin")
+    db.dispose()
+    con = sqlite3.connect(base)
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
     for p in sorted(dst.iterdir()):
         toml = p / "pack.toml"
         text = toml.read_text(encoding="utf-8")
