@@ -448,63 +448,65 @@ def cmd_export(args, d, op) -> int:
 OPERATOR_HELP = (f"操作员登录名（或环境变量 {OPERATOR_ENV}）；密码在终端提示输入，脚本中可用环境变量 {PASSWORD_ENV}")
 
 
+def common_options(p, db_help: str, *, operator: bool = True) -> None:
+    """--db and --json on every database command; --operator on those that sign in."""
+    p.add_argument("--db", default=None, help=db_help)
+    p.add_argument("--json", action="store_true", help="以 JSON 输出")
+    if operator:
+        p.add_argument("--operator", help=OPERATOR_HELP)
+
+
 def add_commands(sub, db_help: str) -> None:
-    def common(p, json_flag=True, operator=True):
-        p.add_argument("--db", default=None, help=db_help)
-        if json_flag:
-            p.add_argument("--json", action="store_true", help="以 JSON 输出")
-        if operator:
-            p.add_argument("--operator", help=OPERATOR_HELP)
 
     p = sub.add_parser("init", help="创建或升级数据库；--supervisor 在空数据库中创建首个管理员")
     p.add_argument("--supervisor", metavar="LOGIN",
                    help="创建首个管理员（仅当还没有任何操作员），显示一次性初始密码，首次登录须修改")
-    common(p, operator=False)
+    common_options(p, db_help, operator=False)
     p.set_defaults(func=cmd_init)
 
     p = sub.add_parser("sync", help="把政策包（文件夹或 .zip）同步进数据库")
     p.add_argument("pack", help="政策包文件夹、.zip，或含多个包的文件夹")
     p.add_argument("--force", action="store_true", help="允许回退到较旧版本或替换同版本")
     p.add_argument("--allow-unsigned", action="store_true", help="接受未签名的测试包（记入审计）")
-    common(p)
+    common_options(p, db_help)
     p.set_defaults(func=cmd_sync)
 
     p = sub.add_parser("import-roster", help="导入花名册（.xlsx 或 .csv）")
     p.add_argument("file")
     p.add_argument("--usage", help="待遇累计单独的文件（.csv/.xlsx）；xlsx 花名册可放在第二个工作表")
-    common(p)
+    common_options(p, db_help)
     p.set_defaults(func=cmd_import_roster)
 
     p = sub.add_parser("lookup", help="查找参保人：身份证号、人员编号、扫码内容、姓名或拼音")
     p.add_argument("query")
     p.add_argument("--first", action="store_true", help="多人匹配时直接显示第一人的详情")
-    common(p)
+    common_options(p, db_help)
     p.set_defaults(func=cmd_lookup)
 
     p = sub.add_parser("settle", help="结算一次就诊（--dry-run 只预结算）")
     p.add_argument("visit", help="就诊信息 JSON 文件（- 为标准输入），格式见 docs/ledger.md")
     p.add_argument("--token", help="请求令牌：同一令牌重复提交只结算一次")
     p.add_argument("--dry-run", action="store_true", help="预结算，不保存")
-    common(p)
+    common_options(p, db_help)
     p.set_defaults(func=cmd_settle)
 
     p = sub.add_parser("reverse", help="冲正一笔结算")
     p.add_argument("setl_no")
     p.add_argument("--reason", required=True)
     p.add_argument("--token")
-    common(p)
+    common_options(p, db_help)
     p.set_defaults(func=cmd_reverse)
 
     p = sub.add_parser("day-close", help="日结")
     p.add_argument("--date", help="营业日（默认今天）")
-    common(p)
+    common_options(p, db_help)
     p.set_defaults(func=cmd_day_close)
 
     p = sub.add_parser("receipt", help="生成（补打）结算单 PDF")
     p.add_argument("setl_no")
     p.add_argument("--format", choices=("A5", "80mm"), default="A5")
     p.add_argument("--out", help="PDF 文件（默认：<结算单号>_<格式>.pdf）")
-    common(p)
+    common_options(p, db_help)
     p.set_defaults(func=cmd_receipt)
 
     p = sub.add_parser("report", help="报表：day 日结单、month 月度汇总、detail 结算明细")
@@ -515,20 +517,20 @@ def add_commands(sub, db_help: str) -> None:
     p.add_argument("--to", dest="date_to", help="detail：结束日期")
     p.add_argument("--pdf", action="store_true", help="day：输出 PDF 而不是 xlsx")
     p.add_argument("--out")
-    common(p)
+    common_options(p, db_help)
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("export", help="对账导出：JSON Lines + xlsx + 清单（SHA-256）")
     p.add_argument("--from", dest="date_from", required=True)
     p.add_argument("--to", dest="date_to", required=True)
     p.add_argument("--out", default="export", help="输出文件夹（默认 ./export）")
-    common(p)
+    common_options(p, db_help)
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("demo", help="在空数据库中生成演示数据")
     p.add_argument("--persons", type=int, default=500)
     p.add_argument("--if-empty", action="store_true", help="数据库已有参保人时什么也不做（make run 使用）")
-    common(p, operator=False)
+    common_options(p, db_help, operator=False)
     p.set_defaults(func=cmd_demo)
 
 
@@ -618,9 +620,7 @@ def add_security_commands(sub, db_help: str) -> None:
     p = sub.add_parser("audit", help="审计：verify 校验审计链和结算金额；list 最近的记录")
     p.add_argument("audit_command", choices=("verify", "list"))
     p.add_argument("--limit", type=int, default=50)
-    p.add_argument("--operator", help=OPERATOR_HELP)
-    p.add_argument("--db", default=None, help=db_help)
-    p.add_argument("--json", action="store_true")
+    common_options(p, db_help)
     p.set_defaults(func=cmd_audit)
 
     p = sub.add_parser("user", help="操作员账户：list / add / passwd / disable / enable（管理员）")
@@ -628,10 +628,8 @@ def add_security_commands(sub, db_help: str) -> None:
     p.add_argument("login", nargs="?", default="")
     p.add_argument("--name", help="add：姓名")
     p.add_argument("--role", choices=("clerk", "supervisor"), default="clerk")
-    p.add_argument("--operator", help=OPERATOR_HELP)
     p.add_argument("--password-stdin", action="store_true", help="新密码从标准输入读一行")
-    p.add_argument("--db", default=None, help=db_help)
-    p.add_argument("--json", action="store_true")
+    common_options(p, db_help)
     p.set_defaults(func=cmd_user)
 
 
@@ -650,7 +648,7 @@ def cmd_backup(args, d, op) -> int:
 def cmd_restore(args) -> int:
     """Restore is a supervisor's act, checked against the backup being restored (the current database may
     be the damaged one), without writing to it; the restored database then records who restored what."""
-    from desktop_app.services import accounts
+    from desktop_app.services import audit
     from desktop_app.store import backup as bk
     from desktop_app.store.db import Database, to_url
 
@@ -673,11 +671,11 @@ def cmd_restore(args) -> int:
     finally:
         snapshot.dispose()
     try:
-        kept = bk.restore(target, src)
+        kept = bk.restore(target, src, verified=True)  # checked above, before the sign-in
     except bk.BackupError as exc:
         return fail(str(exc), args.json, 2, error_code="invalid_input", field="file")
     restored = Database(target)
-    accounts.record_restore(restored, args.operator_login, src.name, {"via": "cli", "kept": kept.name})
+    audit.record(restored, args.operator_login, "restore", src.name[:64], {"via": "cli", "kept": kept.name})
     restored.dispose()
     emit({"restored": str(target), "previous_kept_as": str(kept)}, args.json,
          f"已从 {args.file} 恢复到 {target}；原文件保留为 {kept}")
@@ -687,16 +685,12 @@ def cmd_restore(args) -> int:
 def add_backup_commands(sub, db_help: str) -> None:
     p = sub.add_parser("backup", help="备份数据库（SQLite 在线备份，校验后保存，保留最近30份）")
     p.add_argument("--to", help="备份文件夹（默认：数据库旁的 backups/）")
-    p.add_argument("--operator", help=OPERATOR_HELP)
-    p.add_argument("--db", default=None, help=db_help)
-    p.add_argument("--json", action="store_true")
+    common_options(p, db_help)
     p.set_defaults(func=cmd_backup)
     p = sub.add_parser("restore", help="从备份恢复（管理员，按备份中的账户核对密码；先校验备份；程序须已关闭）")
     p.add_argument("file")
-    p.add_argument("--operator", help=OPERATOR_HELP)
     p.add_argument("--yes", action="store_true", help="确认替换当前数据库")
-    p.add_argument("--db", default=None, help=db_help)
-    p.add_argument("--json", action="store_true")
+    common_options(p, db_help)
     p.set_defaults(func=cmd_restore)
 
 
@@ -745,6 +739,4 @@ def add_key_commands(psub, db_help: str) -> None:
     r = psub.add_parser("keys", help="列出信任的公钥（随程序发布的和本机构添加的）")
     r.set_defaults(func=cmd_packs_keys)
     for x in (p, q, r):
-        x.add_argument("--operator", help=OPERATOR_HELP)
-        x.add_argument("--db", default=None, help=db_help)
-        x.add_argument("--json", action="store_true", help="以 JSON 输出")
+        common_options(x, db_help)

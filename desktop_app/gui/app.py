@@ -367,8 +367,10 @@ def offer_restore(path: Path, state: str) -> bool:
     from desktop_app.store.db import Database
 
     restored = Database(path)  # the trail says a restore happened (no one is logged in yet: the program)
-    accounts.record_restore(restored, accounts.SYSTEM, Path(latest.path).name,
-                            {"via": "window", "reason": state[:200], "kept": kept.name})
+    from desktop_app.services import audit
+
+    audit.record(restored, accounts.SYSTEM, "restore", Path(latest.path).name[:64],
+                 {"via": "window", "reason": state[:200], "kept": kept.name})
     restored.dispose()
     QMessageBox.information(None, "已恢复", f"已从 {latest.created:%Y-%m-%d %H:%M} 的备份恢复。该备份之后的结算需要重新核对。")
     return True

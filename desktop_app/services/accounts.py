@@ -118,14 +118,6 @@ def check_password(db: Database, login_name: str, password: str) -> OperatorInfo
         return OperatorInfo(op.login, op.name, op.role, op.active, op.must_change_password)
 
 
-def record_restore(db: Database, actor: str, backup_name: str, detail: dict) -> None:
-    """The first entry after a restore: who restored which backup (the restored trail goes on from it)."""
-    from desktop_app.services import audit
-
-    with db.write() as s:
-        audit.append(s, actor, "restore", backup_name[:64], detail)
-
-
 def authenticate(db: Database, login_name: str, password: str) -> OperatorInfo | None:
     try:
         return login(db, login_name, password)

@@ -12,9 +12,8 @@ from desktop_app.store.db import open_db
 TODAY = date(2026, 11, 23)
 
 
-@pytest.fixture(scope="session")
-def template_db(tmp_path_factory):
-    path = tmp_path_factory.mktemp("tmpl") / "demo.sqlite3"
+def build_template(path):
+    """A migrated demo database (120 persons) in one file, ready to copy (also bench/fault_run.py's base)."""
     d = open_db(path)
     demo.create_demo(d, persons=120, today=TODAY)
     d.dispose()
@@ -22,6 +21,11 @@ def template_db(tmp_path_factory):
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     con.close()
     return path
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory):
+    return build_template(tmp_path_factory.mktemp("tmpl") / "demo.sqlite3")
 
 
 @pytest.fixture

@@ -49,6 +49,7 @@ from sqlalchemy import func, select
 from desktop_app.services import audit, demo, ledger, packs, roster
 from desktop_app.store import models as m
 from desktop_app.store.db import open_db
+from tests.store.conftest import build_template
 
 WORKER = str(Path(__file__).with_name("fault_worker.py"))
 ROOT = Path(__file__).resolve().parents[2]
@@ -212,24 +213,21 @@ def _record(stats: Stats, it: int, out: Outcome, check, *args) -> tuple[bool, ob
         return False, None
 
 
-def fresh_copy(base: Path, dst: Path) -> Path:
+def _remove_db(path: Path) -> None:
     for suffix in ("", "-wal", "-shm", "-journal"):
-        Path(f"{dst}{suffix}").unlink(missing_ok=True)
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def fresh_copy(base: Path, dst: Path) -> Path:
+    _remove_db(dst)
     shutil.copy(base, dst)
     return dst
 
 
 def build_base(path: Path) -> Path:
     """The same demo database as tests/store/conftest.py's template (for bench/fault_run.py)."""
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
-    d = open_db(path)
-    demo.create_demo(d, persons=120, today=TODAY)
-    d.dispose()
-    con = sqlite3.connect(path)
-    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    con.close()
-    return path
+    _remove_db(path)
+    return build_template(path)
 
 
 def _kill_at(rng: random.Random, cal: Outcome) -> dict:
@@ -497,6 +495,27 @@ def check_sync_rerun(db, src: Path, clean: dict, base_audit: int, n_packs: int, 
     check_audit(db)
 
 
+def _kill_loop(zyg: Zygote, stats: Stats, cmd: dict, base: Path, path: Path, cal: Outcome, iterations: int,
+               seed: int, check, rerun) -> None:
+    """One transaction's kill loop (sync, roster import): fresh copy, run and kill at a random moment,
+    check the state (`check(db)` → landed?), then run it again to completion (`rerun(db, landed)`)."""
+    rng = random.Random(seed)
+    for it in range(iterations):
+        if it and it % RECALIBRATE == 0:
+            cal = _calibrate(zyg, stats, cmd, lambda: fresh_copy(base, path))
+        fresh_copy(base, path)
+        out = zyg.run({**cmd, **_kill_at(rng, cal)})
+        stats.count(out)
+        db = open_db(path, migrate=False)
+        try:
+            ok, landed = _record(stats, it, out, check, db)
+            stats.landed += bool(ok and landed and out.mid_op)
+            if ok:
+                _record(stats, it, out, rerun, db, landed)
+        finally:
+            db.dispose()
+
+
 def run_sync(zyg: Zygote, base: Path, work: Path, iterations: int, seed: int = 4321) -> Stats:
     stats = Stats("pack sync")
     t0 = time.perf_counter()
@@ -514,21 +533,9 @@ def run_sync(zyg: Zygote, base: Path, work: Path, iterations: int, seed: int = 4
     db.dispose()
     n_packs = len(clean)
     assert all(v[0] == NEW_VERSION for v in clean.values()) and n_packs == len(base_state)
-    rng = random.Random(seed)
-    for it in range(iterations):
-        if it and it % RECALIBRATE == 0:
-            cal = _calibrate(zyg, stats, cmd, lambda: fresh_copy(base, path))
-        fresh_copy(base, path)
-        out = zyg.run({**cmd, **_kill_at(rng, cal)})
-        stats.count(out)
-        db = open_db(path, migrate=False)
-        try:
-            ok, landed = _record(stats, it, out, check_sync, db, base_state, clean, base_audit, n_packs)
-            stats.landed += bool(ok and landed and out.mid_op)
-            if ok:
-                _record(stats, it, out, check_sync_rerun, db, src, clean, base_audit, n_packs, landed)
-        finally:
-            db.dispose()
+    _kill_loop(zyg, stats, cmd, base, path, cal, iterations, seed,
+               lambda db: check_sync(db, base_state, clean, base_audit, n_packs),
+               lambda db, landed: check_sync_rerun(db, src, clean, base_audit, n_packs, landed))
     stats.wall_s = time.perf_counter() - t0
     return stats
 
@@ -605,21 +612,9 @@ def run_roster(zyg: Zygote, base: Path, work: Path, iterations: int, rows: int =
     clean = roster_state(db)
     db.dispose()
     assert clean["person"][0] == rows and base_state["person"][0] < rows
-    rng = random.Random(seed)
-    for it in range(iterations):
-        if it and it % RECALIBRATE == 0:
-            cal = _calibrate(zyg, stats, cmd, lambda: fresh_copy(base, path))
-        fresh_copy(base, path)
-        out = zyg.run({**cmd, **_kill_at(rng, cal)})
-        stats.count(out)
-        db = open_db(path, migrate=False)
-        try:
-            ok, landed = _record(stats, it, out, check_roster, db, base_state, clean, base_audit)
-            stats.landed += bool(ok and landed and out.mid_op)
-            if ok:
-                _record(stats, it, out, check_roster_rerun, db, files, clean, base_audit, landed)
-        finally:
-            db.dispose()
+    _kill_loop(zyg, stats, cmd, base, path, cal, iterations, seed,
+               lambda db: check_roster(db, base_state, clean, base_audit),
+               lambda db, landed: check_roster_rerun(db, files, clean, base_audit, landed))
     stats.wall_s = time.perf_counter() - t0
     return stats
 
