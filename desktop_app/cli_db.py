@@ -40,7 +40,8 @@ def fail(message: str, as_json: bool, code: int, *, error_code: str = "refused",
     if as_json:
         sys.stdout.write(json.dumps({"error": err}, ensure_ascii=False, indent=2) + "\n")
     else:
-        sys.stderr.write(f"错误：{message}\n")
+        where = f"（字段 {field}）" if error_code == "invalid_input" and field and field not in message else ""
+        sys.stderr.write(f"错误：{message}{where}\n")
         for p in extra.get("problems", [])[:50]:
             sys.stderr.write(f"  {p}\n")
     return code
