@@ -1,4 +1,4 @@
-"""Deterministic generator of mixed claim dicts (shared/contracts/calc.md input).
+"""Deterministic generator of mixed claim dicts (docs/calc.md input).
 
     from claimgen import generate
     claims = generate(100_000, seed=20240610)      # list of JSON-like dicts

@@ -1,4 +1,4 @@
-"""`clinic-settle calc`: the what-if calculator of `shared/contracts/calc.md`.
+"""`clinic-settle calc`: the what-if calculator of `docs/calc.md`.
 
 No Qt, no database: claim JSON in, result JSON out, through the same engine the
 settlement service uses. Exit codes: 0 computed, 2 invalid input, 3 cannot be

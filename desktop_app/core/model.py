@@ -1,7 +1,7 @@
 """Domain dataclasses of a claim (what the clerk enters) and of its settlement.
 
 Field names of the result follow the national platform's settlement output
-(2206/2207 `setlinfo`), as `shared/contracts/calc.md` fixes them.
+(2206/2207 `setlinfo`), as `docs/calc.md` fixes them.
 """
 
 from __future__ import annotations

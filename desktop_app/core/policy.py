@@ -1214,7 +1214,9 @@ def _clip_to_documents(pack: Pack, docs: dict[str, Document], ends: dict[str, da
 # Finding and caching packs
 # --------------------------------------------------------------------------
 def shipped_packs_dir() -> Path:
-    return Path(__file__).resolve().parent.parent.parent / "resources" / "policy_packs"
+    from desktop_app.resources import runtime_dir  # the one place that locates resources/
+
+    return runtime_dir("resources/policy_packs")
 
 
 def pack_dirs(path: Path) -> list[Path]:

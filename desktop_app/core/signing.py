@@ -80,7 +80,9 @@ class Verified:
 
 def trusted_keys(extra_dirs: list[Path] | None = None) -> dict[str, tuple[bytes, str]]:
     """key_id → (PEM, file) for every public key in the trusted folders."""
-    root = Path(__file__).resolve().parents[2] / "resources" / "trusted_keys"
+    from desktop_app.resources import runtime_dir  # the one place that locates resources/
+
+    root = runtime_dir("resources/trusted_keys")
     out: dict[str, tuple[bytes, str]] = {}
     for d in [root, *(extra_dirs or [])]:
         if d.is_dir():

@@ -17,10 +17,11 @@ from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from desktop_app.resources import runtime_dir
+
 DB_ENV = "CLINIC_SETTLE_DB"
 APP_NAME = "ClinicSettle"
-ROOT = Path(__file__).resolve().parents[2]
-MIGRATIONS = ROOT / "db"
+MIGRATIONS = runtime_dir("db")
 BUSY_TIMEOUT_MS = 15000  # how long a write waits for another program's write; env CLINIC_SETTLE_BUSY_TIMEOUT_MS
 BUSY_ENV = "CLINIC_SETTLE_BUSY_TIMEOUT_MS"
 # The newest migration in db/versions. Checked against Alembic by a test; lets start-up see

@@ -1,7 +1,7 @@
 """Shared helpers for the hand-worked policy case tables (tests/core/test_cases_*.py).
 
 Every expected figure in those tables is worked by hand from the document text
-(shared/seeds/*.txt) and docs/policy-notes.md, never copied from engine output.
+(quoted at the top of each case file) and docs/policy-notes.md, never copied from engine output.
 
 - `claim(...)`  builds a contract claim dict with defaults (money as strings);
 - `item(...)`, `hist(...)` build claim lines and history entries;

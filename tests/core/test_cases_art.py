@@ -1,6 +1,6 @@
 """Hand-worked cases: 晋医保发〔2024〕16号 (+ 运医保发〔2024〕23号, 芮医保发〔2024〕10号) — 治疗性辅助生殖.
 
-Document text (shared/seeds/000_*.txt):
+Document text (quoted from the document; its reading is in docs/policy-notes.md):
   一    "将“取卵术”等 13 项治疗性辅助生殖类医疗服务项目纳入……（晋医保函〔2024〕46 号）确定的项目价格为
          医保支付标准，超出支付标准部分不纳入医保支付范围，低于支付标准的以实际价格进行医保结算。
          按乙类项目管理的辅助生殖项目个人先行自付比例统一为 10%。"

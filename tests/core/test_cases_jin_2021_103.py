@@ -1,6 +1,6 @@
 """Hand-worked cases: 晋政办发〔2021〕103号 — 职工门诊共济 (职工普通门诊统筹, 个人账户, 家庭共济).
 
-Document text (shared/seeds/004_*.txt):
+Document text (quoted from the document; its reading is in docs/policy-notes.md):
   二(一) "２０２３年１月１日起在全省统一实施……政策范围内支付比例不低于５０％……科学测算起付标准和
           最高支付限额……职工医保普通门诊统筹办法由省医保局会同省财政厅、省卫健委另行制定。"
   二(四) "个人账户主要用于支付参保人员在定点医疗机构或定点零售药店发生的政策范围内自付费用；

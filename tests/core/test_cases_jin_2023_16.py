@@ -1,6 +1,6 @@
 """Hand-worked cases: 晋医保发〔2023〕16号 — 山西 居民普通门诊统筹 (390).
 
-Document text (shared/seeds/001_*.txt, attachment of 忻医保发〔2023〕12号):
+Document text (the attachment of 忻医保发〔2023〕12号, quoted; its reading is in docs/policy-notes.md):
   一  "2024年起居民门诊统筹年度支付限额提高至300元，不再执行50元/次/天的单次限额。
        参保居民在统筹区内二类、三类收费价格及以下收费类别门诊统筹定点医疗机构发生的符合规定的
        门诊医疗费用，不设起付标准，统筹基金支付比例分别为55%、60%；在统筹区内一类收费价格定点

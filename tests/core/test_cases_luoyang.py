@@ -1,6 +1,6 @@
 """Hand-worked cases: 洛医保〔2023〕63号 — 洛阳 居民门诊统筹, 大学生, 两病, 生育, 等待期.
 
-Document text (shared/seeds/002_*.txt):
+Document text (quoted from the document; its reading is in docs/policy-notes.md):
   二(一)2 "居民医保普通门诊统筹在基层定点医疗机构不设起付标准，扩展至县级及以上定点医疗机构起付标准按次
            设定，每次50元，一天（自然日）内在同一门诊统筹定点医疗机构多次就诊的负担一次起付标准。……
            基层定点医疗机构支付比例为60%，县级（含一级）定点医疗机构支付比例为50%，在市级及以上定点医疗

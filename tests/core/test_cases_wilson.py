@@ -1,6 +1,6 @@
 """Hand-worked cases: 晋医保发〔2024〕3号 (居民) / 4号 (职工) + 吕医保发〔2024〕13号 — 肝豆状核变性 M01904.
 
-Document text (shared/seeds/003_*.txt):
+Document text (quoted from the document; its reading is in docs/policy-notes.md):
   3号/4号 一 "……在定点救治医疗机构门诊治疗发生的直接相关的治疗药品和检查费用纳入……门诊慢特病保障
              范围，病种编码 M01904。……由居民医保统筹基金按照 65%的比例支付，统筹基金年度最高支付限额
              12000 元" / "由职工医保统筹基金按照 75% 的比例支付，统筹基金年度最高支付限额 18000 元。

@@ -1,6 +1,6 @@
 """Hand-worked cases: 忻医保发〔2023〕12号 — 忻州 family-doctor 60%.
 
-Document text (shared/seeds/001_*.txt):
+Document text (quoted from the document; its reading is in docs/policy-notes.md):
   "我市家庭医生签约的参保居民在定点基层医疗机构门诊就医的,门诊统筹支付比例为60%,待条件成熟后适当提高。"
   It forwards 晋医保发〔2023〕16号 ("一并贯彻执行"), which starts 2024-01-01 and runs 5 years;
   the province text lets cities raise the ratio for 签约 residents ("门诊统筹支付比例可适当提高").

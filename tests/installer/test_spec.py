@@ -2,10 +2,13 @@
 `desktop_app.resources.RUNTIME_DIRS`, and the PyInstaller spec bundles exactly that list."""
 
 import ast
+from pathlib import Path
 
 from desktop_app.core.policy import shipped_packs_dir
-from desktop_app.resources import RUNTIME_DIRS
-from desktop_app.store.db import MIGRATIONS, ROOT
+from desktop_app.resources import RUNTIME_DIRS, data_root
+from desktop_app.store.db import MIGRATIONS
+
+ROOT = Path(__file__).resolve().parents[2]
 
 SRC = ROOT / "desktop_app"
 SPEC = ROOT / "installer" / "clinic_settle.spec"
@@ -36,6 +39,25 @@ def test_no_code_reads_an_unlisted_project_folder():
                         offenders.append(f"{path.name}:{node.lineno} {left} / {name!r}")
     assert offenders == []
     assert {d.split("/")[-1] for d in RUNTIME_DIRS} >= {"policy_packs", "db", "trusted_keys"}
+
+
+def test_only_the_resources_module_locates_runtime_folders():
+    """`desktop_app/resources.py` is the one place that finds `resources/` and `db/` (repository,
+    wheel install or bundle); elsewhere a folder is asked for by name, and the name must be listed."""
+    assert data_root() == ROOT  # tests run from the repository (or an editable install of it)
+    located, unlisted = [], []
+    for path in SRC.rglob("*.py"):
+        if path == SRC / "resources.py":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name) and node.id == "__file__":
+                located.append(f"{path.relative_to(SRC)}:{node.lineno}")
+            if isinstance(node, ast.Call) and ast.unparse(node.func).endswith("runtime_dir"):
+                arg = node.args[0] if node.args else None
+                if not (isinstance(arg, ast.Constant) and arg.value in RUNTIME_DIRS):
+                    unlisted.append(f"{path.relative_to(SRC)}:{node.lineno}")
+    assert located == [] and unlisted == []
 
 
 def test_spec_bundles_exactly_the_listed_folders():
