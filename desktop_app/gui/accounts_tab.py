@@ -120,7 +120,7 @@ class AccountsTab(QWidget):
         self.refresh()
 
     def refresh(self) -> None:
-        self.ctx.ops.read(accounts.list_operators, self.ctx.db, done=self.model.set_rows, failed=self._error)
+        self.ctx.ops.query(accounts.list_operators, self.ctx.db, done=self.model.set_rows, failed=self._error)
 
     def selected(self) -> str | None:
         rows = self.view.selectionModel().selectedRows()
@@ -143,10 +143,10 @@ class AccountsTab(QWidget):
         if not self.ask(dlg):
             return
         login, name = dlg.login.text().strip(), dlg.name.text().strip() or dlg.login.text().strip()
-        self.ctx.ops.write(accounts.create_operator, self.ctx.db, login, name, dlg.role.currentData(), dlg.pw1.text(),
-                           must_change=True, actor=self.ctx.operator.login,
-                           done=lambda info: self._say(self.tr("已添加 {0}（{1}），首次登录须修改密码。").format(
-                               info.login, accounts.ROLES[info.role])), failed=self._error)
+        self.ctx.ops.change(accounts.create_operator, self.ctx.db, login, name, dlg.role.currentData(), dlg.pw1.text(),
+                            must_change=True, actor=self.ctx.operator.login,
+                            done=lambda info: self._say(self.tr("已添加 {0}（{1}），首次登录须修改密码。").format(
+                                info.login, accounts.ROLES[info.role])), failed=self._error)
 
     def reset(self) -> None:
         login = self.selected()
@@ -156,15 +156,15 @@ class AccountsTab(QWidget):
         dlg = NewPasswordDialog(self.tr("重设密码"), login, parent=self)
         if not self.ask(dlg):
             return
-        self.ctx.ops.write(accounts.change_password, self.ctx.db, login, dlg.pw1.text(), actor=self.ctx.operator.login,
-                           done=lambda _r: self._say(self.tr("已重设 {0} 的密码，下次登录须修改。").format(login)),
-                           failed=self._error)
+        self.ctx.ops.change(accounts.change_password, self.ctx.db, login, dlg.pw1.text(), actor=self.ctx.operator.login,
+                            done=lambda _r: self._say(self.tr("已重设 {0} 的密码，下次登录须修改。").format(login)),
+                            failed=self._error)
 
     def set_active(self, active: bool) -> None:
         login = self.selected()
         if login is None:
             self._error(ValueError(self.tr("请先在表中选一名操作员")))
             return
-        self.ctx.ops.write(accounts.set_active, self.ctx.db, login, active, actor=self.ctx.operator.login,
-                           done=lambda _r: self._say((self.tr("已启用 {0}") if active else self.tr("已停用 {0}"))
-                                                     .format(login)), failed=self._error)
+        self.ctx.ops.change(accounts.set_active, self.ctx.db, login, active, actor=self.ctx.operator.login,
+                            done=lambda _r: self._say((self.tr("已启用 {0}") if active else self.tr("已停用 {0}"))
+                                                      .format(login)), failed=self._error)

@@ -164,7 +164,7 @@ class AdminTab(QWidget):
         def done(infos):
             self.pack_info.setText(self.tr("已加载：") + "；".join(f"{p.name} {p.version}" for p in infos))
 
-        self.ctx.ops.read(packs_service.installed, self.ctx.db, done=done)
+        self.ctx.ops.query(packs_service.installed, self.ctx.db, done=done)
 
     def _browse_pack(self) -> None:
         path = QFileDialog.getExistingDirectory(self, self.tr("选择政策包文件夹"))
@@ -183,8 +183,8 @@ class AdminTab(QWidget):
                 f"  {r.pack_id}（{r.name}）{r.version}：{labels[r.status]}" for r in results))
             self.pack_sync_btn.setEnabled(any(r.status != "unchanged" for r in results) and not self._clerk)
 
-        self.ctx.ops.read(packs_service.sync, self.ctx.db, path, dry_run=True, actor=self.ctx.operator.login,
-                          allow_unsigned=self.allow_unsigned.isChecked(), done=done, failed=self._pack_error)
+        self.ctx.ops.query(packs_service.sync, self.ctx.db, path, dry_run=True, actor=self.ctx.operator.login,
+                           allow_unsigned=self.allow_unsigned.isChecked(), done=done, failed=self._pack_error)
 
     def sync_pack(self) -> None:
         path = self.pack_path.text().strip()
@@ -195,8 +195,8 @@ class AdminTab(QWidget):
             self.pack_sync_btn.setEnabled(False)
             self._show_packs()
 
-        self.ctx.ops.write(packs_service.sync, self.ctx.db, path, actor=self.ctx.operator.login,
-                           allow_unsigned=self.allow_unsigned.isChecked(), done=done, failed=self._pack_error)
+        self.ctx.ops.change(packs_service.sync, self.ctx.db, path, actor=self.ctx.operator.login,
+                            allow_unsigned=self.allow_unsigned.isChecked(), done=done, failed=self._pack_error)
 
     def _pack_error(self, exc) -> None:
         self.pack_sync_btn.setEnabled(False)
@@ -246,9 +246,9 @@ class AdminTab(QWidget):
             self.progress.setValue(0)
             self.roster_result.setText(str(exc))
 
-        self.ctx.ops.write(roster_service.import_roster, self.ctx.db, path, dry_run=dry_run,
-                           actor=self.ctx.operator.login,
-                           progress=lambda i, n: prog.changed.emit(i, n), done=done, failed=failed)
+        self.ctx.ops.change(roster_service.import_roster, self.ctx.db, path, dry_run=dry_run,
+                            actor=self.ctx.operator.login,
+                            progress=lambda i, n: prog.changed.emit(i, n), done=done, failed=failed)
 
     def _open_report(self) -> None:
         if self.report_path:
@@ -270,5 +270,5 @@ class AdminTab(QWidget):
             self.settings_msg.setText(self.tr("已保存"))
             self.settings_saved.emit(st)
 
-        self.ctx.ops.write(settings_service.save, self.ctx.db, values, actor=self.ctx.operator.login, done=done,
-                           failed=lambda e: QMessageBox.warning(self, self.tr("设置"), str(e)))
+        self.ctx.ops.change(settings_service.save, self.ctx.db, values, actor=self.ctx.operator.login, done=done,
+                            failed=lambda e: QMessageBox.warning(self, self.tr("设置"), str(e)))

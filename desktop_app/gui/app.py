@@ -415,7 +415,7 @@ def run_gui(db_arg=None, argv: list[str] | None = None) -> int:
     if dlg.exec() != QDialog.DialogCode.Accepted or dlg.operator is None:
         return 0
     win = MainWindow(build_context(db, dlg.operator))
-    win.ctx.ops.write(bk.daily, db, failed=lambda exc: win.statusBar().showMessage(f"自动备份失败：{exc}"))
+    win.ctx.ops.change(bk.daily, db, failed=lambda exc: win.statusBar().showMessage(f"自动备份失败：{exc}"))
     windows.append(win)
     win.show()
     return app.exec()

@@ -282,7 +282,7 @@ class SettleTab(QWidget):
             comp.activated.connect(self._completer_picked)
             self.item_entry.setCompleter(comp)
 
-        self.ctx.ops.read(catalogue.all_items, self.ctx.db, done=done, failed=self._show_error)
+        self.ctx.ops.query(catalogue.all_items, self.ctx.db, done=done, failed=self._show_error)
 
     def _completer_picked(self, label: str) -> None:
         self.item_entry.setText(label)
@@ -318,7 +318,7 @@ class SettleTab(QWidget):
             if hits:
                 self.results_view.selectRow(0)
 
-        self.ctx.ops.read(lookup.search, self.ctx.db, q, done=done, failed=self._show_error)
+        self.ctx.ops.query(lookup.search, self.ctx.db, q, done=done, failed=self._show_error)
 
     def _set_hits(self, hits) -> None:
         first = not self.results.hits
@@ -342,7 +342,7 @@ class SettleTab(QWidget):
             else:
                 self.person_label.setText(self.tr("没有找到“{0}”").format(q))
 
-        self.ctx.ops.read(lookup.search, self.ctx.db, q, done=done, failed=self._show_error)
+        self.ctx.ops.query(lookup.search, self.ctx.db, q, done=done, failed=self._show_error)
 
     def _pick_current(self, current, _previous) -> None:
         if not current.isValid():
@@ -363,8 +363,8 @@ class SettleTab(QWidget):
             if new_visit:
                 self.new_visit(keep_person=True)
 
-        self.ctx.ops.read(lookup.summary, self.ctx.db, psn_no, show_full_id=show_full, done=done,
-                          failed=self._show_error)
+        self.ctx.ops.query(lookup.summary, self.ctx.db, psn_no, show_full_id=show_full, done=done,
+                           failed=self._show_error)
 
     def _show_person(self, s) -> None:
         idn = s.id_full or s.id_masked
@@ -517,7 +517,7 @@ class SettleTab(QWidget):
             self.preview_result = pv.result
             self.show_split(pv.result)
 
-        self.ctx.ops.read(ledger.presettle, self.ctx.db, v, done=done, failed=self._ledger_error)
+        self.ctx.ops.query(ledger.presettle, self.ctx.db, v, done=done, failed=self._ledger_error)
 
     def show_split(self, r: dict) -> None:
         trace = r.get("trace", [])
@@ -591,8 +591,8 @@ class SettleTab(QWidget):
             self._ledger_error(exc)
 
         st = self.ctx.settings
-        self.ctx.ops.write(do, self.ctx.db, v, token, self.ctx.operator.login, self.ctx.receipts_dir,
-                           st.get("receipt_format"), st.get("font_path") or None, done=done, failed=failed)
+        self.ctx.ops.change(do, self.ctx.db, v, token, self.ctx.operator.login, self.ctx.receipts_dir,
+                            st.get("receipt_format"), st.get("font_path") or None, done=done, failed=failed)
 
     def print_last(self) -> None:
         if self.last_record is None:

@@ -109,7 +109,7 @@ class TodayTab(QWidget):
                                         "现金 {6}（元，冲正已抵减）").format(
                 date.today(), n, m, tot["medfee_sumamt"], tot["hifp_pay"], tot["acct_pay"], tot["psn_cash_pay"]))
 
-        self.ctx.ops.read(ledger.list_day, self.ctx.db, date.today(), done=done, failed=self._error)
+        self.ctx.ops.query(ledger.list_day, self.ctx.db, date.today(), done=done, failed=self._error)
 
     def selected(self):
         idx = self.view.currentIndex()
@@ -145,8 +145,8 @@ class TodayTab(QWidget):
             self._say(self.tr("已冲正：冲正单号 {0}，原结算 {1}；限额已退回。").format(rv.setl_no, rec.setl_no))
             self.refresh()
 
-        self.ctx.ops.write(ledger.reverse, self.ctx.db, rec.setl_no, reason=reason, operator=self.ctx.operator.login,
-                           done=done, failed=self._error)
+        self.ctx.ops.change(ledger.reverse, self.ctx.db, rec.setl_no, reason=reason, operator=self.ctx.operator.login,
+                            done=done, failed=self._error)
 
     def day_close(self, confirm: bool = True) -> None:
         if confirm and QMessageBox.question(
@@ -174,8 +174,8 @@ class TodayTab(QWidget):
                 rec.business_date, rec.count, t["medfee_sumamt"], t["hifp_pay"], t["psn_cash_pay"], x, p))
             self.refresh()
 
-        self.ctx.ops.write(do, self.ctx.db, self.ctx.operator.login, self.ctx.reports_dir, done=done,
-                           failed=self._error)
+        self.ctx.ops.change(do, self.ctx.db, self.ctx.operator.login, self.ctx.reports_dir, done=done,
+                            failed=self._error)
 
     def _say(self, text: str) -> None:
         self.msg.setStyleSheet("color: #006100;")
