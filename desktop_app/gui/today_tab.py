@@ -156,8 +156,7 @@ class TodayTab(QWidget):
             return
 
         def do(db, op, folder):
-            from desktop_app.reports.daypdf import day_report_pdf
-            from desktop_app.reports.xlsx import day_report_xlsx
+            from desktop_app.services.reporting import day_report_pdf, day_report_xlsx
             from desktop_app.store import backup as bk
 
             rec = ledger.day_close(db, operator=op)
