@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from desktop_app.services import accounts
+from desktop_app.services import accounts, database
 from desktop_app.services import settings as settings_service
 
 log = logging.getLogger("clinic_settle.gui")
@@ -335,22 +335,17 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
 
-def data_dir_for(db) -> Path:
-    return Path(db.path).parent if getattr(db, "path", None) else Path.home()
-
-
 def build_context(db, operator) -> AppContext:
     from desktop_app.gui.ops import Ops
 
     ops = Ops(on_unhandled=lambda exc, tb: sys.excepthook(type(exc), exc, exc.__traceback__))
-    return AppContext(db=db, ops=ops, operator=operator, settings=settings_service.load(db), data_dir=data_dir_for(db))
+    return AppContext(db=db, ops=ops, operator=operator, settings=settings_service.load(db),
+                      data_dir=database.data_dir(db))
 
 
 def offer_restore(path: Path, state: str) -> bool:
     """The database failed its start-up check: say so and offer the newest backup. True if fixed."""
-    from desktop_app.store import backup as bk
-
-    latest = next(iter(bk.list_backups(path)), None)
+    latest = database.latest_backup(path)
     text = f"数据库 {path} 检查未通过：{state}\n\n"
     if latest is None:
         QMessageBox.critical(None, "数据库损坏", text + "没有可用的备份。请联系县医保局信息科，不要删除该文件。")
@@ -359,26 +354,16 @@ def offer_restore(path: Path, state: str) -> bool:
                                "损坏的文件会保留）", QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
     if ans != QMessageBox.StandardButton.Yes:
         return False
-    try:
-        kept = bk.restore(path, Path(latest.path))
-    except bk.BackupError as exc:
+    try:  # the trail says a restore happened (no one is logged in yet: the program)
+        database.restore(path, Path(latest.path), actor=accounts.SYSTEM, via="window", reason=state)
+    except database.BackupError as exc:
         QMessageBox.critical(None, "恢复失败", str(exc))
         return False
-    from desktop_app.store.db import Database
-
-    restored = Database(path)  # the trail says a restore happened (no one is logged in yet: the program)
-    from desktop_app.services import audit
-
-    audit.record(restored, accounts.SYSTEM, "restore", Path(latest.path).name[:64],
-                 {"via": "window", "reason": state[:200], "kept": kept.name})
-    restored.dispose()
     QMessageBox.information(None, "已恢复", f"已从 {latest.created:%Y-%m-%d %H:%M} 的备份恢复。该备份之后的结算需要重新核对。")
     return True
 
 
 def run_gui(db_arg=None, argv: list[str] | None = None) -> int:
-    from desktop_app.store.db import open_db
-
     app = QApplication.instance() or QApplication(argv or sys.argv)
     app.setOrganizationName(ORG)
     app.setApplicationName(APP)
@@ -386,18 +371,15 @@ def run_gui(db_arg=None, argv: list[str] | None = None) -> int:
     windows: list = []
     install_exception_hook(lambda: windows[0] if windows else None)
     from desktop_app.privacy import setup_logging
-    from desktop_app.store import backup as bk
-    from desktop_app.store.db import to_url
 
-    url = to_url(db_arg)
-    path = Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
+    path = database.locate(db_arg)
     log_file = setup_logging((path.parent if path else Path.home()) / "logs")
     LOG_FILE[:] = [log_file] if log_file else []
     if path is not None and path.exists():
-        state = bk.quick_check(path)
+        state = database.check(path, quick=True)
         if state != "ok" and not offer_restore(path, state):
             return 2
-    db = open_db(db_arg)
+    db = database.open_database(db_arg)
     first_login = None
     if not accounts.has_operators(db):
         # a first start: this clinic's supervisor (forced password change) or the demo clinic
@@ -415,7 +397,7 @@ def run_gui(db_arg=None, argv: list[str] | None = None) -> int:
     if dlg.exec() != QDialog.DialogCode.Accepted or dlg.operator is None:
         return 0
     win = MainWindow(build_context(db, dlg.operator))
-    win.ctx.ops.change(bk.daily, db, failed=lambda exc: win.statusBar().showMessage(f"自动备份失败：{exc}"))
+    win.ctx.ops.change(database.daily_backup, db, failed=lambda exc: win.statusBar().showMessage(f"自动备份失败：{exc}"))
     windows.append(win)
     win.show()
     return app.exec()

@@ -41,7 +41,7 @@ from PySide6.QtWidgets import (
 from desktop_app.core.model import BENEFITS, DELIVERIES
 from desktop_app.gui.models import ItemsModel, ResultsModel
 from desktop_app.gui.validate import amount
-from desktop_app.services import catalogue, ledger, lookup
+from desktop_app.services import catalogue, ledger, lookup, settling
 
 SPLIT_ROWS = (
     ("medfee_sumamt", "医疗费总额"), ("fulamt_ownpay_amt", "全自费"), ("overlmt_selfpay", "超限价自费"),
@@ -564,15 +564,8 @@ class SettleTab(QWidget):
         self.settle_btn.setEnabled(False)
         token = self.token
 
-        def do(db, visit, tok, op, receipts_dir, fmt, font):
-            rec = ledger.settle(db, visit, token=tok, operator=op)
-            from desktop_app.reports.receipt import save_receipt
-
-            path = save_receipt(rec, receipts_dir / f"{rec.setl_no}.pdf", fmt, font_path=font)
-            return rec, path
-
         def done(out):
-            rec, path = out
+            rec, path = out.record, out.receipt
             self._settling = False
             self.settle_btn.setEnabled(True)
             self.last_record = rec
@@ -591,8 +584,10 @@ class SettleTab(QWidget):
             self._ledger_error(exc)
 
         st = self.ctx.settings
-        self.ctx.ops.change(do, self.ctx.db, v, token, self.ctx.operator.login, self.ctx.receipts_dir,
-                            st.get("receipt_format"), st.get("font_path") or None, done=done, failed=failed)
+        self.ctx.ops.change(settling.settle_and_save_receipt, self.ctx.db, v, token=token,
+                            operator=self.ctx.operator.login, receipts_dir=self.ctx.receipts_dir,
+                            receipt_format=st.get("receipt_format"), font_path=st.get("font_path") or None,
+                            done=done, failed=failed)
 
     def print_last(self) -> None:
         if self.last_record is None:

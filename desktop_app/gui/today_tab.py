@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app.core.model import BENEFITS
 from desktop_app.gui.models import ColumnModel
-from desktop_app.services import ledger
+from desktop_app.services import closing, ledger
 
 
 class DayModel(ColumnModel):
@@ -155,26 +155,15 @@ class TodayTab(QWidget):
                 QMessageBox.StandardButton.No) != QMessageBox.StandardButton.Yes:
             return
 
-        def do(db, op, folder):
-            from desktop_app.services.reporting import day_report_pdf, day_report_xlsx
-            from desktop_app.store import backup as bk
-
-            rec = ledger.day_close(db, operator=op)
-            if db.is_sqlite:
-                bk.backup(db)  # a verified copy of the closed day
-            x = day_report_xlsx(db, rec.business_date, folder / f"日结单_{rec.business_date:%Y%m%d}.xlsx")
-            p = day_report_pdf(db, rec.business_date, folder / f"日结单_{rec.business_date:%Y%m%d}.pdf")
-            return rec, x, p
-
         def done(out):
-            rec, x, p = out
-            t = rec.totals["totals"]
+            t = out.record.totals["totals"]
             self._say(self.tr("已日结 {0}：{1} 笔，医疗费 {2}，统筹基金 {3}，现金 {4}。日结单：{5}、{6}").format(
-                rec.business_date, rec.count, t["medfee_sumamt"], t["hifp_pay"], t["psn_cash_pay"], x, p))
+                out.business_date, out.count, t["medfee_sumamt"], t["hifp_pay"], t["psn_cash_pay"], out.xlsx,
+                out.pdf))
             self.refresh()
 
-        self.ctx.ops.change(do, self.ctx.db, self.ctx.operator.login, self.ctx.reports_dir, done=done,
-                            failed=self._error)
+        self.ctx.ops.change(closing.close_day, self.ctx.db, operator=self.ctx.operator.login,
+                            folder=self.ctx.reports_dir, done=done, failed=self._error)
 
     def _say(self, text: str) -> None:
         self.msg.setStyleSheet("color: #006100;")

@@ -8,14 +8,14 @@ from pathlib import Path
 
 from desktop_app.core.model import BENEFITS, INSUTYPES
 from desktop_app.reports.fonts import register_fonts
-from desktop_app.reports.xlsx import MONEY_LABELS, DayClosed, Row
+from desktop_app.reports.xlsx import MONEY_LABELS, CloseStamp, Row
 
 COLS = ("medfee_sumamt", "fulamt_ownpay_amt", "inscp_scp_amt", "act_pay_dedc", "hifp_pay", "acct_pay",
         "acct_mulaid_pay", "psn_cash_pay")
 
 
 def day_report_pdf(path: Path, rows: list[Row], clinic_name: str, clinic_code: str, day: date,
-                   closed: DayClosed | None) -> Path:
+                   closed: CloseStamp | None) -> Path:
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4, landscape
     from reportlab.lib.styles import ParagraphStyle

@@ -50,7 +50,7 @@ class Row:
 
 
 @dataclass(frozen=True)
-class DayClosed:
+class CloseStamp:
     """A day's close as the 日结单 heads it (None where the day is still open)."""
 
     closed_at: datetime
@@ -224,7 +224,7 @@ def _sources_sheet(ws, rows: list[Row], title: str) -> None:
     _print_setup(ws, "2:2")
 
 
-def day_report_xlsx(path: Path, rows: list[Row], clinic_name: str, day: date, closed: DayClosed | None) -> Path:
+def day_report_xlsx(path: Path, rows: list[Row], clinic_name: str, day: date, closed: CloseStamp | None) -> Path:
     """日结单: counts and sums by 险种 × benefit, by payment source, reversals listed."""
     from openpyxl import Workbook
 

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from desktop_app.core.model import MONEY_FIELDS
 from desktop_app.reports import daypdf, xlsx
 from desktop_app.reports import export as export_files
-from desktop_app.reports.xlsx import DayClosed, Row
+from desktop_app.reports.xlsx import CloseStamp, Row
 from desktop_app.services.settings import ClinicSettings, clinic_settings
 from desktop_app.store import models as m
 from desktop_app.store.db import Database
@@ -60,12 +60,12 @@ def _clinic(db: Database) -> ClinicSettings:
         return clinic_settings(s)
 
 
-def _day_head(db: Database, day: date) -> tuple[ClinicSettings, DayClosed | None]:
+def _day_head(db: Database, day: date) -> tuple[ClinicSettings, CloseStamp | None]:
     """The clinic and the day's close (None: not closed), read together."""
     with db.read() as s:
         clinic = clinic_settings(s)
         close = s.execute(select(m.DayClose).where(m.DayClose.business_date == day)).scalar_one_or_none()
-        closed = DayClosed(close.closed_at, close.operator) if close else None
+        closed = CloseStamp(close.closed_at, close.operator) if close else None
     return clinic, closed
 
 
