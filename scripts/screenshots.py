@@ -53,7 +53,7 @@ def main() -> int:
     pump(app, ctx)
     t = win.settle_tab
     t.search.setText("zh")
-    t._run_search()
+    t.person_pane._run_search()
     pump(app, ctx)
     # prefer a 吕梁 resident for the example
     for row, h in enumerate(t.results.hits):
@@ -64,7 +64,7 @@ def main() -> int:
     for code, qty in (("XJ01DCA030A001", "2"), ("250101015", "1"), ("110200005", "1"), ("HC0003", "1")):
         t.item_entry.setText(code)
         t.qty.setText(qty)
-        t.add_item()
+        t.items_pane.add_item()
     t.presettle()
     pump(app, ctx)
     win.grab().save(str(OUT / "02-settle-presettle.png"))
