@@ -126,3 +126,19 @@ def test_screens_and_renderers_do_not_reach_the_database():
     for folder in ("gui", "reports"):
         bad = [i for i in _imports(folder) if i[2].startswith(("desktop_app.store", "sqlalchemy"))]
         assert bad == [], folder
+
+
+def test_cli_day_close_makes_the_backup_and_the_day_report_like_the_window(db, tmp_path):
+    import json
+
+    from tests.cli_run import cs
+
+    ledger.settle(db, today_visit(resident(db).psn_no), operator="clerk")
+    code, out, _ = cs("day-close", "--db", str(db.path), "--json", user="admin")
+    dc = json.loads(out)
+    assert code == 0 and dc["count"] == 1 and dc["business_date"] == date.today().isoformat()
+    assert Path(dc["xlsx"]) == db.path.parent / "reports" / f"日结单_{date.today():%Y%m%d}.xlsx"
+    assert Path(dc["xlsx"]).exists() and Path(dc["pdf"]).read_bytes().startswith(b"%PDF")
+    assert database.check(Path(dc["backup"])) == "ok"
+    code, _, err = cs("day-close", "--db", str(db.path), "--out", str(tmp_path / "o"), user="admin")
+    assert code == 1 and "已经日结" in err and not (tmp_path / "o").exists()
