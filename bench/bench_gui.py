@@ -116,7 +116,7 @@ def typing_stalls(db_path: str) -> tuple[float, int]:
     QTimer.singleShot(300, start)
     app.exec()
     hb.stop()
-    searches = tab._search_gen
+    searches = tab.person_pane._search_gen
     win.ctx.ops.wait()
     gaps = sorted(state["gaps"])
     state["p99"] = gaps[int(0.99 * (len(gaps) - 1))] if gaps else 0

@@ -24,9 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import cpu_model
 
-from desktop_app.reports import export, xlsx
+from desktop_app.reports import export
 from desktop_app.reports.receipt import receipt_pdf
-from desktop_app.services import demo, ledger
+from desktop_app.services import demo, ledger, reporting
 from desktop_app.store.db import open_db
 
 DAY = date(2026, 11, 23)
@@ -86,9 +86,9 @@ def main() -> None:
     n = con.execute("SELECT COUNT(*) FROM settlement WHERE business_date BETWEEN '2026-11-01' AND '2026-11-30'").fetchone()[0]
     con.close()
     t = time.perf_counter()
-    xlsx.month_report_xlsx(db, 2026, 11, folder / "month.xlsx")
+    reporting.month_report_xlsx(db, 2026, 11, folder / "month.xlsx")
     t1 = time.perf_counter()
-    res = export.export(db, date(2026, 11, 1), date(2026, 11, 30), folder / "export")
+    res = reporting.export(db, date(2026, 11, 1), date(2026, 11, 30), folder / "export")
     t2 = time.perf_counter()
     size = sum(Path(f).stat().st_size for f in res.files)
     print(f"month of {n} settlements: monthly summary xlsx {t1 - t:.1f} s; reconciliation export "

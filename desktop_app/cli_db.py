@@ -327,23 +327,29 @@ def cmd_reverse(args, d, op) -> int:
 
 @signed_in()
 def cmd_day_close(args, d, op) -> int:
-    from desktop_app.services import ledger
+    """日结 as in the window: close the day, back it up (verified), write the 日结单 (xlsx and PDF)."""
+    from desktop_app.services import closing, database, ledger
 
     try:
         day = date.fromisoformat(args.date) if args.date else None
     except ValueError:
         return fail(f"日期“{args.date}”无效", args.json, 2, error_code="invalid_input", field="date")
     try:
-        rec = ledger.day_close(d, operator=op.login, day=day)
+        out = closing.close_day(d, operator=op.login, day=day, folder=Path(args.out) if args.out
+                                else database.reports_dir(d))
     except ledger.LedgerError as exc:
         return fail(exc.message, args.json, _ledger_exit(exc), error_code=exc.code, field=exc.field)
-    t = rec.totals
+    except database.BackupError as exc:
+        return fail(f"已日结，但备份未完成，日结单未生成：{exc}", args.json, 1, error_code="backup_failed")
+    rec, t = out.record, out.record.totals
     lines = [f"{rec.business_date} 已日结：结算 {t['settlements']} 笔，冲正 {t['reversals']} 笔。",
              f"合计：医疗费 {t['totals']['medfee_sumamt']}，统筹基金 {t['totals']['hifp_pay']}，"
              f"个人账户 {t['totals']['acct_pay']}，现金 {t['totals']['psn_cash_pay']}"]
     for k, g in t["by_insutype_benefit"].items():
         lines.append(f"  {k}：{g['count']} 笔，医疗费 {g['medfee_sumamt']}，统筹 {g['hifp_pay']}，现金 {g['psn_cash_pay']}")
-    emit(rec, args.json, "\n".join(lines))
+    lines += [f"日结单：{out.xlsx}、{out.pdf}"] + ([f"备份（已校验）：{out.backup}"] if out.backup else [])
+    emit({**asdict(rec), "backup": out.backup, "xlsx": str(out.xlsx), "pdf": str(out.pdf)}, args.json,
+         "\n".join(lines))
     return 0
 
 
@@ -401,26 +407,24 @@ def cmd_receipt(args, d, op) -> int:
 @signed_in()
 def cmd_report(args, d, op) -> int:
     from desktop_app.core.claim_io import InvalidInput
-    from desktop_app.reports import xlsx
+    from desktop_app.services import reporting
 
     try:
         if args.kind == "day":
             day = _day(args.date, "--date")
             out = Path(args.out or f"日结单_{day:%Y%m%d}.{(args.pdf and 'pdf') or 'xlsx'}")
             if args.pdf:
-                from desktop_app.reports.daypdf import day_report_pdf
-
-                day_report_pdf(d, day, out)
+                reporting.day_report_pdf(d, day, out)
             else:
-                xlsx.day_report_xlsx(d, day, out)
+                reporting.day_report_xlsx(d, day, out)
         elif args.kind == "month":
             y, mo = (int(x) for x in (args.month or f"{date.today():%Y-%m}").split("-"))
             out = Path(args.out or f"月报_{y}{mo:02d}.xlsx")
-            xlsx.month_report_xlsx(d, y, mo, out)
+            reporting.month_report_xlsx(d, y, mo, out)
         else:
             start, end = _day(args.date_from, "--from"), _day(args.date_to, "--to")
             out = Path(args.out or f"结算明细_{start:%Y%m%d}_{end:%Y%m%d}.xlsx")
-            xlsx.detail_xlsx(d, start, end, out)
+            reporting.detail_xlsx(d, start, end, out)
     except InvalidInput as exc:
         return fail(exc.message, args.json, 2, error_code="invalid_input", field=exc.field)
     except ValueError:
@@ -432,7 +436,7 @@ def cmd_report(args, d, op) -> int:
 @signed_in()
 def cmd_export(args, d, op) -> int:
     from desktop_app.core.claim_io import InvalidInput
-    from desktop_app.reports.export import export
+    from desktop_app.services.reporting import export
 
     try:
         start, end = _day(args.date_from, "--from"), _day(args.date_to, "--to")
@@ -500,6 +504,7 @@ def add_commands(sub, db_help: str) -> None:
 
     p = sub.add_parser("day-close", help="日结")
     p.add_argument("--date", help="营业日（默认今天）")
+    p.add_argument("--out", help="日结单文件夹（默认：数据库旁的 reports/）")
     common_options(p, db_help)
     p.set_defaults(func=cmd_day_close)
 
@@ -649,18 +654,16 @@ def cmd_backup(args, d, op) -> int:
 def cmd_restore(args) -> int:
     """Restore is a supervisor's act, checked against the backup being restored (the current database may
     be the damaged one), without writing to it; the restored database then records who restored what."""
-    from desktop_app.services import audit
-    from desktop_app.store import backup as bk
-    from desktop_app.store.db import Database, to_url
+    from desktop_app.services import database
+    from desktop_app.store.db import Database
 
-    url = to_url(args.db)
-    if not url.startswith("sqlite:///"):
+    target = database.locate(args.db)
+    if target is None:
         return fail("只有 SQLite 数据库可以用本功能恢复", args.json, 2, error_code="invalid_input")
-    target = Path(url.removeprefix("sqlite:///"))
     if not args.yes:
         return fail(f"恢复会用备份替换 {target}（原文件会保留为 *.before-restore-*）。确认请加 --yes。", args.json, 1)
     src = Path(args.file)
-    state = bk.check_file(src) if src.is_file() else "找不到文件"
+    state = database.check(src) if src.is_file() else "找不到文件"
     if state != "ok":
         return fail(f"备份文件 {src.name} 校验未通过，未恢复：{state}", args.json, 2, error_code="invalid_input",
                     field="file")
@@ -671,13 +674,10 @@ def cmd_restore(args) -> int:
         return fail(exc.message, args.json, 1, error_code="not_authorised", field=exc.field)
     finally:
         snapshot.dispose()
-    try:
-        kept = bk.restore(target, src, verified=True)  # checked above, before the sign-in
-    except bk.BackupError as exc:
+    try:  # checked above, before the sign-in
+        kept = database.restore(target, src, actor=args.operator_login, via="cli", verified=True).kept
+    except database.BackupError as exc:
         return fail(str(exc), args.json, 2, error_code="invalid_input", field="file")
-    restored = Database(target)
-    audit.record(restored, args.operator_login, "restore", src.name[:64], {"via": "cli", "kept": kept.name})
-    restored.dispose()
     emit({"restored": str(target), "previous_kept_as": str(kept)}, args.json,
          f"已从 {args.file} 恢复到 {target}；原文件保留为 {kept}")
     return 0

@@ -25,7 +25,8 @@ def pump(app, ctx, rounds: int = 6) -> None:
 
 
 def main() -> int:
-    from desktop_app.gui.app import LoginDialog, MainWindow, build_context, install_translations
+    from desktop_app.gui.app import MainWindow, build_context, install_translations
+    from desktop_app.gui.login import LoginDialog
     from desktop_app.services import accounts, demo
     from desktop_app.store.db import open_db
 
@@ -52,7 +53,7 @@ def main() -> int:
     pump(app, ctx)
     t = win.settle_tab
     t.search.setText("zh")
-    t._run_search()
+    t.person_pane._run_search()
     pump(app, ctx)
     # prefer a 吕梁 resident for the example
     for row, h in enumerate(t.results.hits):
@@ -63,7 +64,7 @@ def main() -> int:
     for code, qty in (("XJ01DCA030A001", "2"), ("250101015", "1"), ("110200005", "1"), ("HC0003", "1")):
         t.item_entry.setText(code)
         t.qty.setText(qty)
-        t.add_item()
+        t.items_pane.add_item()
     t.presettle()
     pump(app, ctx)
     win.grab().save(str(OUT / "02-settle-presettle.png"))
@@ -82,7 +83,7 @@ def main() -> int:
     win.grab().save(str(OUT / "05-admin.png"))
     win.close()
     # a supervisor's window: the audit trail and the operators
-    from desktop_app.gui.app import ChangePasswordDialog, FirstStartDialog
+    from desktop_app.gui.login import FirstStartDialog, PasswordDialog
 
     sup = MainWindow(build_context(db, accounts.authenticate(db, "admin", "admin123")))
     sup.resize(1280, 860)
@@ -101,7 +102,7 @@ def main() -> int:
     app.processEvents()
     first.grab().save(str(OUT / "08-first-start.png"))
     first.close()
-    pw = ChangePasswordDialog(db, "clerk", ask_current=True)
+    pw = PasswordDialog.for_own(db, "clerk", ask_current=True)
     pw.show()
     app.processEvents()
     pw.grab().save(str(OUT / "09-change-password.png"))

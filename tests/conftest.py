@@ -1,5 +1,9 @@
 import os
+import shutil
+import sqlite3
+from datetime import date
 
+import pytest
 from hypothesis import settings
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -9,3 +13,47 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 settings.register_profile("ci", derandomize=True, print_blob=True)
 settings.register_profile("dev", print_blob=True)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+
+# A migrated demo database is built once per session and copied per test (fast, isolated); shared by
+# tests/store, tests/services, tests/reports and tests/gui.
+TODAY = date(2026, 11, 23)
+
+
+def build_template(path):
+    """A migrated demo database (120 persons) in one file, ready to copy (also bench/fault_run.py's base)."""
+    from desktop_app.services import demo
+    from desktop_app.store.db import open_db
+
+    d = open_db(path)
+    demo.create_demo(d, persons=120, today=TODAY)
+    d.dispose()
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
+    return path
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory):
+    return build_template(tmp_path_factory.mktemp("tmpl") / "demo.sqlite3")
+
+
+@pytest.fixture
+def db(template_db, tmp_path):
+    from desktop_app.store.db import open_db
+
+    path = tmp_path / "clinic.sqlite3"
+    shutil.copy(template_db, path)
+    d = open_db(path)
+    yield d
+    d.dispose()
+
+
+@pytest.fixture
+def empty_db(tmp_path):
+    from desktop_app.store.db import open_db
+
+    d = open_db(tmp_path / "empty.sqlite3")
+    yield d
+    d.dispose()

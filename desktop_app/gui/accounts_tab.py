@@ -5,20 +5,17 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QComboBox,
     QDialog,
-    QDialogButtonBox,
-    QFormLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QLineEdit,
     QPushButton,
     QTableView,
     QVBoxLayout,
     QWidget,
 )
 
+from desktop_app.gui.login import PasswordDialog
 from desktop_app.gui.models import ColumnModel
 from desktop_app.services import accounts
 
@@ -33,56 +30,6 @@ class OperatorModel(ColumnModel):
         o = self.rows[index.row()]
         state = "已停用" if not o.active else ("须修改密码" if o.must_change_password else "正常")
         return (o.login, o.name, accounts.ROLES.get(o.role, o.role), state)[index.column()]
-
-
-class NewPasswordDialog(QDialog):
-    """Add an operator (login, name, role, initial password) or set a new password for one."""
-
-    def __init__(self, title: str, login: str | None = None, parent=None):
-        super().__init__(parent)
-        self.setWindowTitle(title)
-        lay = QVBoxLayout(self)
-        form = QFormLayout()
-        self.login = QLineEdit(login or "")
-        self.login.setObjectName("new_login")
-        self.login.setReadOnly(login is not None)
-        self.name = QLineEdit()
-        self.name.setObjectName("new_name")
-        self.role = QComboBox()
-        for code, label in accounts.ROLES.items():
-            self.role.addItem(label, code)
-        self.pw1 = QLineEdit()
-        self.pw1.setObjectName("new_pw1")
-        self.pw2 = QLineEdit()
-        self.pw2.setObjectName("new_pw2")
-        for w in (self.pw1, self.pw2):
-            w.setEchoMode(QLineEdit.EchoMode.Password)
-        form.addRow(self.tr("登录名"), self.login)
-        if login is None:
-            form.addRow(self.tr("姓名"), self.name)
-            form.addRow(self.tr("角色"), self.role)
-        form.addRow(self.tr("初始密码（至少8位）"), self.pw1)
-        form.addRow(self.tr("再输一次"), self.pw2)
-        lay.addLayout(form)
-        lay.addWidget(QLabel(self.tr("该操作员首次登录时须改为自己的密码。")))
-        self.msg = QLabel("")
-        self.msg.setObjectName("new_msg")
-        self.msg.setStyleSheet("color: #c00000;")
-        lay.addWidget(self.msg)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self._check)
-        buttons.rejected.connect(self.reject)
-        lay.addWidget(buttons)
-
-    def _check(self) -> None:
-        if not self.login.text().strip():
-            self.msg.setText(self.tr("请填写登录名"))
-        elif len(self.pw1.text()) < 8:
-            self.msg.setText(self.tr("初始密码至少8位"))
-        elif self.pw1.text() != self.pw2.text():
-            self.msg.setText(self.tr("两次输入的密码不一致"))
-        else:
-            self.accept()
 
 
 class AccountsTab(QWidget):
@@ -120,7 +67,7 @@ class AccountsTab(QWidget):
         self.refresh()
 
     def refresh(self) -> None:
-        self.ctx.ops.read(accounts.list_operators, self.ctx.db, done=self.model.set_rows, failed=self._error)
+        self.ctx.ops.query(accounts.list_operators, self.ctx.db, done=self.model.set_rows, failed=self._error)
 
     def selected(self) -> str | None:
         rows = self.view.selectionModel().selectedRows()
@@ -135,36 +82,36 @@ class AccountsTab(QWidget):
         self.msg.setStyleSheet("color: #c00000; font-weight: bold;")
         self.msg.setText(getattr(exc, "message", None) or str(exc))
 
-    def ask(self, dlg: NewPasswordDialog) -> bool:  # a seam for tests
+    def ask(self, dlg: PasswordDialog) -> bool:  # a seam for tests
         return dlg.exec() == QDialog.DialogCode.Accepted
 
     def add(self) -> None:
-        dlg = NewPasswordDialog(self.tr("添加操作员"), parent=self)
+        dlg = PasswordDialog(self.tr("添加操作员"), parent=self)
         if not self.ask(dlg):
             return
         login, name = dlg.login.text().strip(), dlg.name.text().strip() or dlg.login.text().strip()
-        self.ctx.ops.write(accounts.create_operator, self.ctx.db, login, name, dlg.role.currentData(), dlg.pw1.text(),
-                           must_change=True, actor=self.ctx.operator.login,
-                           done=lambda info: self._say(self.tr("已添加 {0}（{1}），首次登录须修改密码。").format(
-                               info.login, accounts.ROLES[info.role])), failed=self._error)
+        self.ctx.ops.change(accounts.create_operator, self.ctx.db, login, name, dlg.role.currentData(), dlg.pw1.text(),
+                            must_change=True, actor=self.ctx.operator.login,
+                            done=lambda info: self._say(self.tr("已添加 {0}（{1}），首次登录须修改密码。").format(
+                                info.login, accounts.ROLES[info.role])), failed=self._error)
 
     def reset(self) -> None:
         login = self.selected()
         if login is None:
             self._error(ValueError(self.tr("请先在表中选一名操作员")))
             return
-        dlg = NewPasswordDialog(self.tr("重设密码"), login, parent=self)
+        dlg = PasswordDialog(self.tr("重设密码"), login, parent=self)
         if not self.ask(dlg):
             return
-        self.ctx.ops.write(accounts.change_password, self.ctx.db, login, dlg.pw1.text(), actor=self.ctx.operator.login,
-                           done=lambda _r: self._say(self.tr("已重设 {0} 的密码，下次登录须修改。").format(login)),
-                           failed=self._error)
+        self.ctx.ops.change(accounts.change_password, self.ctx.db, login, dlg.pw1.text(), actor=self.ctx.operator.login,
+                            done=lambda _r: self._say(self.tr("已重设 {0} 的密码，下次登录须修改。").format(login)),
+                            failed=self._error)
 
     def set_active(self, active: bool) -> None:
         login = self.selected()
         if login is None:
             self._error(ValueError(self.tr("请先在表中选一名操作员")))
             return
-        self.ctx.ops.write(accounts.set_active, self.ctx.db, login, active, actor=self.ctx.operator.login,
-                           done=lambda _r: self._say((self.tr("已启用 {0}") if active else self.tr("已停用 {0}"))
-                                                     .format(login)), failed=self._error)
+        self.ctx.ops.change(accounts.set_active, self.ctx.db, login, active, actor=self.ctx.operator.login,
+                            done=lambda _r: self._say((self.tr("已启用 {0}") if active else self.tr("已停用 {0}"))
+                                                      .format(login)), failed=self._error)

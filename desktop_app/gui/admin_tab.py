@@ -39,7 +39,21 @@ class AdminTab(QWidget):
         self.report_path: str | None = None
         lay = QHBoxLayout(self)
         left = QVBoxLayout()
-        # packs
+        left.addWidget(self._packs_box())
+        left.addWidget(self._roster_box())
+        lay.addLayout(left, 3)
+        lay.addWidget(self._settings_box(ctx.settings), 2)
+        self._connect()
+        self._show_packs()
+        self._clerk = ctx.operator.role != "supervisor"
+        if self._clerk:  # checking is allowed; changing needs a supervisor
+            for w in (self.pack_sync_btn, self.roster_btn, self.save_btn):
+                w.setToolTip(self.tr("需要管理员"))
+            self.allow_unsigned.setEnabled(False)
+            self.save_btn.setEnabled(False)
+            self.roster_btn.setEnabled(False)
+
+    def _packs_box(self) -> QGroupBox:
         pk = QGroupBox(self.tr("政策包"))
         pl = QVBoxLayout(pk)
         self.pack_info = QLabel("")
@@ -68,8 +82,9 @@ class AdminTab(QWidget):
         self.pack_result.setObjectName("pack_result")
         self.pack_result.setReadOnly(True)
         pl.addWidget(self.pack_result)
-        left.addWidget(pk)
-        # roster
+        return pk
+
+    def _roster_box(self) -> QGroupBox:
         rg = QGroupBox(self.tr("花名册"))
         rl = QVBoxLayout(rg)
         row = QHBoxLayout()
@@ -97,37 +112,37 @@ class AdminTab(QWidget):
         self.open_report_btn = QPushButton(self.tr("打开错误报告"))
         self.open_report_btn.setEnabled(False)
         rl.addWidget(self.open_report_btn)
-        left.addWidget(rg)
-        lay.addLayout(left, 3)
-        # settings
+        return rg
+
+    def _settings_box(self, st) -> QGroupBox:
         sg = QGroupBox(self.tr("设置"))
         sl = QFormLayout(sg)
         self.fields: dict[str, QWidget] = {}
         for key in ("clinic_name", "clinic_code", "clinic_admdvs"):
-            w = QLineEdit(ctx.settings.get(key))
+            w = QLineEdit(st.get(key))
             w.setObjectName(key)
             self.fields[key] = w
             sl.addRow(settings_service.LABELS[key], w)
         level = QComboBox()
         for code, label in (("primary", "基层"), ("county", "县级(含一级)"), ("city", "市级及以上")):
             level.addItem(label, code)
-        level.setCurrentIndex(max(0, level.findData(ctx.settings.get("clinic_level"))))
+        level.setCurrentIndex(max(0, level.findData(st.get("clinic_level"))))
         self.fields["clinic_level"] = level
         sl.addRow(settings_service.LABELS["clinic_level"], level)
         pc = QComboBox()
         for n, label in ((1, "一类"), (2, "二类"), (3, "三类")):
             pc.addItem(label, str(n))
-        pc.setCurrentIndex(max(0, pc.findData(ctx.settings.get("clinic_price_class"))))
+        pc.setCurrentIndex(max(0, pc.findData(st.get("clinic_price_class"))))
         self.fields["clinic_price_class"] = pc
         sl.addRow(settings_service.LABELS["clinic_price_class"], pc)
         fmt = QComboBox()
         fmt.addItem("A5 纸", "A5")
         fmt.addItem("80 mm 热敏小票", "80mm")
-        fmt.setCurrentIndex(max(0, fmt.findData(ctx.settings.get("receipt_format"))))
+        fmt.setCurrentIndex(max(0, fmt.findData(st.get("receipt_format"))))
         self.fields["receipt_format"] = fmt
         sl.addRow(settings_service.LABELS["receipt_format"], fmt)
         for key in ("printer", "font_path"):
-            w = QLineEdit(ctx.settings.get(key))
+            w = QLineEdit(st.get(key))
             w.setObjectName(key)
             self.fields[key] = w
             sl.addRow(settings_service.LABELS[key], w)
@@ -136,8 +151,9 @@ class AdminTab(QWidget):
         sl.addRow("", self.save_btn)
         self.settings_msg = QLabel("")
         sl.addRow("", self.settings_msg)
-        lay.addWidget(sg, 2)
+        return sg
 
+    def _connect(self) -> None:
         self.pack_browse.clicked.connect(self._browse_pack)
         self.pack_check_btn.clicked.connect(self.check_pack)
         self.pack_sync_btn.clicked.connect(self.sync_pack)
@@ -148,23 +164,13 @@ class AdminTab(QWidget):
         self.save_btn.clicked.connect(self.save_settings)
         self.pack_path.textChanged.connect(lambda _t: self.pack_sync_btn.setEnabled(False))
         self.allow_unsigned.toggled.connect(lambda _c: self.pack_sync_btn.setEnabled(False))
-        self._show_packs()
-        if ctx.operator.role != "supervisor":  # checking is allowed; changing needs a supervisor
-            for w in (self.pack_sync_btn, self.roster_btn, self.save_btn):
-                w.setToolTip(self.tr("需要管理员"))
-            self.allow_unsigned.setEnabled(False)
-            self.save_btn.setEnabled(False)
-            self.roster_btn.setEnabled(False)
-            self._clerk = True
-        else:
-            self._clerk = False
 
     # ------------------------------------------------------------------ packs
     def _show_packs(self) -> None:
         def done(infos):
             self.pack_info.setText(self.tr("已加载：") + "；".join(f"{p.name} {p.version}" for p in infos))
 
-        self.ctx.ops.read(packs_service.installed, self.ctx.db, done=done)
+        self.ctx.ops.query(packs_service.installed, self.ctx.db, done=done)
 
     def _browse_pack(self) -> None:
         path = QFileDialog.getExistingDirectory(self, self.tr("选择政策包文件夹"))
@@ -183,8 +189,8 @@ class AdminTab(QWidget):
                 f"  {r.pack_id}（{r.name}）{r.version}：{labels[r.status]}" for r in results))
             self.pack_sync_btn.setEnabled(any(r.status != "unchanged" for r in results) and not self._clerk)
 
-        self.ctx.ops.read(packs_service.sync, self.ctx.db, path, dry_run=True, actor=self.ctx.operator.login,
-                          allow_unsigned=self.allow_unsigned.isChecked(), done=done, failed=self._pack_error)
+        self.ctx.ops.query(packs_service.sync, self.ctx.db, path, dry_run=True, actor=self.ctx.operator.login,
+                           allow_unsigned=self.allow_unsigned.isChecked(), done=done, failed=self._pack_error)
 
     def sync_pack(self) -> None:
         path = self.pack_path.text().strip()
@@ -195,8 +201,8 @@ class AdminTab(QWidget):
             self.pack_sync_btn.setEnabled(False)
             self._show_packs()
 
-        self.ctx.ops.write(packs_service.sync, self.ctx.db, path, actor=self.ctx.operator.login,
-                           allow_unsigned=self.allow_unsigned.isChecked(), done=done, failed=self._pack_error)
+        self.ctx.ops.change(packs_service.sync, self.ctx.db, path, actor=self.ctx.operator.login,
+                            allow_unsigned=self.allow_unsigned.isChecked(), done=done, failed=self._pack_error)
 
     def _pack_error(self, exc) -> None:
         self.pack_sync_btn.setEnabled(False)
@@ -246,9 +252,9 @@ class AdminTab(QWidget):
             self.progress.setValue(0)
             self.roster_result.setText(str(exc))
 
-        self.ctx.ops.write(roster_service.import_roster, self.ctx.db, path, dry_run=dry_run,
-                           actor=self.ctx.operator.login,
-                           progress=lambda i, n: prog.changed.emit(i, n), done=done, failed=failed)
+        self.ctx.ops.change(roster_service.import_roster, self.ctx.db, path, dry_run=dry_run,
+                            actor=self.ctx.operator.login,
+                            progress=lambda i, n: prog.changed.emit(i, n), done=done, failed=failed)
 
     def _open_report(self) -> None:
         if self.report_path:
@@ -270,5 +276,5 @@ class AdminTab(QWidget):
             self.settings_msg.setText(self.tr("已保存"))
             self.settings_saved.emit(st)
 
-        self.ctx.ops.write(settings_service.save, self.ctx.db, values, actor=self.ctx.operator.login, done=done,
-                           failed=lambda e: QMessageBox.warning(self, self.tr("设置"), str(e)))
+        self.ctx.ops.change(settings_service.save, self.ctx.db, values, actor=self.ctx.operator.login, done=done,
+                            failed=lambda e: QMessageBox.warning(self, self.tr("设置"), str(e)))

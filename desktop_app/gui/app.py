@@ -14,17 +14,13 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QDialog,
-    QDialogButtonBox,
-    QFormLayout,
-    QLabel,
-    QLineEdit,
     QMainWindow,
     QMessageBox,
     QTabWidget,
-    QVBoxLayout,
 )
 
-from desktop_app.services import accounts
+from desktop_app.gui.login import LoginDialog, PasswordDialog, first_start
+from desktop_app.services import accounts, database
 from desktop_app.services import settings as settings_service
 
 log = logging.getLogger("clinic_settle.gui")
@@ -92,170 +88,6 @@ def install_exception_hook(parent_getter=lambda: None) -> None:
     sys.excepthook = hook
 
 
-class LoginDialog(QDialog):
-    def __init__(self, db, parent=None):
-        super().__init__(parent)
-        self.db = db
-        self.operator: accounts.OperatorInfo | None = None
-        self.setWindowTitle(self.tr("登录 — 乡镇医保结算台"))
-        lay = QVBoxLayout(self)
-        form = QFormLayout()
-        self.login = QLineEdit()
-        self.login.setObjectName("login")
-        self.password = QLineEdit()
-        self.password.setObjectName("password")
-        self.password.setEchoMode(QLineEdit.EchoMode.Password)
-        form.addRow(self.tr("操作员"), self.login)
-        form.addRow(self.tr("密码"), self.password)
-        lay.addLayout(form)
-        self.msg = QLabel("")
-        self.msg.setObjectName("login_msg")
-        self.msg.setStyleSheet("color: #c00000;")
-        lay.addWidget(self.msg)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        for b in buttons.buttons():  # Enter follows the fields (操作员 → 密码 → 登录), not a default button
-            b.setAutoDefault(False)
-            b.setDefault(False)
-        buttons.accepted.connect(self.try_login)
-        buttons.rejected.connect(self.reject)
-        lay.addWidget(buttons)
-        self.login.returnPressed.connect(self.password.setFocus)
-        self.password.returnPressed.connect(self.try_login)
-
-    def keyPressEvent(self, event) -> None:
-        # Enter is handled by the fields (操作员 → 密码 → 登录); QDialogButtonBox would otherwise
-        # make 确定 the default button again when shown and submit a half-filled form.
-        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
-            return
-        super().keyPressEvent(event)
-
-    def try_login(self) -> None:
-        login = self.login.text().strip()
-        if not login or not self.password.text():
-            self.msg.setText(self.tr("请输入操作员和密码"))
-            return
-        try:
-            op = accounts.login(self.db, login, self.password.text())
-        except accounts.AuthError as exc:
-            self.msg.setText(str(exc))
-            self.password.clear()
-            self.password.setFocus()
-            return
-        if op.must_change_password and not ChangePasswordDialog.ask(self.db, op.login, self):
-            self.msg.setText(self.tr("首次登录须修改密码"))
-            return
-        self.operator = op
-        self.accept()
-
-
-class ChangePasswordDialog(QDialog):
-    """First login (or after a reset by a supervisor): the operator sets a password of their own.
-    From the menu (修改我的密码) the current password is asked for first."""
-
-    def __init__(self, db, login: str, parent=None, *, ask_current: bool = False):
-        super().__init__(parent)
-        self.db, self.login_name = db, login
-        self.setWindowTitle(self.tr("修改密码"))
-        lay = QVBoxLayout(self)
-        lay.addWidget(QLabel(self.tr("请为 {0} 设置新密码（至少8位）：").format(login)))
-        form = QFormLayout()
-        self.current = QLineEdit()
-        self.current.setObjectName("current_pw")
-        self.current.setEchoMode(QLineEdit.EchoMode.Password)
-        if ask_current:
-            form.addRow(self.tr("当前密码"), self.current)
-        self.ask_current = ask_current
-        self.new1 = QLineEdit()
-        self.new1.setEchoMode(QLineEdit.EchoMode.Password)
-        self.new2 = QLineEdit()
-        self.new2.setEchoMode(QLineEdit.EchoMode.Password)
-        form.addRow(self.tr("新密码"), self.new1)
-        form.addRow(self.tr("再输一次"), self.new2)
-        lay.addLayout(form)
-        self.msg = QLabel("")
-        self.msg.setStyleSheet("color: #c00000;")
-        lay.addWidget(self.msg)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.save)
-        buttons.rejected.connect(self.reject)
-        lay.addWidget(buttons)
-
-    def save(self) -> None:
-        if self.new1.text() != self.new2.text():
-            self.msg.setText(self.tr("两次输入的密码不一致"))
-            return
-        try:
-            if self.ask_current:  # goes through the lockout and the audit trail like a login
-                accounts.login(self.db, self.login_name, self.current.text())
-            accounts.change_password(self.db, self.login_name, self.new1.text(), actor=self.login_name)
-        except accounts.AuthError as exc:
-            self.msg.setText(str(exc))
-            return
-        self.accept()
-
-    @classmethod
-    def ask(cls, db, login: str, parent=None) -> bool:
-        return cls(db, login, parent).exec() == QDialog.DialogCode.Accepted
-
-
-class FirstStartDialog(QDialog):
-    """A database with no operators: set up this clinic (its supervisor, with a one-time password that
-    must be changed at the first login) or open the demo clinic for practice."""
-
-    def __init__(self, where: str, parent=None):
-        super().__init__(parent)
-        self.choice: str | None = None
-        self.setWindowTitle(self.tr("首次使用 — 乡镇医保结算台"))
-        lay = QVBoxLayout(self)
-        text = QLabel(self.tr(
-            "这台电脑上的数据库还没有操作员：\n{0}\n\n"
-            "正式使用：建立本机构的管理员账户（admin），程序给出一次性初始密码，首次登录须改为自己的密码；"
-            "然后在“政策包与花名册、设置”中设置机构信息、导入政策包和花名册，并添加收费员。\n\n"
-            "练习：生成演示机构和演示参保人（操作员 admin / admin123，clerk / clerk123）。"
-            "演示数据不能用于正式结算。").format(where))
-        text.setWordWrap(True)
-        text.setMinimumWidth(460)
-        lay.addWidget(text)
-        buttons = QDialogButtonBox()
-        self.clinic_btn = buttons.addButton(self.tr("建立本机构（创建管理员）"), QDialogButtonBox.ButtonRole.AcceptRole)
-        self.demo_btn = buttons.addButton(self.tr("生成演示数据（练习用）"), QDialogButtonBox.ButtonRole.AcceptRole)
-        buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
-        self.clinic_btn.setObjectName("first_clinic")
-        self.demo_btn.setObjectName("first_demo")
-        self.clinic_btn.clicked.connect(lambda: self._choose("clinic"))
-        self.demo_btn.clicked.connect(lambda: self._choose("demo"))
-        buttons.rejected.connect(self.reject)
-        lay.addWidget(buttons)
-
-    def _choose(self, choice: str) -> None:
-        self.choice = choice
-        self.accept()
-
-
-def first_start(db, parent=None) -> str | None:
-    """Run the first start on a database without operators. Returns the login to offer, or None if the
-    user cancelled (nothing is created then)."""
-    dlg = FirstStartDialog(str(db.path or db.url), parent)
-    if dlg.exec() != QDialog.DialogCode.Accepted or dlg.choice is None:
-        return None
-    if dlg.choice == "demo":
-        from desktop_app.services.demo import create_demo
-
-        create_demo(db)
-        QMessageBox.information(parent, "乡镇医保结算台", "已生成演示数据：\n"
-                                f"{db.path or db.url}\n\n操作员 admin / admin123（管理员），clerk / clerk123（收费员）")
-        return "clerk"
-    initial = accounts.create_first_supervisor(db, "admin")
-    box = QMessageBox(parent)
-    box.setIcon(QMessageBox.Icon.Information)
-    box.setWindowTitle("已创建管理员")
-    box.setText(f"管理员登录名：admin\n初始密码：{initial}\n\n请记下初始密码（只显示这一次）。"
-                "登录后须立即改为自己的密码（至少8位）。")
-    box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    box.exec()
-    return "admin"
-
-
 SHORTCUTS = (
     ("F2", "光标到查找框（可直接扫码）"), ("Enter", "查找框：选第一人并转到项目录入；项目框：转到数量；数量：添加"),
     ("F5", "预结算"), ("F9", "结算（同一就诊重复按只结算一次）"), ("F10", "打印/预览结算单"),
@@ -319,7 +151,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(self.tr("乡镇医保结算台 — {0}").format(st.clinic_name))
 
     def change_my_password(self) -> bool:
-        dlg = ChangePasswordDialog(self.ctx.db, self.ctx.operator.login, self, ask_current=True)
+        dlg = PasswordDialog.for_own(self.ctx.db, self.ctx.operator.login, self, ask_current=True)
         ok = dlg.exec() == QDialog.DialogCode.Accepted
         if ok:
             self.statusBar().showMessage(self.tr("密码已修改"), 5000)
@@ -335,22 +167,17 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
 
-def data_dir_for(db) -> Path:
-    return Path(db.path).parent if getattr(db, "path", None) else Path.home()
-
-
 def build_context(db, operator) -> AppContext:
     from desktop_app.gui.ops import Ops
 
     ops = Ops(on_unhandled=lambda exc, tb: sys.excepthook(type(exc), exc, exc.__traceback__))
-    return AppContext(db=db, ops=ops, operator=operator, settings=settings_service.load(db), data_dir=data_dir_for(db))
+    return AppContext(db=db, ops=ops, operator=operator, settings=settings_service.load(db),
+                      data_dir=database.data_dir(db))
 
 
 def offer_restore(path: Path, state: str) -> bool:
     """The database failed its start-up check: say so and offer the newest backup. True if fixed."""
-    from desktop_app.store import backup as bk
-
-    latest = next(iter(bk.list_backups(path)), None)
+    latest = database.latest_backup(path)
     text = f"数据库 {path} 检查未通过：{state}\n\n"
     if latest is None:
         QMessageBox.critical(None, "数据库损坏", text + "没有可用的备份。请联系县医保局信息科，不要删除该文件。")
@@ -359,26 +186,16 @@ def offer_restore(path: Path, state: str) -> bool:
                                "损坏的文件会保留）", QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
     if ans != QMessageBox.StandardButton.Yes:
         return False
-    try:
-        kept = bk.restore(path, Path(latest.path))
-    except bk.BackupError as exc:
+    try:  # the trail says a restore happened (no one is logged in yet: the program)
+        database.restore(path, Path(latest.path), actor=accounts.SYSTEM, via="window", reason=state)
+    except database.BackupError as exc:
         QMessageBox.critical(None, "恢复失败", str(exc))
         return False
-    from desktop_app.store.db import Database
-
-    restored = Database(path)  # the trail says a restore happened (no one is logged in yet: the program)
-    from desktop_app.services import audit
-
-    audit.record(restored, accounts.SYSTEM, "restore", Path(latest.path).name[:64],
-                 {"via": "window", "reason": state[:200], "kept": kept.name})
-    restored.dispose()
     QMessageBox.information(None, "已恢复", f"已从 {latest.created:%Y-%m-%d %H:%M} 的备份恢复。该备份之后的结算需要重新核对。")
     return True
 
 
 def run_gui(db_arg=None, argv: list[str] | None = None) -> int:
-    from desktop_app.store.db import open_db
-
     app = QApplication.instance() or QApplication(argv or sys.argv)
     app.setOrganizationName(ORG)
     app.setApplicationName(APP)
@@ -386,18 +203,15 @@ def run_gui(db_arg=None, argv: list[str] | None = None) -> int:
     windows: list = []
     install_exception_hook(lambda: windows[0] if windows else None)
     from desktop_app.privacy import setup_logging
-    from desktop_app.store import backup as bk
-    from desktop_app.store.db import to_url
 
-    url = to_url(db_arg)
-    path = Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
+    path = database.locate(db_arg)
     log_file = setup_logging((path.parent if path else Path.home()) / "logs")
     LOG_FILE[:] = [log_file] if log_file else []
     if path is not None and path.exists():
-        state = bk.quick_check(path)
+        state = database.check(path, quick=True)
         if state != "ok" and not offer_restore(path, state):
             return 2
-    db = open_db(db_arg)
+    db = database.open_database(db_arg)
     first_login = None
     if not accounts.has_operators(db):
         # a first start: this clinic's supervisor (forced password change) or the demo clinic
@@ -415,7 +229,7 @@ def run_gui(db_arg=None, argv: list[str] | None = None) -> int:
     if dlg.exec() != QDialog.DialogCode.Accepted or dlg.operator is None:
         return 0
     win = MainWindow(build_context(db, dlg.operator))
-    win.ctx.ops.write(bk.daily, db, failed=lambda exc: win.statusBar().showMessage(f"自动备份失败：{exc}"))
+    win.ctx.ops.change(database.daily_backup, db, failed=lambda exc: win.statusBar().showMessage(f"自动备份失败：{exc}"))
     windows.append(win)
     win.show()
     return app.exec()

@@ -68,7 +68,7 @@ class AuditTab(QWidget):
             self.model.set_rows(rows)
             self.view.resizeColumnsToContents()
 
-        self.ctx.ops.read(audit.recent, self.ctx.db, 500, done=done)
+        self.ctx.ops.query(audit.recent, self.ctx.db, 500, done=done)
 
     def verify(self) -> None:
         def done(r):
@@ -79,4 +79,4 @@ class AuditTab(QWidget):
                 self.result.setStyleSheet("color: #c00000; font-weight: bold;")
                 self.result.setText("\n".join(p.message for p in r.problems))
 
-        self.ctx.ops.read(audit.verify, self.ctx.db, done=done)
+        self.ctx.ops.query(audit.verify, self.ctx.db, done=done)

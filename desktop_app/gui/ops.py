@@ -1,7 +1,8 @@
 """Background operations (after Anki's `aqt/operations` and `taskman.py`).
 
-`Ops.read(fn, ...)` runs on a small thread pool; `Ops.write(fn, ...)` on a pool
-of exactly one thread, so writes are serialised in submission order. The result
+`Ops.query(fn, ...)` runs on a small thread pool; `Ops.change(fn, ...)` on a pool
+of exactly one thread, so changes are serialised in submission order. (Named apart
+from `Database.read/write`: a screen asks for a use case, not a session.) The result
 (or the exception) comes back through a Qt signal, delivered on the GUI thread,
 to the `done` / `failed` callables. A read whose answer is no longer wanted
 (the clerk typed on) is dropped by a generation check in the caller.
@@ -56,11 +57,14 @@ class Ops(QObject):
         self._pending = 0
         self._on_unhandled = on_unhandled
 
-    def read(self, fn: Callable, *args, done: Callable | None = None, failed: Callable | None = None, **kwargs) -> None:
+    def query(self, fn: Callable, *args, done: Callable | None = None, failed: Callable | None = None,
+              **kwargs) -> None:
+        """Run a reading use case on the small pool."""
         self._submit(self._reads, fn, args, kwargs, done, failed)
 
-    def write(self, fn: Callable, *args, done: Callable | None = None, failed: Callable | None = None,
-              **kwargs) -> None:
+    def change(self, fn: Callable, *args, done: Callable | None = None, failed: Callable | None = None,
+               **kwargs) -> None:
+        """Run a use case that changes data on the one writing thread, in submission order."""
         self._submit(self._writes, fn, args, kwargs, done, failed)
 
     @property

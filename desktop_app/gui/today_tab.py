@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app.core.model import BENEFITS
 from desktop_app.gui.models import ColumnModel
-from desktop_app.services import ledger
+from desktop_app.services import closing, ledger
 
 
 class DayModel(ColumnModel):
@@ -109,7 +109,7 @@ class TodayTab(QWidget):
                                         "现金 {6}（元，冲正已抵减）").format(
                 date.today(), n, m, tot["medfee_sumamt"], tot["hifp_pay"], tot["acct_pay"], tot["psn_cash_pay"]))
 
-        self.ctx.ops.read(ledger.list_day, self.ctx.db, date.today(), done=done, failed=self._error)
+        self.ctx.ops.query(ledger.list_day, self.ctx.db, date.today(), done=done, failed=self._error)
 
     def selected(self):
         idx = self.view.currentIndex()
@@ -145,8 +145,8 @@ class TodayTab(QWidget):
             self._say(self.tr("已冲正：冲正单号 {0}，原结算 {1}；限额已退回。").format(rv.setl_no, rec.setl_no))
             self.refresh()
 
-        self.ctx.ops.write(ledger.reverse, self.ctx.db, rec.setl_no, reason=reason, operator=self.ctx.operator.login,
-                           done=done, failed=self._error)
+        self.ctx.ops.change(ledger.reverse, self.ctx.db, rec.setl_no, reason=reason, operator=self.ctx.operator.login,
+                            done=done, failed=self._error)
 
     def day_close(self, confirm: bool = True) -> None:
         if confirm and QMessageBox.question(
@@ -155,27 +155,15 @@ class TodayTab(QWidget):
                 QMessageBox.StandardButton.No) != QMessageBox.StandardButton.Yes:
             return
 
-        def do(db, op, folder):
-            from desktop_app.reports.daypdf import day_report_pdf
-            from desktop_app.reports.xlsx import day_report_xlsx
-            from desktop_app.store import backup as bk
-
-            rec = ledger.day_close(db, operator=op)
-            if db.is_sqlite:
-                bk.backup(db)  # a verified copy of the closed day
-            x = day_report_xlsx(db, rec.business_date, folder / f"日结单_{rec.business_date:%Y%m%d}.xlsx")
-            p = day_report_pdf(db, rec.business_date, folder / f"日结单_{rec.business_date:%Y%m%d}.pdf")
-            return rec, x, p
-
         def done(out):
-            rec, x, p = out
-            t = rec.totals["totals"]
+            t = out.record.totals["totals"]
             self._say(self.tr("已日结 {0}：{1} 笔，医疗费 {2}，统筹基金 {3}，现金 {4}。日结单：{5}、{6}").format(
-                rec.business_date, rec.count, t["medfee_sumamt"], t["hifp_pay"], t["psn_cash_pay"], x, p))
+                out.business_date, out.count, t["medfee_sumamt"], t["hifp_pay"], t["psn_cash_pay"], out.xlsx,
+                out.pdf))
             self.refresh()
 
-        self.ctx.ops.write(do, self.ctx.db, self.ctx.operator.login, self.ctx.reports_dir, done=done,
-                           failed=self._error)
+        self.ctx.ops.change(closing.close_day, self.ctx.db, operator=self.ctx.operator.login,
+                            folder=self.ctx.reports_dir, done=done, failed=self._error)
 
     def _say(self, text: str) -> None:
         self.msg.setStyleSheet("color: #006100;")

@@ -6,20 +6,16 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import select
-
 from desktop_app.core.model import BENEFITS, INSUTYPES
 from desktop_app.reports.fonts import register_fonts
-from desktop_app.reports.xlsx import MONEY_LABELS, rows_between
-from desktop_app.services.settings import clinic_settings
-from desktop_app.store import models as m
-from desktop_app.store.db import Database
+from desktop_app.reports.xlsx import MONEY_LABELS, CloseStamp, Row
 
 COLS = ("medfee_sumamt", "fulamt_ownpay_amt", "inscp_scp_amt", "act_pay_dedc", "hifp_pay", "acct_pay",
         "acct_mulaid_pay", "psn_cash_pay")
 
 
-def day_report_pdf(db: Database, day: date, path: str | Path) -> Path:
+def day_report_pdf(path: Path, rows: list[Row], clinic_name: str, clinic_code: str, day: date,
+                   closed: CloseStamp | None) -> Path:
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4, landscape
     from reportlab.lib.styles import ParagraphStyle
@@ -27,15 +23,11 @@ def day_report_pdf(db: Database, day: date, path: str | Path) -> Path:
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
     font = register_fonts().regular
-    with db.read() as s:
-        clinic = clinic_settings(s)
-        close = s.execute(select(m.DayClose).where(m.DayClose.business_date == day)).scalar_one_or_none()
-    rows = rows_between(db, day, day)
     title = ParagraphStyle("t", fontName=font, fontSize=15, leading=20)
     body = ParagraphStyle("b", fontName=font, fontSize=9, leading=12)
-    state = f"已日结 {close.closed_at:%Y-%m-%d %H:%M} 操作员 {close.operator}" if close else "未日结"
-    story = [Paragraph(f"{clinic.clinic_name} 日结单", title),
-             Paragraph(f"机构编码 {clinic.clinic_code}　营业日 {day}　{state}　结算 "
+    state = f"已日结 {closed.closed_at:%Y-%m-%d %H:%M} 操作员 {closed.operator}" if closed else "未日结"
+    story = [Paragraph(f"{clinic_name} 日结单", title),
+             Paragraph(f"机构编码 {clinic_code}　营业日 {day}　{state}　结算 "
                        f"{sum(1 for r in rows if r.kind == 'settle')} 笔，冲正 "
                        f"{sum(1 for r in rows if r.kind == 'reverse')} 笔", body), Spacer(1, 4 * mm)]
     groups: dict[tuple, list] = {}

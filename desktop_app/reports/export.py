@@ -1,6 +1,7 @@
 """Reconciliation export (对账导出) for the medical-insurance centre.
 
-`export(db, start, end, out)` writes into `out/`:
+`services.reporting.export(db, start, end, out)` reads the rows and `write_export` writes
+them into `out/`:
 
 - `settlements_<from>_<to>.jsonl` — UTF-8, one JSON object per settlement and per
   reversal, in settlement-number order (format: docs/export.md);
@@ -20,14 +21,9 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import select
-
 from desktop_app import __version__
 from desktop_app.core.model import MONEY_FIELDS
-from desktop_app.reports.xlsx import rows_between, write_detail_file
-from desktop_app.services.settings import clinic_settings
-from desktop_app.store import models as m
-from desktop_app.store.db import Database
+from desktop_app.reports.xlsx import Row, write_detail_file
 
 FORMAT_VERSION = 1
 
@@ -45,50 +41,42 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def export(db: Database, start: date, end: date, out: str | Path) -> ExportResult:
-    if end < start:
-        raise ValueError(f"结束日期 {end} 早于开始日期 {start}")
+def _jsonl_line(r: Row, packs: list[dict], ratio: str) -> str:
+    obj = {
+        "format": FORMAT_VERSION,
+        "setl_no": r.setl_no, "kind": r.kind, "original_setl_no": r.original or None,
+        "created_at": r.created_at.isoformat(timespec="seconds"), "business_date": r.business_date.isoformat(),
+        "visit_date": r.visit_date.isoformat(), "fixmedins_code": r.institution, "psn_no": r.psn_no,
+        "psn_name": r.name, "insutype": r.insutype, "benefit": r.benefit, "disease": r.disease or None,
+        "operator": r.operator, "reason": r.reason or None,
+        "pool_prop_selfpay": ratio,
+        **{f: str(r.amounts[f]) for f in MONEY_FIELDS},
+        "packs": [{"id": p["id"], "version": p["version"], "content_hash": p.get("content_hash", "")} for p in packs],
+    }
+    return json.dumps(obj, ensure_ascii=False, sort_keys=True)
+
+
+def write_export(out: Path, start: date, end: date, rows: list[Row], *, clinic_code: str, clinic_name: str,
+                 packs: dict[str, list[dict]], ratios: dict[str, str]) -> ExportResult:
+    """The export of `rows` (with each settlement's `packs` and `ratios` by 结算单号) into `out/`."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     tag = f"{start:%Y%m%d}_{end:%Y%m%d}"
-    rows = rows_between(db, start, end)
-    with db.read() as s:
-        clinic = clinic_settings(s)
-        packs = {st_no: json.loads(p or "[]") for st_no, p in s.execute(
-            select(m.Settlement.setl_no, m.Settlement.packs).where(
-                m.Settlement.business_date >= start, m.Settlement.business_date <= end)).all()}
-        ratios = dict(s.execute(select(m.Settlement.setl_no, m.Settlement.pool_prop_selfpay).where(
-            m.Settlement.business_date >= start, m.Settlement.business_date <= end)).all())
-
     jsonl = out / f"settlements_{tag}.jsonl"
-    lines = []
-    for r in rows:
-        obj = {
-            "format": FORMAT_VERSION,
-            "setl_no": r.setl_no, "kind": r.kind, "original_setl_no": r.original or None,
-            "created_at": r.created_at.isoformat(timespec="seconds"), "business_date": r.business_date.isoformat(),
-            "visit_date": r.visit_date.isoformat(), "fixmedins_code": r.institution, "psn_no": r.psn_no,
-            "psn_name": r.name, "insutype": r.insutype, "benefit": r.benefit, "disease": r.disease or None,
-            "operator": r.operator, "reason": r.reason or None,
-            "pool_prop_selfpay": ratios[r.setl_no],
-            **{f: str(r.amounts[f]) for f in MONEY_FIELDS},
-            "packs": [{"id": p["id"], "version": p["version"], "content_hash": p.get("content_hash", "")}
-                      for p in packs.get(r.setl_no, [])],
-        }
-        lines.append(json.dumps(obj, ensure_ascii=False, sort_keys=True))
+    lines = [_jsonl_line(r, packs.get(r.setl_no, []), ratios[r.setl_no]) for r in rows]
     tmp = jsonl.with_name(jsonl.name + ".tmp")
     tmp.write_text("".join(line + "\n" for line in lines), encoding="utf-8", newline="\n")
     tmp.replace(jsonl)
 
     xlsx = write_detail_file(out / f"对账明细_{tag}.xlsx", "对账明细",
-                             f"{clinic.clinic_name}（{clinic.clinic_code}）对账明细 {start} 至 {end}", rows)
+                             f"{clinic_name}（{clinic_code}）对账明细 {start} 至 {end}", rows)
 
     sums = {f: str(sum((r.amounts[f] for r in rows), Decimal("0.00"))) for f in MONEY_FIELDS}
     manifest = {
         "format": FORMAT_VERSION,
         "generator": f"ClinicSettle {__version__}",
-        "fixmedins_code": clinic.clinic_code,
-        "fixmedins_name": clinic.clinic_name,
+        "fixmedins_code": clinic_code,
+        "fixmedins_name": clinic_name,
         "period": {"from": start.isoformat(), "to": end.isoformat()},
         "count": {"settle": sum(1 for r in rows if r.kind == "settle"),
                   "reverse": sum(1 for r in rows if r.kind == "reverse"), "rows": len(rows)},

@@ -4,6 +4,8 @@ Chinese headers, a frozen header row, two-decimal number formats, column widths,
 a totals row, landscape A4 print setup fitted to the page width. Sums are taken
 from the database in integer fen, so the sheet equals the ledger to the fen.
 Workbooks are written with fixed timestamps so the same data gives the same file.
+
+This module only renders the rows it is given; services/reporting.py reads them.
 """
 
 from __future__ import annotations
@@ -15,12 +17,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import select
-
 from desktop_app.core.model import BENEFITS, INSUTYPES, MONEY_FIELDS
-from desktop_app.services.settings import clinic_settings
-from desktop_app.store import models as m
-from desktop_app.store.db import Database
 
 MONEY_LABELS = {
     "medfee_sumamt": "医疗费总额", "fulamt_ownpay_amt": "全自费", "overlmt_selfpay": "超限价自费",
@@ -52,37 +49,12 @@ class Row:
     packs: str
 
 
-def rows_between(db: Database, start: date, end: date) -> list[Row]:
-    """Settlements and reversals whose business day is in [start, end], in number order.
+@dataclass(frozen=True)
+class CloseStamp:
+    """A day's close as the 日结单 heads it (None where the day is still open)."""
 
-    Columns only (no ORM objects): a month of 30,000 rows loads in about a second.
-    """
-    import json
-
-    S = m.Settlement
-    cols = [S.id, S.setl_no, S.kind, S.original_id, S.created_at, S.business_date, S.visit_date, S.psn_no,
-            S.insutype, S.benefit, S.disease, S.institution, S.operator, S.reason, S.receipt_json, S.packs,
-            *[getattr(S, f) for f in MONEY_FIELDS]]
-    with db.read() as s:
-        q = (select(*cols, m.Person.name).join(m.Person, m.Person.psn_no == S.psn_no)
-             .where(S.business_date >= start, S.business_date <= end).order_by(S.setl_no))
-        raw = s.execute(q).all()
-        ids = {r.id: r.setl_no for r in raw}
-        missing = {r.original_id for r in raw if r.original_id and r.original_id not in ids}
-        if missing:
-            ids.update(dict(s.execute(select(S.id, S.setl_no).where(S.id.in_(missing))).all()))
-    out = []
-    for r in raw:
-        receipt = json.loads(r.receipt_json or "{}")
-        packs = ";".join(f"{p['id']}@{p['version']}" for p in json.loads(r.packs or "[]"))
-        out.append(Row(
-            setl_no=r.setl_no, kind=r.kind, original=ids.get(r.original_id, "") if r.original_id else "",
-            created_at=r.created_at, business_date=r.business_date, visit_date=r.visit_date, psn_no=r.psn_no,
-            name=receipt.get("name") or r.name, insutype=r.insutype, benefit=r.benefit, disease=r.disease,
-            institution=r.institution, operator=r.operator, reason=r.reason,
-            amounts={f: getattr(r, f) for f in MONEY_FIELDS}, packs=packs,
-        ))
-    return out
+    closed_at: datetime
+    operator: str
 
 
 def _style_header(ws, row: int, ncols: int) -> None:
@@ -195,12 +167,9 @@ def _detail_sheet(ws, rows: list[Row], title: str) -> None:
     _print_setup(ws, "2:2")
 
 
-def detail_xlsx(db: Database, start: date, end: date, path: str | Path) -> Path:
+def detail_xlsx(path: Path, rows: list[Row], clinic_name: str, start: date, end: date) -> Path:
     """结算明细: one row per settlement and reversal in the date range."""
-    with db.read() as s:
-        clinic = clinic_settings(s)
-    return write_detail_file(Path(path), "结算明细", f"{clinic.clinic_name} 结算明细 {start} 至 {end}",
-                             rows_between(db, start, end))
+    return write_detail_file(Path(path), "结算明细", f"{clinic_name} 结算明细 {start} 至 {end}", rows)
 
 
 def _group_sheet(ws, title: str, key_labels: list[str], groups: dict[tuple, dict], counts: dict[tuple, int]) -> None:
@@ -255,20 +224,16 @@ def _sources_sheet(ws, rows: list[Row], title: str) -> None:
     _print_setup(ws, "2:2")
 
 
-def day_report_xlsx(db: Database, day: date, path: str | Path) -> Path:
+def day_report_xlsx(path: Path, rows: list[Row], clinic_name: str, day: date, closed: CloseStamp | None) -> Path:
     """日结单: counts and sums by 险种 × benefit, by payment source, reversals listed."""
     from openpyxl import Workbook
 
-    with db.read() as s:
-        clinic = clinic_settings(s)
-        close = s.execute(select(m.DayClose).where(m.DayClose.business_date == day)).scalar_one_or_none()
-    rows = rows_between(db, day, day)
-    state = f"已日结（{close.closed_at:%Y-%m-%d %H:%M}，{close.operator}）" if close else "未日结"
+    state = f"已日结（{closed.closed_at:%Y-%m-%d %H:%M}，{closed.operator}）" if closed else "未日结"
     wb = Workbook()
     ws = wb.active
     ws.title = "日结单"
     groups, counts = _group(rows, lambda r: (INSUTYPES.get(r.insutype, r.insutype), BENEFITS.get(r.benefit, r.benefit)))
-    _group_sheet(ws, f"{clinic.clinic_name} 日结单 {day} {state}", ["险种", "待遇类别"], groups, counts)
+    _group_sheet(ws, f"{clinic_name} 日结单 {day} {state}", ["险种", "待遇类别"], groups, counts)
     _sources_sheet(wb.create_sheet("支付来源"), rows, f"{day} 按支付来源")
     rev = wb.create_sheet("冲正")
     _detail_sheet(rev, [r for r in rows if r.kind == "reverse"], f"{day} 冲正记录")
@@ -277,22 +242,15 @@ def day_report_xlsx(db: Database, day: date, path: str | Path) -> Path:
     return save_workbook(wb, Path(path))
 
 
-def month_report_xlsx(db: Database, year: int, month: int, path: str | Path) -> Path:
+def month_report_xlsx(path: Path, rows: list[Row], clinic_name: str, year: int, month: int) -> Path:
     """月度汇总: by 险种 × benefit, by day, by payment source."""
-    import calendar
-
     from openpyxl import Workbook
 
-    start = date(year, month, 1)
-    end = date(year, month, calendar.monthrange(year, month)[1])
-    with db.read() as s:
-        clinic = clinic_settings(s)
-    rows = rows_between(db, start, end)
     wb = Workbook()
     ws = wb.active
     ws.title = "按险种待遇"
     groups, counts = _group(rows, lambda r: (INSUTYPES.get(r.insutype, r.insutype), BENEFITS.get(r.benefit, r.benefit)))
-    _group_sheet(ws, f"{clinic.clinic_name} {year}年{month}月 汇总", ["险种", "待遇类别"], groups, counts)
+    _group_sheet(ws, f"{clinic_name} {year}年{month}月 汇总", ["险种", "待遇类别"], groups, counts)
     byday, dcounts = _group(rows, lambda r: (r.business_date.isoformat(),))
     _group_sheet(wb.create_sheet("按日"), f"{year}年{month}月 按营业日", ["营业日"], byday, dcounts)
     _sources_sheet(wb.create_sheet("按基金"), rows, f"{year}年{month}月 按支付来源")

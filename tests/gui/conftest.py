@@ -1,9 +1,7 @@
 import pytest
 
-from tests.store.conftest import db, empty_db, template_db  # noqa: F401  (shared fixtures)
 
-
-def _window(qtbot, db, tmp_path, login, password):  # noqa: F811
+def _window(qtbot, db, tmp_path, login, password):
     from PySide6.QtCore import QSettings
 
     from desktop_app.gui.app import MainWindow, build_context
@@ -22,14 +20,14 @@ def _window(qtbot, db, tmp_path, login, password):  # noqa: F811
 
 
 @pytest.fixture
-def window(qtbot, db, tmp_path):  # noqa: F811
+def window(qtbot, db, tmp_path):
     win = _window(qtbot, db, tmp_path, "clerk", "clerk123")
     yield win
     win.ctx.ops.wait()
 
 
 @pytest.fixture
-def admin_window(qtbot, db, tmp_path):  # noqa: F811
+def admin_window(qtbot, db, tmp_path):
     win = _window(qtbot, db, tmp_path, "admin", "admin123")
     yield win
     win.ctx.ops.wait()

@@ -52,7 +52,7 @@ def yes(monkeypatch):
 
 
 def test_login_dialog(qtbot, db):
-    from desktop_app.gui.app import LoginDialog
+    from desktop_app.gui.login import LoginDialog
 
     dlg = LoginDialog(db)
     qtbot.addWidget(dlg)
@@ -266,7 +266,7 @@ def test_exception_hook_shows_copyable_details(qtbot, monkeypatch):
 
 def _first_start(monkeypatch, choice):
     """Drive the first-start dialog by clicking its button; capture what the login dialog shows."""
-    from desktop_app.gui import app as gui_app
+    from desktop_app.gui import login as gui_login
 
     seen = {}
 
@@ -283,8 +283,8 @@ def _first_start(monkeypatch, choice):
         seen["box"] = self.text()
         return QMessageBox.StandardButton.Ok
 
-    monkeypatch.setattr(gui_app.FirstStartDialog, "exec", first_exec)
-    monkeypatch.setattr(gui_app.LoginDialog, "exec", login_exec)
+    monkeypatch.setattr(gui_login.FirstStartDialog, "exec", first_exec)
+    monkeypatch.setattr(gui_login.LoginDialog, "exec", login_exec)
     monkeypatch.setattr(QMessageBox, "exec", box_exec)
     monkeypatch.setattr(QMessageBox, "information", lambda *a, **k: seen.setdefault("info", a[2]))
     return seen
@@ -310,6 +310,7 @@ def test_first_start_creates_the_supervisor_who_must_change_the_password(qtbot, 
     import re
 
     from desktop_app.gui import app as gui_app
+    from desktop_app.gui import login as gui_login
     from desktop_app.services import accounts
     from desktop_app.services.lookup import count_persons
     from desktop_app.store.db import open_db
@@ -325,9 +326,9 @@ def test_first_start_creates_the_supervisor_who_must_change_the_password(qtbot, 
     assert count_persons(db) == 0 and accounts.authenticate(db, "clerk", "clerk123") is None
     # the first login asks for a new password before the window opens
     asked = {}
-    monkeypatch.setattr(gui_app.ChangePasswordDialog, "ask",
+    monkeypatch.setattr(gui_login.PasswordDialog, "ask",
                         classmethod(lambda cls, d, login, parent=None: asked.setdefault("login", login) and False))
-    dlg = gui_app.LoginDialog(db)
+    dlg = gui_login.LoginDialog(db)
     qtbot.addWidget(dlg)
     dlg.login.setText("admin")
     dlg.password.setText(initial)
@@ -375,6 +376,7 @@ def test_supervisor_sees_audit_and_verifies(qtbot, admin_window):
 
 def test_damaged_database_at_start_offers_the_latest_backup(qtbot, db, monkeypatch):
     from desktop_app.gui import app as gui_app
+    from desktop_app.gui import login as gui_login
     from desktop_app.store import backup as bk
 
     bk.backup(db)
@@ -387,7 +389,7 @@ def test_damaged_database_at_start_offers_the_latest_backup(qtbot, db, monkeypat
     asked = {}
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.setdefault("q", a[2]) and QMessageBox.StandardButton.Yes)
     monkeypatch.setattr(QMessageBox, "information", lambda *a, **k: QMessageBox.StandardButton.Ok)
-    monkeypatch.setattr(gui_app.LoginDialog, "exec", lambda self: 0)
+    monkeypatch.setattr(gui_login.LoginDialog, "exec", lambda self: 0)
     assert gui_app.run_gui(str(path)) == 0
     assert "检查未通过" in asked["q"] and bk.check_file(path) == "ok"
     from desktop_app.services import audit
@@ -441,7 +443,7 @@ def test_supervisor_manages_operators_in_the_window(qtbot, admin_window, db):
             dlg.name.setText(name)
             dlg.pw1.setText(pw)
             dlg.pw2.setText(pw if pw2 is None else pw2)
-            dlg._check()
+            dlg.save()
             return dlg.result() == 1
         return ask
 
@@ -474,7 +476,7 @@ def test_supervisor_manages_operators_in_the_window(qtbot, admin_window, db):
 
 
 def test_clerk_has_no_operators_tab_and_changes_own_password_with_the_current_one(qtbot, window, db, monkeypatch):
-    from desktop_app.gui import app as gui_app
+    from desktop_app.gui import login as gui_login
     from desktop_app.services import accounts
 
     assert "操作员" not in [window.tabs.tabText(i) for i in range(window.tabs.count())]
@@ -482,13 +484,13 @@ def test_clerk_has_no_operators_tab_and_changes_own_password_with_the_current_on
 
     def fake_exec(dlg):
         dlg.current.setText("clerk123" if results else "not-my-password")
-        dlg.new1.setText("clerk-new-pass")
-        dlg.new2.setText("clerk-new-pass")
+        dlg.pw1.setText("clerk-new-pass")
+        dlg.pw2.setText("clerk-new-pass")
         dlg.save()
         results.append(dlg.msg.text())
         return dlg.result()
 
-    monkeypatch.setattr(gui_app.ChangePasswordDialog, "exec", fake_exec)
+    monkeypatch.setattr(gui_login.PasswordDialog, "exec", fake_exec)
     assert window.change_my_password() is False and "不正确" in results[0]
     assert window.change_my_password() is True
     assert accounts.authenticate(db, "clerk", "clerk-new-pass") is not None

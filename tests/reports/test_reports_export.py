@@ -14,8 +14,7 @@ from sqlalchemy import func, select
 
 from desktop_app.core.model import MONEY_FIELDS
 from desktop_app.reports import export, xlsx
-from desktop_app.reports.daypdf import day_report_pdf
-from desktop_app.services import ledger
+from desktop_app.services import ledger, reporting
 from desktop_app.store import models as m
 from tests.cli_run import cs
 
@@ -50,15 +49,15 @@ def db_sums(db, start, end):
 
 
 def test_detail_and_day_xlsx_equal_database_sums(busy, tmp_path):
-    p = xlsx.detail_xlsx(busy, D1, D2, tmp_path / "detail.xlsx")
+    p = reporting.detail_xlsx(busy, D1, D2, tmp_path / "detail.xlsx")
     assert xlsx.read_totals(p, "结算明细") == db_sums(busy, D1, D2)
     dw = load_workbook(p)["结算明细"]
     assert dw.freeze_panes == "B3" and dw["O3"].number_format == "#,##0.00" and dw["A2"].font.b
     assert dw.cell(row=dw.max_row, column=1).value == "合计"
     assert dw.cell(row=dw.max_row, column=15).value == f"=SUM(O3:O{dw.max_row - 1})"
     assert dw.page_setup.orientation == "landscape" and dw.print_title_rows == "$2:$2"
-    assert xlsx.detail_xlsx(busy, D1, D2, tmp_path / "again.xlsx").read_bytes() == p.read_bytes()
-    d = xlsx.day_report_xlsx(busy, D1, tmp_path / "day.xlsx")
+    assert reporting.detail_xlsx(busy, D1, D2, tmp_path / "again.xlsx").read_bytes() == p.read_bytes()
+    d = reporting.day_report_xlsx(busy, D1, tmp_path / "day.xlsx")
     assert xlsx.read_totals(d, "日结单") == db_sums(busy, D1, D1)
     wb = load_workbook(d)
     assert wb.sheetnames == ["日结单", "支付来源", "冲正", "明细"]
@@ -72,7 +71,7 @@ def test_detail_and_day_xlsx_equal_database_sums(busy, tmp_path):
 
 
 def test_month_report(busy, tmp_path):
-    p = xlsx.month_report_xlsx(busy, 2026, 11, tmp_path / "m.xlsx")
+    p = reporting.month_report_xlsx(busy, 2026, 11, tmp_path / "m.xlsx")
     assert xlsx.read_totals(p, "按险种待遇") == db_sums(busy, date(2026, 11, 1), date(2026, 11, 30))
     assert xlsx.read_totals(p, "按日") == db_sums(busy, date(2026, 11, 1), date(2026, 11, 30))
     src = {r[0]: Decimal(str(r[1])) for r in load_workbook(p)["按基金"].iter_rows(min_row=3, values_only=True)
@@ -81,8 +80,8 @@ def test_month_report(busy, tmp_path):
 
 
 def test_export_identical_twice_and_manifest_matches(busy, tmp_path):
-    a = export.export(busy, D1, D2, tmp_path / "a")
-    b = export.export(busy, D1, D2, tmp_path / "b")
+    a = reporting.export(busy, D1, D2, tmp_path / "a")
+    b = reporting.export(busy, D1, D2, tmp_path / "b")
     for fa, fb in zip(sorted(Path(a.folder).iterdir()), sorted(Path(b.folder).iterdir()), strict=True):
         assert fa.name == fb.name and fa.read_bytes() == fb.read_bytes(), fa.name
     assert export.verify(a.manifest) == []
@@ -111,7 +110,7 @@ def test_day_pdf_has_totals(busy, tmp_path):
 
     from pypdf import PdfReader
 
-    p = day_report_pdf(busy, D1, tmp_path / "day.pdf")
+    p = reporting.day_report_pdf(busy, D1, tmp_path / "day.pdf")
     txt = PdfReader(io.BytesIO(p.read_bytes())).pages[0].extract_text().replace(" ", "")
     total = db_sums(busy, D1, D1)["medfee_sumamt"]
     assert f"{total:,.2f}" in txt and "日结单" in txt and "录入错误" in txt

@@ -11,7 +11,7 @@ from desktop_app.services import ledger
 from desktop_app.store import models as m
 from desktop_app.store.db import Database, DatabaseBusy
 from tests.cli_run import cs, env_for
-from tests.store.test_ledger import TODAY, resident, visit
+from tests.services.test_ledger import TODAY, resident, visit
 
 
 def hold_write_lock(path):

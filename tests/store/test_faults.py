@@ -49,7 +49,7 @@ from sqlalchemy import func, select
 from desktop_app.services import audit, demo, ledger, packs, roster
 from desktop_app.store import models as m
 from desktop_app.store.db import open_db
-from tests.store.conftest import build_template
+from tests.conftest import build_template
 
 WORKER = str(Path(__file__).with_name("fault_worker.py"))
 ROOT = Path(__file__).resolve().parents[2]
@@ -225,7 +225,7 @@ def fresh_copy(base: Path, dst: Path) -> Path:
 
 
 def build_base(path: Path) -> Path:
-    """The same demo database as tests/store/conftest.py's template (for bench/fault_run.py)."""
+    """The same demo database as tests/conftest.py's template (for bench/fault_run.py)."""
     _remove_db(path)
     return build_template(path)
 

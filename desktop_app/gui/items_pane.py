@@ -1,0 +1,250 @@
+"""结算 screen, lower left: the visit — date, benefit (病种, 分娩方式 where they apply) and the fee
+items entered from the keyboard — with the total and the screen's buttons.
+
+Type a code, name or pinyin into the item box, Enter moves to the quantity, Enter adds the
+line and returns to the item box; Del removes the selected line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+from PySide6.QtCore import QDate, QStringListModel, Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QCompleter,
+    QDateEdit,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+)
+
+from desktop_app.core.model import BENEFITS, DELIVERIES
+from desktop_app.gui.models import ItemsModel
+from desktop_app.gui.validate import amount
+from desktop_app.services import catalogue, ledger
+
+
+def _item_label(it) -> str:
+    return f"{it.code} {it.name} [{it.pinyin}] {it.price}/{it.unit}"
+
+
+class ItemsPane(QGroupBox):
+    changed = Signal()  # the visit changed: a pre-settlement on screen no longer applies
+    failed = Signal(object)  # the catalogue could not be read (the exception)
+
+    def __init__(self, ctx, person: Callable[[], object], parent=None):
+        super().__init__(parent)
+        self.setTitle(self.tr("就诊"))
+        self.ctx = ctx
+        self._person = person  # the PersonSummary picked (or None), asked when the benefit changes
+        self._items_by_label: dict[str, object] = {}
+        vl = QVBoxLayout(self)
+        vl.addLayout(self._visit_form())
+        vl.addLayout(self._entry_form())
+        vl.addWidget(self._items_table())
+        vl.addLayout(self._bottom_row())
+        self._connect()
+
+    # ------------------------------------------------------------------ layout
+    def _visit_form(self) -> QHBoxLayout:
+        form = QHBoxLayout()
+        fl = QFormLayout()
+        self.visit_date = QDateEdit(QDate.currentDate())
+        self.visit_date.setCalendarPopup(True)
+        self.visit_date.setDisplayFormat("yyyy-MM-dd")
+        fl.addRow(self.tr("就诊日期"), self.visit_date)
+        self.benefit = QComboBox()
+        for code, label in BENEFITS.items():
+            self.benefit.addItem(label, code)
+        fl.addRow(self.tr("待遇类别"), self.benefit)
+        form.addLayout(fl)
+        fl2 = QFormLayout()
+        self.disease = QComboBox()
+        self.disease.setEnabled(False)
+        fl2.addRow(self.tr("病种"), self.disease)
+        self.delivery = QComboBox()
+        for code, label in DELIVERIES.items():
+            self.delivery.addItem(label, code)
+        self.delivery.setEnabled(False)
+        fl2.addRow(self.tr("分娩方式"), self.delivery)
+        form.addLayout(fl2)
+        return form
+
+    def _entry_form(self) -> QFormLayout:
+        fl3 = QFormLayout()
+        self.item_entry = QLineEdit()
+        self.item_entry.setObjectName("item_entry")
+        self.item_entry.setPlaceholderText(self.tr("项目编码 / 名称 / 拼音首字母"))
+        self.qty = QLineEdit("1")
+        self.qty.setObjectName("qty")
+        self.qty.setMaximumWidth(80)
+        row = QHBoxLayout()
+        row.addWidget(self.item_entry, 1)
+        row.addWidget(QLabel(self.tr("数量")))
+        row.addWidget(self.qty)
+        self.add_btn = QPushButton(self.tr("添加"))
+        row.addWidget(self.add_btn)
+        fl3.addRow(self.tr("费用项目"), row)
+        self.entry_msg = QLabel("")
+        self.entry_msg.setObjectName("entry_msg")
+        self.entry_msg.setStyleSheet("color: #c00000;")
+        fl3.addRow("", self.entry_msg)
+        return fl3
+
+    def _items_table(self) -> QTableView:
+        self.items = ItemsModel(self)
+        self.items_view = QTableView()
+        self.items_view.setObjectName("items")
+        self.items_view.setModel(self.items)
+        self.items_view.verticalHeader().hide()
+        self.items_view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.items_view.horizontalHeader().setSectionResizeMode(ItemsModel.COL_NAME, QHeaderView.ResizeMode.Stretch)
+        self.items_view.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked
+                                        | QAbstractItemView.EditTrigger.EditKeyPressed
+                                        | QAbstractItemView.EditTrigger.AnyKeyPressed)
+        return self.items_view
+
+    def _bottom_row(self) -> QHBoxLayout:
+        bottom = QHBoxLayout()
+        self.total_label = QLabel(self.tr("合计：0.00 元"))
+        self.total_label.setObjectName("total")
+        bottom.addWidget(self.total_label)
+        bottom.addStretch(1)
+        self.use_account = QCheckBox(self.tr("使用个人账户"))
+        self.use_account.setChecked(True)
+        bottom.addWidget(self.use_account)
+        self.remove_btn = QPushButton(self.tr("删除行（Del）"))
+        self.presettle_btn = QPushButton(self.tr("预结算（F5）"))
+        self.presettle_btn.setObjectName("presettle")
+        self.settle_btn = QPushButton(self.tr("结算（F9）"))
+        self.settle_btn.setObjectName("settle")
+        self.print_btn = QPushButton(self.tr("打印（F10）"))
+        self.new_btn = QPushButton(self.tr("新就诊（Ctrl+N）"))
+        for b in (self.remove_btn, self.presettle_btn, self.settle_btn, self.print_btn, self.new_btn):
+            bottom.addWidget(b)
+        return bottom
+
+    def _connect(self) -> None:
+        self.benefit.currentIndexChanged.connect(self.benefit_changed)
+        self.item_entry.returnPressed.connect(self._item_enter)
+        self.qty.returnPressed.connect(self.add_item)
+        self.add_btn.clicked.connect(self.add_item)
+        self.remove_btn.clicked.connect(self.remove_item)
+        self.items.dataChanged.connect(self._items_changed)
+        self.items.rowsInserted.connect(self._items_changed)
+        self.items.rowsRemoved.connect(self._items_changed)
+        self.items.modelReset.connect(self._items_changed)
+        self.use_account.toggled.connect(lambda _c: self.changed.emit())
+        self.visit_date.dateChanged.connect(lambda _d: self.changed.emit())
+
+    # ---------------------------------------------------------------- catalogue
+    def load_catalogue(self) -> None:
+        def done(items):
+            labels = []
+            for it in items:
+                label = _item_label(it)
+                self._items_by_label[label] = it
+                labels.append(label)
+            comp = QCompleter(QStringListModel(labels, self), self)
+            comp.setFilterMode(Qt.MatchFlag.MatchContains)
+            comp.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+            comp.setMaxVisibleItems(12)
+            comp.activated.connect(self._completer_picked)
+            self.item_entry.setCompleter(comp)
+
+        self.ctx.ops.query(catalogue.all_items, self.ctx.db, done=done, failed=self.failed.emit)
+
+    def _completer_picked(self, label: str) -> None:
+        self.item_entry.setText(label)
+        self.qty.setFocus()
+        self.qty.selectAll()
+
+    def _find_item(self, text: str):
+        text = text.strip()
+        if text in self._items_by_label:
+            return self._items_by_label[text]
+        low = text.lower()
+        exact = [it for it in self._items_by_label.values() if it.code == text or it.pinyin == low or it.name == text]
+        if exact:
+            return exact[0]
+        some = [it for it in self._items_by_label.values()
+                if it.code.startswith(text) or it.pinyin.startswith(low) or text in it.name]
+        return some[0] if len(some) == 1 else None
+
+    # ------------------------------------------------------------------ visit
+    def benefit_changed(self) -> None:
+        code = self.benefit.currentData()
+        person = self._person()
+        self.disease.setEnabled(code == "chronic_special")
+        self.delivery.setEnabled(code == "maternity_delivery")
+        self.disease.clear()
+        if code == "chronic_special" and person is not None:
+            for c, n in person.registered_diseases:
+                self.disease.addItem(f"{c} {n}", c)
+            if not person.registered_diseases:
+                self.disease.addItem("M01904 肝豆状核变性（未登记）", "M01904")
+        self.changed.emit()
+
+    def _item_enter(self) -> None:
+        it = self._find_item(self.item_entry.text())
+        if it is None:
+            self.entry_msg.setText(self.tr("找不到该项目，或匹配多个项目：请从下拉列表选择"))
+            return
+        self.entry_msg.setText("")
+        self.item_entry.setText(_item_label(it))
+        self._items_by_label.setdefault(self.item_entry.text(), it)
+        self.qty.setFocus()
+        self.qty.selectAll()
+
+    def add_item(self) -> None:
+        it = self._find_item(self.item_entry.text())
+        if it is None:
+            self.entry_msg.setText(self.tr("请先选择费用项目"))
+            self.item_entry.setFocus()
+            return
+        q, msg = amount(self.qty.text(), self.tr("数量"), max_dp=2, positive=True)
+        if msg:
+            self.entry_msg.setText(msg)
+            self.qty.setFocus()
+            self.qty.selectAll()
+            return
+        self.entry_msg.setText("")
+        self.items.add(it, q)
+        self.item_entry.clear()
+        self.qty.setText("1")
+        self.item_entry.setFocus()
+
+    def remove_item(self) -> None:
+        idx = self.items_view.currentIndex()
+        if idx.isValid():
+            self.items.remove(idx.row())
+
+    def _items_changed(self, *_a) -> None:
+        self.total_label.setText(self.tr("合计：{0} 元").format(f"{self.items.total():.2f}"))
+        err = self.items.first_error()
+        self.entry_msg.setText(err)
+        self.changed.emit()
+
+    def visit(self, psn_no: str) -> ledger.VisitInput:
+        """The visit on screen for `psn_no` (the lines are checked by the caller: items.first_error())."""
+        code = self.benefit.currentData()
+        qd = self.visit_date.date()
+        return ledger.VisitInput(
+            psn_no=psn_no, date=date(qd.year(), qd.month(), qd.day()), benefit=code,
+            items=[ledger.ItemInput(code=ln["code"], qty=ln["qty"], price=ln["price"], name=ln["name"],
+                                    kind=ln["kind"], chrgitm_lv=ln["chrgitm_lv"], pay_std=ln["pay_std"])
+                   for ln in self.items.lines],
+            disease=self.disease.currentData() if code == "chronic_special" else None,
+            delivery=self.delivery.currentData() if code == "maternity_delivery" else None,
+            use_account=self.use_account.isChecked(),
+        )

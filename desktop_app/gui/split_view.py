@@ -1,0 +1,102 @@
+"""结算 screen, lower right: the split of a (pre-)settlement — every figure with the document and
+clause it follows — its notices, and the line that says what happened (settled, or why not)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QGroupBox,
+    QHeaderView,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+)
+
+SPLIT_ROWS = (
+    ("medfee_sumamt", "医疗费总额"), ("fulamt_ownpay_amt", "全自费"), ("overlmt_selfpay", "超限价自费"),
+    ("preselfpay_amt", "乙类先行自付"), ("inscp_scp_amt", "政策范围内"), ("act_pay_dedc", "起付线"),
+    ("hifp_pay", "统筹基金支付"), ("hifmi_pay", "居民大病保险"), ("hifob_pay", "职工大额补助"),
+    ("acct_pay", "个人账户支付"), ("acct_mulaid_pay", "家庭共济支付"), ("psn_cash_pay", "个人现金支付"),
+)
+WHY_STEPS = {
+    "fulamt_ownpay_amt": ("fulamt_ownpay", "item_limit"), "overlmt_selfpay": ("overlmt",),
+    "preselfpay_amt": ("preselfpay",), "act_pay_dedc": ("deductible",),
+    "hifp_pay": ("ratio", "cross_province", "pool_fund", "delivery_limit", "annual_cap", "quarterly_cap",
+                 "family_doctor_fee", "prenatal_lump_sum", "fund_split"),
+    "hifmi_pay": ("fund_split",), "hifob_pay": ("fund_split",), "acct_pay": ("acct_pay",),
+    "acct_mulaid_pay": ("acct_mulaid_pay",),
+}
+
+
+class SplitView(QGroupBox):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setTitle(self.tr("预结算"))
+        prl = QVBoxLayout(self)
+        self.notices = QLabel("")
+        self.notices.setObjectName("notices")
+        self.notices.setStyleSheet("color: #c00000; font-weight: bold;")
+        self.notices.setWordWrap(True)
+        prl.addWidget(self.notices)
+        self.split = QTableWidget(0, 3)
+        self.split.setObjectName("split")
+        self.split.setHorizontalHeaderLabels([self.tr("项目"), self.tr("金额（元）"), self.tr("依据")])
+        self.split.verticalHeader().hide()
+        self.split.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.split.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        prl.addWidget(self.split)
+        self.result_label = QLabel("")
+        self.result_label.setObjectName("result")
+        self.result_label.setWordWrap(True)
+        self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        prl.addWidget(self.result_label)
+
+    def clear(self) -> None:
+        self.split.setRowCount(0)
+        self.notices.setText("")
+        self.result_label.setText("")
+
+    def show_split(self, r: dict) -> None:
+        trace = r.get("trace", [])
+        self.split.setRowCount(0)
+        for field, label in SPLIT_ROWS:
+            value = r[field]
+            if field in ("hifmi_pay", "hifob_pay", "acct_mulaid_pay") and Decimal(value) == 0:
+                continue
+            row = self.split.rowCount()
+            self.split.insertRow(row)
+            name = label + (f"（{Decimal(r['pool_prop_selfpay']) * 100:.0f}%）" if field == "hifp_pay" else "")
+            self.split.setItem(row, 0, QTableWidgetItem(name))
+            it = QTableWidgetItem(value)
+            it.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            if field in ("hifp_pay", "psn_cash_pay"):
+                f = it.font()
+                f.setBold(True)
+                it.setFont(f)
+            self.split.setItem(row, 1, it)
+            why = [f"{t.get('label', t['step'])}：{t['basis']}" for t in trace if t["step"] in WHY_STEPS.get(field, ())]
+            why_item = QTableWidgetItem("；".join(why))
+            why_item.setToolTip("\n".join(why))
+            self.split.setItem(row, 2, why_item)
+        self.split.resizeColumnsToContents()
+        self.split.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.notices.setText("\n".join("⚠ " + n["message"] for n in r.get("notices", [])))
+
+    def say(self, text: str) -> None:
+        """What was done (green)."""
+        self.result_label.setText(text)
+        self.result_label.setStyleSheet("color: #006100; font-weight: bold;")
+
+    def warn(self, text: str) -> None:
+        """Why not (red)."""
+        self.result_label.setText(text)
+        self.result_label.setStyleSheet("color: #c00000; font-weight: bold;")
+
+    def refused(self, exc) -> None:
+        """A (pre-)settlement refused: its message, and no split that could be taken for its result."""
+        self.warn(getattr(exc, "message", None) or str(exc))
+        self.split.setRowCount(0)

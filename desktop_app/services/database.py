@@ -1,0 +1,79 @@
+"""The database as the window (and the CLI) find it: where it is, the start-up check, opening it,
+the folders beside it, backups, and restoring a backup with its audit entry.
+
+Screens reach the database only through services; this is the service for the file itself.
+SQLite-only parts (check, backups, restore) use store/backup.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from desktop_app.services import audit
+from desktop_app.store import backup as bk
+from desktop_app.store.backup import BackupError, BackupInfo
+from desktop_app.store.db import Database, open_db, to_url
+
+# Part of this service's interface: `restore` and the backups raise BackupError and return BackupInfo.
+__all__ = ["BackupError", "BackupInfo", "Restored", "check", "daily_backup", "data_dir", "latest_backup",
+           "locate", "open_database", "reports_dir", "restore"]
+
+
+def locate(db_arg: str | Path | None) -> Path | None:
+    """The SQLite file that `--db` (or the default) names; None for a server URL."""
+    url = to_url(db_arg)
+    return Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
+
+
+def check(path: Path, *, quick: bool = False) -> str:
+    """'ok', or what is wrong with the file (`quick`: the start-up check; else a full integrity check)."""
+    return bk.check_file(Path(path), quick=quick)
+
+
+def open_database(db_arg: str | Path | None) -> Database:
+    """Open (and migrate to the current schema) the database `--db` names."""
+    return open_db(db_arg)
+
+
+def data_dir(db: Database) -> Path:
+    """The folder beside the database (receipts, reports, logs); the home folder for a server database."""
+    return Path(db.path).parent if getattr(db, "path", None) else Path.home()
+
+
+def reports_dir(db: Database) -> Path:
+    """Where 日结单 and reports go by default: `reports/` beside the database."""
+    return data_dir(db) / "reports"
+
+
+def latest_backup(path: Path) -> BackupInfo | None:
+    """The newest backup beside the database file, if any."""
+    return next(iter(bk.list_backups(Path(path))), None)
+
+
+def daily_backup(db: Database) -> BackupInfo | None:
+    """Today's backup, made if there is none yet (start-up)."""
+    return bk.daily(db)
+
+
+@dataclass(frozen=True)
+class Restored:
+    target: Path  # the database file, now the backup's copy
+    backup: Path  # the backup restored
+    kept: Path  # where the replaced file was kept
+
+
+def restore(target: Path, backup_file: Path, *, actor: str, via: str, reason: str | None = None,
+            verified: bool = False) -> Restored:
+    """Replace `target` by `backup_file` (checked first unless `verified`), keep the replaced file, and
+    write who restored what into the restored database's audit trail. The program must not have the
+    database open. Raises BackupError when the backup does not pass its check."""
+    target, backup_file = Path(target), Path(backup_file)
+    kept = bk.restore(target, backup_file, verified=verified)
+    detail = {"via": via, **({"reason": reason[:200]} if reason is not None else {}), "kept": kept.name}
+    restored = Database(target)
+    try:
+        audit.record(restored, actor, "restore", backup_file.name[:64], detail)
+    finally:
+        restored.dispose()
+    return Restored(target, backup_file, kept)

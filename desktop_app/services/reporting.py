@@ -1,0 +1,112 @@
+"""Reports and the reconciliation export: the database reads behind them.
+
+`reports/` renders rows it is given (xlsx, PDF, the export files); this module reads
+those rows — settlements and reversals as plain `Row`s, the clinic's name and code,
+the day's close — and hands them over. The functions keep the names and arguments the
+callers know (`day_report_xlsx(db, day, path)`, `export(db, start, end, out)`…).
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import select
+
+from desktop_app.core.model import MONEY_FIELDS
+from desktop_app.reports import daypdf, xlsx
+from desktop_app.reports import export as export_files
+from desktop_app.reports.xlsx import CloseStamp, Row
+from desktop_app.services.settings import ClinicSettings, clinic_settings
+from desktop_app.store import models as m
+from desktop_app.store.db import Database
+
+
+def rows_between(db: Database, start: date, end: date) -> list[Row]:
+    """Settlements and reversals whose business day is in [start, end], in number order.
+
+    Columns only (no ORM objects): a month of 30,000 rows loads in about a second.
+    """
+    S = m.Settlement
+    cols = [S.id, S.setl_no, S.kind, S.original_id, S.created_at, S.business_date, S.visit_date, S.psn_no,
+            S.insutype, S.benefit, S.disease, S.institution, S.operator, S.reason, S.receipt_json, S.packs,
+            *[getattr(S, f) for f in MONEY_FIELDS]]
+    with db.read() as s:
+        q = (select(*cols, m.Person.name).join(m.Person, m.Person.psn_no == S.psn_no)
+             .where(S.business_date >= start, S.business_date <= end).order_by(S.setl_no))
+        raw = s.execute(q).all()
+        ids = {r.id: r.setl_no for r in raw}
+        missing = {r.original_id for r in raw if r.original_id and r.original_id not in ids}
+        if missing:
+            ids.update(dict(s.execute(select(S.id, S.setl_no).where(S.id.in_(missing))).all()))
+    out = []
+    for r in raw:
+        receipt = json.loads(r.receipt_json or "{}")
+        packs = ";".join(f"{p['id']}@{p['version']}" for p in json.loads(r.packs or "[]"))
+        out.append(Row(
+            setl_no=r.setl_no, kind=r.kind, original=ids.get(r.original_id, "") if r.original_id else "",
+            created_at=r.created_at, business_date=r.business_date, visit_date=r.visit_date, psn_no=r.psn_no,
+            name=receipt.get("name") or r.name, insutype=r.insutype, benefit=r.benefit, disease=r.disease,
+            institution=r.institution, operator=r.operator, reason=r.reason,
+            amounts={f: getattr(r, f) for f in MONEY_FIELDS}, packs=packs,
+        ))
+    return out
+
+
+def _clinic(db: Database) -> ClinicSettings:
+    with db.read() as s:
+        return clinic_settings(s)
+
+
+def _day_head(db: Database, day: date) -> tuple[ClinicSettings, CloseStamp | None]:
+    """The clinic and the day's close (None: not closed), read together."""
+    with db.read() as s:
+        clinic = clinic_settings(s)
+        close = s.execute(select(m.DayClose).where(m.DayClose.business_date == day)).scalar_one_or_none()
+        closed = CloseStamp(close.closed_at, close.operator) if close else None
+    return clinic, closed
+
+
+def detail_xlsx(db: Database, start: date, end: date, path: str | Path) -> Path:
+    """结算明细: one row per settlement and reversal in the date range."""
+    clinic = _clinic(db)
+    return xlsx.detail_xlsx(Path(path), rows_between(db, start, end), clinic.clinic_name, start, end)
+
+
+def day_report_xlsx(db: Database, day: date, path: str | Path) -> Path:
+    """日结单 (xlsx): counts and sums by 险种 × benefit, by payment source, reversals listed."""
+    clinic, closed = _day_head(db, day)
+    return xlsx.day_report_xlsx(Path(path), rows_between(db, day, day), clinic.clinic_name, day, closed)
+
+
+def day_report_pdf(db: Database, day: date, path: str | Path) -> Path:
+    """日结单 (PDF, A4 landscape), from the same rows as the xlsx."""
+    clinic, closed = _day_head(db, day)
+    return daypdf.day_report_pdf(Path(path), rows_between(db, day, day), clinic.clinic_name, clinic.clinic_code,
+                                 day, closed)
+
+
+def month_report_xlsx(db: Database, year: int, month: int, path: str | Path) -> Path:
+    """月度汇总: by 险种 × benefit, by day, by payment source."""
+    start = date(year, month, 1)
+    end = date(year, month, calendar.monthrange(year, month)[1])
+    clinic = _clinic(db)
+    return xlsx.month_report_xlsx(Path(path), rows_between(db, start, end), clinic.clinic_name, year, month)
+
+
+def export(db: Database, start: date, end: date, out: str | Path) -> export_files.ExportResult:
+    """对账导出 of [start, end] into `out/` (files and format: reports/export.py, docs/export.md)."""
+    if end < start:
+        raise ValueError(f"结束日期 {end} 早于开始日期 {start}")
+    rows = rows_between(db, start, end)
+    S = m.Settlement
+    in_range = (S.business_date >= start, S.business_date <= end)
+    with db.read() as s:
+        clinic = clinic_settings(s)
+        packs = {st_no: json.loads(p or "[]") for st_no, p in s.execute(
+            select(S.setl_no, S.packs).where(*in_range)).all()}
+        ratios = dict(s.execute(select(S.setl_no, S.pool_prop_selfpay).where(*in_range)).all())
+    return export_files.write_export(Path(out), start, end, rows, clinic_code=clinic.clinic_code,
+                                     clinic_name=clinic.clinic_name, packs=packs, ratios=ratios)

@@ -1,0 +1,25 @@
+"""Settle a visit and save its receipt: the window's F9 as one use case."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from desktop_app.reports.receipt import save_receipt
+from desktop_app.services import ledger
+from desktop_app.store.db import Database
+
+
+@dataclass(frozen=True)
+class Settled:
+    record: ledger.SettlementRecord
+    receipt: Path  # the receipt PDF, `<结算单号>.pdf` in the receipts folder
+
+
+def settle_and_save_receipt(db: Database, visit: ledger.VisitInput, *, token: str | None, operator: str,
+                            receipts_dir: Path, receipt_format: str = "A5", font_path: str | None = None) -> Settled:
+    """Settle `visit` (once per `token`) and write its receipt PDF. Raises LedgerError (nothing saved) when
+    the settlement is refused."""
+    rec = ledger.settle(db, visit, token=token, operator=operator)
+    path = save_receipt(rec, Path(receipts_dir) / f"{rec.setl_no}.pdf", receipt_format, font_path=font_path)
+    return Settled(rec, path)
