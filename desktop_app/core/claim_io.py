@@ -35,15 +35,17 @@ from desktop_app.core.model import (
     Settlement,
 )
 from desktop_app.core.money import decimals, fmt2, fmt4, parse_decimal
+from desktop_app.errors import Refused
 
 
-class InvalidInput(Exception):
+class InvalidInput(Refused):
     """Contract exit 2: the input is invalid."""
 
     def __init__(self, field: str, message: str):
-        self.field = field
-        self.message = message
-        super().__init__(f"{field}: {message}")
+        super().__init__(message, field=field, code="invalid_input")
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
 
     def to_json(self) -> dict:
         return {"error": {"code": "invalid_input", "field": self.field, "message": self.message}}

@@ -37,18 +37,17 @@ from desktop_app.core.model import (
 )
 from desktop_app.core.money import ZERO, fmt2, fmt4, q2
 from desktop_app.core.policy import KEY_LABELS, Chain, Param, PolicySet
+from desktop_app.errors import Refused
 
 _Z = Decimal("0.00")
 
 
-class PolicyError(Exception):
+class PolicyError(Refused):
     """The claim cannot be settled under the loaded policy (contract exit 3)."""
 
     def __init__(self, code: str, message: str, **extra: str):
-        self.code = code
-        self.message = message
+        super().__init__(message, code=code)
         self.extra = extra
-        super().__init__(message)
 
     def to_json(self) -> dict:
         return {"error": {"code": self.code, "message": self.message, **self.extra}}

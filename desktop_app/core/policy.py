@@ -45,6 +45,7 @@ from desktop_app.core.model import (
     RELATIONS,
 )
 from desktop_app.core.money import parse_decimal
+from desktop_app.errors import Refused
 
 FAR_FUTURE = date(9999, 12, 31)
 
@@ -170,12 +171,13 @@ class Problem:
         return f"{where}: {self.message}"
 
 
-class PackInvalid(Exception):
+class PackInvalid(Refused):
     """A pack (or a set of packs) failed validation; `problems` lists every one."""
 
     def __init__(self, problems: Sequence[Problem]):
         self.problems = list(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
+        super().__init__("\n".join(str(p) for p in self.problems), code="invalid_pack")
+        self.extra = {"problems": [str(p) for p in self.problems]}
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,10 +21,12 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from desktop_app.errors import Refused
+
 SIGNATURE_FILE = "SIGNATURE.json"
 
 
-class SignatureError(Exception):
+class SignatureError(Refused):
     """The pack is unsigned, tampered with, or signed by a key that is not trusted."""
 
 

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from desktop_app.errors import Refused
 from desktop_app.store import models as m
 from desktop_app.store.db import Database
 
@@ -20,7 +21,7 @@ LOCK_MINUTES = 5  # how long it stays locked
 MIN_PASSWORD = 8
 
 
-class AuthError(Exception):
+class AuthError(Refused):
     """A refused login or account change, with the message for the clerk."""
 _N, _R, _P = 2**14, 8, 1
 

@@ -26,6 +26,7 @@ from desktop_app.core.engine import PolicyError
 from desktop_app.core.engine import settle as engine_settle
 from desktop_app.core.model import BENEFITS, INSUTYPES, MONEY_FIELDS, HistoryEntry, HistoryItem
 from desktop_app.core.money import q2
+from desktop_app.errors import Refused
 from desktop_app.services import audit
 from desktop_app.services import packs as packs_service
 from desktop_app.services.settings import clinic_settings
@@ -35,14 +36,8 @@ from desktop_app.store.db import Database
 CENTRE = "医保中心"
 
 
-class LedgerError(Exception):
+class LedgerError(Refused):
     """A refusal with a clear Chinese message (`field` names the input when there is one)."""
-
-    def __init__(self, message: str, field: str = "", code: str = "refused"):
-        self.message = message
-        self.field = field
-        self.code = code
-        super().__init__(message)
 
 
 @dataclass

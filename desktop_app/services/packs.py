@@ -22,17 +22,18 @@ from desktop_app.core.policy import (
     policy_from_files,
     shipped_packs_dir,
 )
+from desktop_app.errors import Refused
 from desktop_app.store import models as m
 from desktop_app.store.db import Database
 
 
-class SyncRefused(Exception):
+class SyncRefused(Refused):
     """Nothing was changed; `problems` says why (validation errors, an older version…)."""
 
     def __init__(self, message: str, problems: list[str] | None = None):
-        self.message = message
         self.problems = problems or []
-        super().__init__(message)
+        super().__init__(message, code="invalid_pack" if self.problems else "refused")
+        self.extra = {"problems": self.problems}
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from sqlalchemy import delete, select, update
 from desktop_app.core.model import BENEFITS
 from desktop_app.core.money import decimals, parse_decimal
 from desktop_app.core.policy import NotAZip, ZipLimits, ZipRefused, open_zip_checked, read_zip_entry
+from desktop_app.errors import Refused
 from desktop_app.privacy import mask_id
 from desktop_app.store import models as m
 from desktop_app.store.db import Database
@@ -46,8 +47,11 @@ _ADMDVS = re.compile(r"^\d{6}$")
 MAX_ROWS = 2_000_000
 
 
-class RosterError(Exception):
+class RosterError(Refused):
     """The file as a whole cannot be read (not the rows): nothing was imported."""
+
+    def __init__(self, message: str, field: str = "file", code: str = "invalid_input"):
+        super().__init__(message, field=field, code=code)
 
 
 @dataclass

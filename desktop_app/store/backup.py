@@ -17,12 +17,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from desktop_app.errors import Refused
+
 KEEP = 30  # newest backups kept
 PREFIX = "clinic-settle-"
 
 
-class BackupError(Exception):
-    pass
+class BackupError(Refused):
+    """A backup or restore that was not done (or did not check out), with the reason."""
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from desktop_app.errors import Refused
 from desktop_app.resources import runtime_dir
 
 DB_ENV = "CLINIC_SETTLE_DB"
@@ -29,17 +30,14 @@ BUSY_ENV = "CLINIC_SETTLE_BUSY_TIMEOUT_MS"
 SCHEMA_HEAD = "0003"
 
 
-class DatabaseBusy(Exception):
+class DatabaseBusy(Refused):
     """Another program held the database longer than the busy timeout. Nothing was written."""
-
-    code = "database_busy"
-    field = "db"
 
     def __init__(self, waited_ms: int):
         self.waited_ms = waited_ms
-        self.message = (f"数据库正被另一个程序占用（另一个结算台窗口或命令正在写入），已等待 {waited_ms / 1000:g} 秒。"
-                        "本次操作没有写入任何数据，请稍后重试；如果一直这样，请关闭其他结算台窗口后再试。")
-        super().__init__(self.message)
+        super().__init__(f"数据库正被另一个程序占用（另一个结算台窗口或命令正在写入），已等待 {waited_ms / 1000:g} 秒。"
+                         "本次操作没有写入任何数据，请稍后重试；如果一直这样，请关闭其他结算台窗口后再试。",
+                         field="db", code="database_busy")
 
 
 def is_busy_error(exc: BaseException) -> bool:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop_app.core.calc import calc_text
+from desktop_app.cli.calc import calc_text
 from desktop_app.core.policy import load_policy
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -64,12 +64,14 @@ def test_clerk_sees_masked_ids_supervisor_may_see_full(db):
 
 
 def test_cli_crash_report_is_masked(monkeypatch, capsys):
-    from desktop_app import cli
+    from desktop_app.cli import admin
+    from desktop_app.cli.main import main
+    from desktop_app.errors import EXIT_BUG
 
     def boom(_db):
         raise RuntimeError("无法处理 140102199003071234")
 
-    monkeypatch.setattr(cli, "_status", boom)
-    assert cli.main(["status"]) == cli.EXIT_BUG
+    monkeypatch.setattr(admin, "show_status", boom)
+    assert main(["status"]) == EXIT_BUG
     err = capsys.readouterr().err
     assert "Traceback" in err and "1401**********1234" in err and "140102199003071234" not in err

@@ -1,0 +1,330 @@
+"""The clerk's commands: lookup, settle (and --dry-run), reverse, day-close, receipt, report, export.
+
+Each signs in first, prints Chinese text (or JSON with --json) and raises a `Refused` when a rule
+says no; `desktop_app.cli.main` reports it with the exit code of `desktop_app.errors`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from desktop_app.cli.common import common_options, emit, refusing, signed_in
+from desktop_app.core.claim_io import InvalidInput
+from desktop_app.errors import Refused
+
+
+def _fmt_money(v) -> str:
+    return "未定" if v is None else f"{v}"
+
+
+def _day(value: str | None, field: str) -> date:
+    if not value:
+        return date.today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(field, f"日期“{value}”无效，应为 YYYY-MM-DD") from None
+
+
+# ---------------------------------------------------------------------------
+# lookup
+# ---------------------------------------------------------------------------
+def _summary_text(s) -> str:
+    lines = [
+        f"{s.name}（{s.gender}，{s.age}岁）  人员编号 {s.psn_no}  身份证号 {s.id_masked}",
+        f"{s.insutype_label} · {s.category_label} · 参保地 {s.admdvs} {s.region}",
+        f"家庭医生签约：{s.family_doctor_at or '无'}；登记病种："
+        + ("、".join(f"{c} {n}" for c, n in s.registered_diseases) or "无"),
+        f"个人账户余额 {s.acct_balance} 元；中心数据截至 {s.as_of}",
+    ]
+    for b in s.benefits:
+        dis = f"（{b.disease}）" if b.disease else ""
+        cap = (f"年度限额 {_fmt_money(b.annual_cap)}，剩余 {_fmt_money(b.annual_remaining)}"
+               if b.annual_cap is not None else b.cap_note)
+        q = (f"；第{b.quarter}季度已付 {b.quarter_paid}，季度限额 {b.quarterly_cap}，剩余 {b.quarterly_remaining}"
+             if b.quarterly_cap is not None else "")
+        lines.append(f"  {b.benefit_label}{dis}：本年统筹已支付 {b.fund_paid}；{cap}{q}")
+    return "\n".join(lines)
+
+
+@signed_in()
+def cmd_lookup(args, d, op) -> int:
+    from desktop_app.services.lookup import search, summary
+
+    hits = search(d, args.query)
+    if not hits:
+        raise Refused(f"没有找到与“{args.query}”匹配的参保人", code="not_found")
+    if len(hits) > 1 and not args.first:
+        lines = [f"找到 {len(hits)} 人（最多显示 50 人）："]
+        for h in hits:
+            lines.append(f"  {h.psn_no}  {h.name}  {h.gender}  {h.birth_date}  {h.id_masked}  [{h.matched_by}]")
+        emit({"hits": [asdict(h) for h in hits]}, args.json, "\n".join(lines))
+        return 0
+    s = summary(d, hits[0].psn_no)
+    emit(s, args.json, _summary_text(s))
+    return 0
+
+
+# ---------------------------------------------------------------------------
+# settle, reverse, day-close
+# ---------------------------------------------------------------------------
+VISIT_FIELDS = {"psn_no", "date", "benefit", "disease", "delivery", "use_account", "family_account",
+                "institution", "items"}
+
+
+def _read_visit(path: str) -> object:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8-sig")) if path != "-" else json.loads(sys.stdin.read())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InvalidInput("visit", f"无法读取就诊信息：{exc}") from None
+
+
+def _visit_item(i: int, it: object):
+    from desktop_app.core.money import parse_decimal
+    from desktop_app.services.ledger import ItemInput
+
+    if not isinstance(it, dict) or "code" not in it or "qty" not in it:
+        raise InvalidInput(f"items[{i}]", "每条明细至少要有 code 和 qty")
+    for f in ("qty", "price", "pay_std"):
+        if it.get(f) is not None:
+            try:
+                parse_decimal(str(it[f]) if not isinstance(it[f], str) else it[f])
+            except ValueError:
+                raise InvalidInput(f"items[{i}].{f}", f"{f} 须为数字") from None
+    return ItemInput(code=str(it["code"]), qty=str(it["qty"]),
+                     price=None if it.get("price") is None else str(it["price"]),
+                     name=it.get("name"), kind=it.get("kind"), chrgitm_lv=it.get("chrgitm_lv"),
+                     pay_std=None if it.get("pay_std") is None else str(it["pay_std"]))
+
+
+def _visit_from_json(path: str):
+    """The visit file of docs/ledger.md → VisitInput; InvalidInput names the field."""
+    from desktop_app.services.ledger import VisitInput
+
+    raw = _read_visit(path)
+    if not isinstance(raw, dict):
+        raise InvalidInput("(根)", "就诊信息须为 JSON 对象")
+    for k in raw:
+        if k not in VISIT_FIELDS:
+            raise InvalidInput(k, f"未知字段“{k}”")
+    for k in ("psn_no", "benefit", "items"):
+        if not raw.get(k):
+            raise InvalidInput(k, f"缺少必填字段 {k}")
+    items = [_visit_item(i, it) for i, it in enumerate(raw["items"])]
+    try:
+        day = date.fromisoformat(raw["date"]) if raw.get("date") else date.today()
+    except (TypeError, ValueError):
+        raise InvalidInput("date", f"就诊日期“{raw.get('date')}”不是有效日期") from None
+    return VisitInput(psn_no=str(raw["psn_no"]), date=day, benefit=raw["benefit"], items=items,
+                      disease=raw.get("disease"), delivery=raw.get("delivery"),
+                      use_account=raw.get("use_account", True), family_account=raw.get("family_account"),
+                      institution=raw.get("institution"))
+
+
+def _rec_json(rec) -> dict:
+    d = asdict(rec)
+    d["claim"] = json.loads(d.pop("claim_json"))
+    return d
+
+
+def _settlement_text(rec) -> str:
+    r = rec.result
+    head = "冲正" if rec.kind == "reverse" else "结算"
+    lines = [f"{head}单号 {rec.setl_no}" + ("（重复请求，返回首次结果）" if rec.replayed else ""),
+             f"参保人 {rec.person_name}（{rec.psn_no}）  就诊日期 {rec.visit_date}  操作员 {rec.operator}"]
+    if rec.original_setl_no:
+        lines.append(f"原结算单号 {rec.original_setl_no}；原因：{rec.reason}")
+    lines.append(f"医疗费总额 {r['medfee_sumamt']}  统筹基金 {r['hifp_pay']}  大病/大额 "
+                 f"{Decimal(r['hifmi_pay']) + Decimal(r['hifob_pay'])}  个人账户 {r['acct_pay']}  "
+                 f"家庭共济 {r['acct_mulaid_pay']}  现金 {r['psn_cash_pay']}")
+    for n in r.get("notices", []):
+        lines.append(f"  提示：{n['message']}")
+    return "\n".join(lines)
+
+
+def _presettle_text(r: dict) -> str:
+    text = "预结算（未保存）\n" + "\n".join(f"  {k}: {r[k]}" for k in r if isinstance(r[k], str))
+    for t in r["trace"]:
+        text += f"\n  依据 {t['step']} = {t['value']}：{t.get('label', '')}（{t['basis']}）"
+    return text
+
+
+@signed_in()
+def cmd_settle(args, d, op) -> int:
+    from desktop_app.services import ledger
+
+    visit = _visit_from_json(args.visit)
+    if args.dry_run:
+        r = ledger.presettle(d, visit).result
+        emit(r, args.json, _presettle_text(r))
+        return 0
+    rec = ledger.settle(d, visit, token=args.token, operator=op.login)
+    emit(_rec_json(rec), args.json, _settlement_text(rec))
+    return 0
+
+
+@signed_in()
+def cmd_reverse(args, d, op) -> int:
+    from desktop_app.services import ledger
+
+    rec = ledger.reverse(d, args.setl_no, reason=args.reason, operator=op.login, token=args.token)
+    emit(_rec_json(rec), args.json, _settlement_text(rec))
+    return 0
+
+
+@signed_in()
+def cmd_day_close(args, d, op) -> int:
+    """日结 as in the window: close the day, back it up (verified), write the 日结单 (xlsx and PDF)."""
+    from desktop_app.services import closing, database
+
+    try:
+        day = date.fromisoformat(args.date) if args.date else None
+    except ValueError:
+        raise InvalidInput("date", f"日期“{args.date}”无效") from None
+    try:
+        out = closing.close_day(d, operator=op.login, day=day,
+                                folder=Path(args.out) if args.out else database.reports_dir(d))
+    except database.BackupError as exc:
+        raise Refused(f"已日结，但备份未完成，日结单未生成：{exc}", code="backup_failed") from exc
+    rec, t = out.record, out.record.totals
+    lines = [f"{rec.business_date} 已日结：结算 {t['settlements']} 笔，冲正 {t['reversals']} 笔。",
+             f"合计：医疗费 {t['totals']['medfee_sumamt']}，统筹基金 {t['totals']['hifp_pay']}，"
+             f"个人账户 {t['totals']['acct_pay']}，现金 {t['totals']['psn_cash_pay']}"]
+    for k, g in t["by_insutype_benefit"].items():
+        lines.append(f"  {k}：{g['count']} 笔，医疗费 {g['medfee_sumamt']}，统筹 {g['hifp_pay']}，现金 {g['psn_cash_pay']}")
+    lines += [f"日结单：{out.xlsx}、{out.pdf}"] + ([f"备份（已校验）：{out.backup}"] if out.backup else [])
+    emit({**asdict(rec), "backup": out.backup, "xlsx": str(out.xlsx), "pdf": str(out.pdf)}, args.json,
+         "\n".join(lines))
+    return 0
+
+
+# ---------------------------------------------------------------------------
+# receipt, report, export
+# ---------------------------------------------------------------------------
+@signed_in()
+def cmd_receipt(args, d, op) -> int:
+    from desktop_app.reports.receipt import save_receipt
+    from desktop_app.services import ledger
+    from desktop_app.services.settings import load
+
+    with refusing(ledger.LedgerError, field="setl_no", code="not_found"):
+        rec = ledger.get(d, args.setl_no)
+    out = Path(args.out or f"{rec.setl_no}_{args.format}.pdf")
+    save_receipt(rec, out, args.format, font_path=load(d).get("font_path") or None)
+    emit({"setl_no": rec.setl_no, "pdf": str(out), "format": args.format}, args.json, f"已生成结算单：{out}")
+    return 0
+
+
+def _month(value: str | None) -> tuple[int, int]:
+    try:
+        y, mo = (int(x) for x in (value or f"{date.today():%Y-%m}").split("-"))
+        date(y, mo, 1)
+    except ValueError:
+        raise InvalidInput("--month", "月份应为 YYYY-MM") from None
+    return y, mo
+
+
+@signed_in()
+def cmd_report(args, d, op) -> int:
+    from desktop_app.services import reporting
+
+    if args.kind == "day":
+        day = _day(args.date, "--date")
+        out = Path(args.out or f"日结单_{day:%Y%m%d}.{(args.pdf and 'pdf') or 'xlsx'}")
+        if args.pdf:
+            reporting.day_report_pdf(d, day, out)
+        else:
+            reporting.day_report_xlsx(d, day, out)
+    elif args.kind == "month":
+        y, mo = _month(args.month)
+        out = Path(args.out or f"月报_{y}{mo:02d}.xlsx")
+        reporting.month_report_xlsx(d, y, mo, out)
+    else:
+        start, end = _day(args.date_from, "--from"), _day(args.date_to, "--to")
+        out = Path(args.out or f"结算明细_{start:%Y%m%d}_{end:%Y%m%d}.xlsx")
+        reporting.detail_xlsx(d, start, end, out)
+    emit({"file": str(out)}, args.json, f"已生成报表：{out}")
+    return 0
+
+
+@signed_in()
+def cmd_export(args, d, op) -> int:
+    from desktop_app.services.reporting import export
+
+    start, end = _day(args.date_from, "--from"), _day(args.date_to, "--to")
+    with refusing(ValueError, field="--to", code="invalid_input"):
+        res = export(d, start, end, args.out)
+    emit(res, args.json, f"已导出 {start} 至 {end}：结算 {res.settlements} 笔，冲正 {res.reversals} 笔\n"
+         + "\n".join(res.files) + f"\n清单：{res.manifest}")
+    return 0
+
+
+# ---------------------------------------------------------------------------
+# arguments
+# ---------------------------------------------------------------------------
+def _lookup_arguments(p) -> None:
+    p.add_argument("query")
+    p.add_argument("--first", action="store_true", help="多人匹配时直接显示第一人的详情")
+    common_options(p)
+    p.set_defaults(func=cmd_lookup)
+
+
+def _settle_arguments(p) -> None:
+    p.add_argument("visit", help="就诊信息 JSON 文件（- 为标准输入），格式见 docs/ledger.md")
+    p.add_argument("--token", help="请求令牌：同一令牌重复提交只结算一次")
+    p.add_argument("--dry-run", action="store_true", help="预结算，不保存")
+    common_options(p)
+    p.set_defaults(func=cmd_settle)
+
+
+def _reverse_arguments(p) -> None:
+    p.add_argument("setl_no")
+    p.add_argument("--reason", required=True)
+    p.add_argument("--token")
+    common_options(p)
+    p.set_defaults(func=cmd_reverse)
+
+
+def _day_close_arguments(p) -> None:
+    p.add_argument("--date", help="营业日（默认今天）")
+    p.add_argument("--out", help="日结单文件夹（默认：数据库旁的 reports/）")
+    common_options(p)
+    p.set_defaults(func=cmd_day_close)
+
+
+def _receipt_arguments(p) -> None:
+    p.add_argument("setl_no")
+    p.add_argument("--format", choices=("A5", "80mm"), default="A5")
+    p.add_argument("--out", help="PDF 文件（默认：<结算单号>_<格式>.pdf）")
+    common_options(p)
+    p.set_defaults(func=cmd_receipt)
+
+
+def _report_arguments(p) -> None:
+    p.add_argument("kind", choices=("day", "month", "detail"))
+    p.add_argument("--date", help="day：营业日（默认今天）")
+    p.add_argument("--month", help="month：YYYY-MM（默认本月）")
+    p.add_argument("--from", dest="date_from", help="detail：开始日期")
+    p.add_argument("--to", dest="date_to", help="detail：结束日期")
+    p.add_argument("--pdf", action="store_true", help="day：输出 PDF 而不是 xlsx")
+    p.add_argument("--out")
+    common_options(p)
+    p.set_defaults(func=cmd_report)
+
+
+def _export_arguments(p) -> None:
+    p.add_argument("--from", dest="date_from", required=True)
+    p.add_argument("--to", dest="date_to", required=True)
+    p.add_argument("--out", default="export", help="输出文件夹（默认 ./export）")
+    common_options(p)
+    p.set_defaults(func=cmd_export)
+
+
+ARGUMENTS = {"lookup": _lookup_arguments, "settle": _settle_arguments, "reverse": _reverse_arguments,
+             "day-close": _day_close_arguments, "receipt": _receipt_arguments, "report": _report_arguments,
+             "export": _export_arguments}

@@ -1,0 +1,106 @@
+"""`clinic-settle` — the command line: the parser, dispatch, and the one place a refusal is reported.
+
+Every command's parser runs `set_defaults(func=…)`; `main` calls `args.func(args)`. The index below
+names each command, its one-line help and the module (under desktop_app.cli) that declares its
+arguments; only the module of the command being run is imported, so `calc` loads neither the
+database code nor SQLAlchemy nor Qt (a test checks), and no other command's arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from importlib import import_module
+
+from desktop_app.errors import EXIT_BUG, Refused
+
+# command → (module under desktop_app.cli, one-line help); the order is the order of `--help`
+COMMANDS: dict[str, tuple[str, str]] = {
+    "calc": ("calc", "试算：读入结算请求 JSON，输出结算结果 JSON（不用数据库、不开界面）"),
+    "packs": ("packs", "政策包工具"),
+    "init": ("admin", "创建或升级数据库；--supervisor 在空数据库中创建首个管理员"),
+    "sync": ("admin", "把政策包（文件夹或 .zip）同步进数据库"),
+    "import-roster": ("admin", "导入花名册（.xlsx 或 .csv）"),
+    "lookup": ("ledger", "查找参保人：身份证号、人员编号、扫码内容、姓名或拼音"),
+    "settle": ("ledger", "结算一次就诊（--dry-run 只预结算）"),
+    "reverse": ("ledger", "冲正一笔结算"),
+    "day-close": ("ledger", "日结"),
+    "receipt": ("ledger", "生成（补打）结算单 PDF"),
+    "report": ("ledger", "报表：day 日结单、month 月度汇总、detail 结算明细"),
+    "export": ("ledger", "对账导出：JSON Lines + xlsx + 清单（SHA-256）"),
+    "demo": ("admin", "在空数据库中生成演示数据"),
+    "audit": ("admin", "审计：verify 校验审计链和结算金额；list 最近的记录"),
+    "user": ("admin", "操作员账户：list / add / passwd / disable / enable（管理员）"),
+    "backup": ("admin", "备份数据库（SQLite 在线备份，校验后保存，保留最近30份）"),
+    "restore": ("admin", "从备份恢复（管理员，按备份中的账户核对密码；先校验备份；程序须已关闭）"),
+    "gui": ("admin", "打开结算台窗口（默认命令）"),
+    "status": ("admin", "显示数据库位置、机构、人数和今日结算笔数"),
+}
+ALL = "*"
+
+
+def _utf8_stdio() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(encoding="utf-8")
+        except (AttributeError, ValueError):  # pragma: no cover - non-reconfigurable streams
+            pass
+
+
+def command_in(argv: list[str]) -> str | None:
+    """The command named in `argv` (the first word that is not an option; the program's own options
+    take no value), or None."""
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
+def build_parser(only: str | None = ALL) -> argparse.ArgumentParser:
+    """The whole parser; with `only`, just that command's arguments are declared (the others are
+    listed, with their help, but not built). The default command opens the window."""
+    p = argparse.ArgumentParser(
+        prog="clinic-settle",
+        description="乡镇医保结算台 ClinicSettle：医保结算、试算与政策包工具。",
+    )
+    p.add_argument("--self-test", action="store_true",
+                   help="自检：临时数据库、内置政策包、查找、结算、结算单 PDF、界面（不碰真实数据）")
+    p.set_defaults(func=_default_command)
+    sub = p.add_subparsers(dest="command", metavar="命令")
+    for name, (module, help_) in COMMANDS.items():
+        cp = sub.add_parser(name, help=help_)
+        if only in (ALL, name):
+            import_module(f"desktop_app.cli.{module}").ARGUMENTS[name](cp)
+    return p
+
+
+def _default_command(args: argparse.Namespace) -> int:
+    from desktop_app.cli.admin import cmd_gui
+
+    return cmd_gui(args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    _utf8_stdio()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(command_in(argv)).parse_args(argv)
+    try:
+        if args.self_test:
+            from desktop_app.cli.selftest import run
+
+            return run()
+        return args.func(args)
+    except BrokenPipeError:  # output piped into `head` and the like
+        return 0
+    except Refused as exc:  # a rule said no: the message, and the exit code its code calls for
+        from desktop_app.cli.common import report
+
+        return report(exc, getattr(args, "json", False))
+    except Exception as exc:
+        # a bug: the traceback for the report, with any ID number masked (docs/security.md, privacy)
+        from desktop_app.privacy import format_exception
+
+        sys.stderr.write(format_exception(exc))
+        sys.stderr.write("程序出错（上面是给维护人员的详细信息）。已保存的结算不受影响。\n")
+        return EXIT_BUG
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
