@@ -64,7 +64,7 @@ def test_calc_loads_no_database_code_no_sqlalchemy_no_qt(tmp_path):
     loaded = r.stderr.rsplit("LOADED:", 1)[1].strip().split(",")
     assert '"invalid_input"' in r.stdout
     ours = {m for m in loaded if m.startswith("desktop_app")}
-    assert ours <= {"desktop_app", "desktop_app.__main__", "desktop_app.errors", "desktop_app.cli",
+    assert ours <= {"desktop_app", "desktop_app.__main__", "desktop_app.errors", "desktop_app.resources", "desktop_app.cli",
                     "desktop_app.cli.main", "desktop_app.cli.calc"} | {m for m in ours if m.startswith("desktop_app.core")}
     bad = {m.split(".")[0] for m in loaded} & {"sqlalchemy", "alembic", "sqlite3", "PySide6", "shiboken6"}
     assert not bad
