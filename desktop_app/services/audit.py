@@ -7,8 +7,15 @@ they record (a settlement and its audit entry commit together or not at all),
 under the single-writer lock, so the chain has no races.
 
 `verify` walks the chain and reports the first entry that was edited, deleted or
-inserted out of order, and every settlement whose stored figures no longer match
-the digest recorded when it was made.
+inserted out of order; then it checks the records against the trail in both
+directions: every settlement, reversal and day close has its entry and still
+matches the digest recorded there, and every such entry still has its record.
+
+Digest versions: settle, reverse and day-close entries written since digest
+version 2 carry `"dv": 2` in their detail; their digest covers every stored field
+of the record (see `settlement_digest`). Entries without it were written by
+earlier versions and are checked with the version-1 digest (number, person,
+amounts, lines), so an existing database keeps verifying clean.
 """
 
 from __future__ import annotations
@@ -17,14 +24,18 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
-from desktop_app.core.model import MONEY_FIELDS
+from desktop_app.core.model import ITEM_MONEY_FIELDS, MONEY_FIELDS
+from desktop_app.core.money import q2
 from desktop_app.store import models as m
 from desktop_app.store.db import Database
 
 GENESIS = "0" * 64
+DIGEST_VERSION = 2  # written as "dv" in the detail of settle, reverse and day-close entries
 
 
 def _canon(obj) -> str:
@@ -37,13 +48,42 @@ def entry_hash(id_: int, at: datetime, actor: str, action: str, subject: str, de
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-def settlement_digest(st: m.Settlement) -> str:
-    """The figures that must never change after settlement: number, person, every amount, every line."""
+def settlement_digest_v1(st: m.Settlement) -> str:
+    """Digest version 1 (entries without "dv"): number, person, every amount, the lines' figures."""
     lines = [[i.seq, i.code, i.qty, i.price, str(i.det_item_fee_sumamt), str(i.fulamt_ownpay_amt),
               str(i.overlmt_amt), str(i.preselfpay_amt), str(i.inscp_scp_amt)] for i in st.items]
     figures = [st.setl_no, st.kind, st.psn_no, st.visit_date.isoformat(), st.benefit,
                *[str(getattr(st, f)) for f in MONEY_FIELDS], lines]
     return hashlib.sha256(_canon(figures).encode()).hexdigest()
+
+
+def _money(v) -> str:
+    return str(q2(Decimal(v)) + 0)  # + 0: never "-0.00"
+
+
+def _when(v) -> str:
+    return v.isoformat(timespec="microseconds") if isinstance(v, datetime) else v.isoformat()
+
+
+def settlement_digest(st: m.Settlement, original: str | None = None) -> str:
+    """Digest version 2: every stored field a receipt, a report or a cap depends on — identity, token,
+    kind, the settlement it reverses (`original`: its number), person, dates, benefit, institution, all
+    amounts, the stored claim, result, packs and receipt snapshot, operator, reason, time, and every
+    column of every line. Only `day_close_id` is left out: day close stamps it later (checked against
+    the day-close records instead)."""
+    lines = [[i.seq, i.code, i.name, i.kind, i.chrgitm_lv, i.fee_category, i.qty, i.price, i.pay_std,
+              *[_money(getattr(i, f)) for f in ITEM_MONEY_FIELDS]] for i in st.items]
+    fields = [DIGEST_VERSION, st.setl_no, st.request_token, st.kind, original, st.psn_no, _when(st.business_date),
+              _when(st.visit_date), st.benefit, st.disease, st.institution, st.insutype, st.admdvs,
+              *[_money(getattr(st, f)) for f in MONEY_FIELDS], st.pool_prop_selfpay, st.claim_json,
+              st.result_json, st.packs, st.receipt_json, st.operator, st.reason, _when(st.created_at), lines]
+    return hashlib.sha256(_canon(fields).encode()).hexdigest()
+
+
+def day_close_digest(dc: m.DayClose) -> str:
+    """Digest version 2 of a day close: its date, time, operator, count and the totals it froze."""
+    fields = [DIGEST_VERSION, _when(dc.business_date), _when(dc.closed_at), dc.operator, dc.count, dc.totals_json]
+    return hashlib.sha256(_canon(fields).encode()).hexdigest()
 
 
 def append(s, actor: str, action: str, subject: str = "", detail: dict | None = None, *, before: str = "",
@@ -71,7 +111,9 @@ def record(db: Database, actor: str, action: str, subject: str = "", detail: dic
 @dataclass(frozen=True)
 class Problem:
     entry_id: int | None
-    kind: str  # edited | deleted | out_of_order | settlement_changed | settlement_unrecorded
+    # edited | deleted | out_of_order | settlement_changed | settlement_unrecorded | settlement_missing |
+    # day_close_changed | day_close_unrecorded | day_close_missing | day_close_stamp
+    kind: str
     message: str
 
 
@@ -86,40 +128,109 @@ class VerifyResult:
         return not self.problems
 
 
-def verify(db: Database) -> VerifyResult:
+def _detail(e: m.AuditEntry) -> dict:
+    try:
+        d = json.loads(e.detail)
+    except ValueError:
+        return {}
+    return d if isinstance(d, dict) else {}
+
+
+def _check_chain(entries: list[m.AuditEntry]) -> Problem | None:
+    """The first entry that was edited, deleted or inserted out of order (None: the chain holds)."""
+    prev_hash, prev_id = GENESIS, 0
+    for e in entries:
+        recomputed = entry_hash(e.id, e.at, e.actor, e.action, e.subject, e.detail, e.before_digest,
+                                e.after_digest, e.prev_hash)
+        if e.id != prev_id + 1 and e.prev_hash != prev_hash:
+            return Problem(e.id, "deleted", f"第 {prev_id + 1}–{e.id - 1} 号审计记录被删除")
+        if recomputed != e.hash:
+            return Problem(e.id, "edited", f"第 {e.id} 号审计记录（{e.action} {e.subject}）的内容被改动")
+        if e.prev_hash != prev_hash:
+            return Problem(e.id, "out_of_order", f"第 {e.id} 号审计记录不接在第 {prev_id} 号之后（被插入或调换了顺序）")
+        if e.id != prev_id + 1:
+            return Problem(e.id, "deleted", f"第 {prev_id + 1}–{e.id - 1} 号审计记录被删除")
+        prev_hash, prev_id = e.hash, e.id
+    return None
+
+
+def _settlement_mismatch(st: m.Settlement, e: m.AuditEntry, original: str | None) -> str | None:
+    """Why a settlement no longer matches its audit entry (None: it matches)."""
+    detail = _detail(e)
+    if detail.get("dv") == DIGEST_VERSION:
+        want = settlement_digest(st, original)
+    else:
+        want = settlement_digest_v1(st)
+    if e.action != st.kind or want != e.after_digest:
+        return f"结算 {st.setl_no} 的内容（金额、明细、结算单、原因、操作员或日期）与结算时记录的不一致"
+    if st.kind == "reverse" and detail.get("original") != original:
+        return f"冲正 {st.setl_no} 指向的原结算（{original}）与记录的（{detail.get('original')}）不一致"
+    return None
+
+
+def _check_settlements(s, entries: list[m.AuditEntry]) -> tuple[int, list[Problem]]:
+    """Every settlement has its entry and matches it; every settle/reverse entry still has its settlement."""
+    recorded = {e.subject: e for e in entries if e.action in ("settle", "reverse") and e.subject}
+    rows = s.execute(select(m.Settlement).options(selectinload(m.Settlement.items))
+                     .order_by(m.Settlement.id)).scalars().all()
+    numbers = {st.id: st.setl_no for st in rows}
     problems: list[Problem] = []
+    for st in rows:
+        e = recorded.pop(st.setl_no, None)
+        if e is None:
+            problems.append(Problem(None, "settlement_unrecorded", f"结算 {st.setl_no} 没有对应的审计记录"))
+            continue
+        original = numbers.get(st.original_id, f"#{st.original_id}") if st.original_id is not None else None
+        why = _settlement_mismatch(st, e, original)
+        if why:
+            problems.append(Problem(e.id, "settlement_changed", why))
+    for setl_no, e in recorded.items():
+        what = "冲正" if e.action == "reverse" else "结算"
+        problems.append(Problem(e.id, "settlement_missing",
+                                f"第 {e.id} 号审计记录的{what} {setl_no} 在数据库中已不存在（被删除）"))
+    return len(rows), problems
+
+
+def _check_day_closes(s, entries: list[m.AuditEntry]) -> list[Problem]:
+    """Day-close records against their entries (both ways), and every settlement's day-close stamp."""
+    recorded = {e.subject: e for e in entries if e.action == "day_close"}
+    problems: list[Problem] = []
+    closed: dict = {}
+    for dc in s.execute(select(m.DayClose).order_by(m.DayClose.business_date)).scalars():
+        closed[dc.business_date] = dc.id
+        e = recorded.pop(dc.business_date.isoformat(), None)
+        if e is None:
+            problems.append(Problem(None, "day_close_unrecorded", f"{dc.business_date} 的日结没有对应的审计记录"))
+            continue
+        detail = _detail(e)
+        same = (e.after_digest == day_close_digest(dc)) if detail.get("dv") == DIGEST_VERSION \
+            else detail.get("count") == dc.count
+        if not same:
+            problems.append(Problem(e.id, "day_close_changed", f"{dc.business_date} 的日结记录（合计、笔数、操作员）"
+                                                               "与日结时记录的不一致"))
+    for day, e in recorded.items():
+        problems.append(Problem(e.id, "day_close_missing", f"第 {e.id} 号审计记录的 {day} 日结在数据库中已不存在（被删除）"))
+    wrong: dict = {}
+    for setl_no, day, stamp in s.execute(select(m.Settlement.setl_no, m.Settlement.business_date,
+                                                m.Settlement.day_close_id).order_by(m.Settlement.id)):
+        if stamp != closed.get(day):
+            wrong.setdefault(day, []).append(setl_no)
+    for day, nos in wrong.items():
+        state = "已日结" if day in closed else "未日结"
+        problems.append(Problem(None, "day_close_stamp", f"{day}（{state}）的 {len(nos)} 笔结算的日结标记不对"
+                                                         f"（被撤销或改动）：{'、'.join(nos[:5])}{' 等' if len(nos) > 5 else ''}"))
+    return problems
+
+
+def verify(db: Database) -> VerifyResult:
     with db.read() as s:
         entries = s.execute(select(m.AuditEntry).order_by(m.AuditEntry.id)).scalars().all()
-        prev_hash, prev_id = GENESIS, 0
-        first_bad: Problem | None = None
-        digests: dict[str, str] = {}
-        for e in entries:
-            recomputed = entry_hash(e.id, e.at, e.actor, e.action, e.subject, e.detail, e.before_digest,
-                                    e.after_digest, e.prev_hash)
-            if first_bad is None:
-                if e.id != prev_id + 1 and e.prev_hash != prev_hash:
-                    first_bad = Problem(e.id, "deleted", f"第 {prev_id + 1}–{e.id - 1} 号审计记录被删除")
-                elif recomputed != e.hash:
-                    first_bad = Problem(e.id, "edited", f"第 {e.id} 号审计记录（{e.action} {e.subject}）的内容被改动")
-                elif e.prev_hash != prev_hash:
-                    first_bad = Problem(e.id, "out_of_order",
-                                        f"第 {e.id} 号审计记录不接在第 {prev_id} 号之后（被插入或调换了顺序）")
-                elif e.id != prev_id + 1:
-                    first_bad = Problem(e.id, "deleted", f"第 {prev_id + 1}–{e.id - 1} 号审计记录被删除")
-            prev_hash, prev_id = e.hash, e.id
-            if e.action in ("settle", "reverse") and e.subject:
-                digests[e.subject] = e.after_digest
-        if first_bad is not None:
-            problems.append(first_bad)
-        settlements = s.execute(select(m.Settlement).order_by(m.Settlement.id)).scalars().all()
-        for st in settlements:
-            recorded = digests.get(st.setl_no)
-            if recorded is None:
-                problems.append(Problem(None, "settlement_unrecorded", f"结算 {st.setl_no} 没有对应的审计记录"))
-            elif recorded != settlement_digest(st):
-                problems.append(Problem(None, "settlement_changed",
-                                        f"结算 {st.setl_no} 的金额或明细与结算时记录的不一致"))
-        return VerifyResult(len(entries), len(settlements), problems)
+        first_bad = _check_chain(entries)
+        problems: list[Problem] = [first_bad] if first_bad is not None else []
+        count, found = _check_settlements(s, entries)
+        problems += found
+        problems += _check_day_closes(s, entries)
+        return VerifyResult(len(entries), count, problems)
 
 
 @dataclass(frozen=True)

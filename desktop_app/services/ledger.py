@@ -298,7 +298,8 @@ def settle(db: Database, visit: VisitInput, *, token: str | None = None, operato
         s.flush()
         audit.append(s, operator, "settle", st.setl_no,
                      {"psn_no": st.psn_no, "benefit": st.benefit, "medfee_sumamt": result["medfee_sumamt"],
-                      "hifp_pay": result["hifp_pay"], "psn_cash_pay": result["psn_cash_pay"]},
+                      "hifp_pay": result["hifp_pay"], "psn_cash_pay": result["psn_cash_pay"],
+                      "dv": audit.DIGEST_VERSION},
                      after=audit.settlement_digest(st))
         return _record(s, st)
 
@@ -354,8 +355,9 @@ def reverse(db: Database, setl_no: str, *, reason: str, operator: str, token: st
             person.acct_balance = q2(person.acct_balance + orig.acct_pay)
         s.add(rv)
         s.flush()
-        audit.append(s, operator, "reverse", rv.setl_no, {"original": orig.setl_no, "reason": rv.reason},
-                     before=audit.settlement_digest(orig), after=audit.settlement_digest(rv))
+        audit.append(s, operator, "reverse", rv.setl_no,
+                     {"original": orig.setl_no, "reason": rv.reason, "dv": audit.DIGEST_VERSION},
+                     before=audit.settlement_digest(orig), after=audit.settlement_digest(rv, orig.setl_no))
         return _record(s, rv)
 
 
@@ -506,5 +508,6 @@ def day_close(db: Database, *, operator: str, day: date | None = None) -> DayClo
         s.execute(update(m.Settlement).where(m.Settlement.business_date == day).values(day_close_id=dc.id))
         audit.append(s, operator, "day_close", day.isoformat(),
                      {"count": count, "medfee_sumamt": totals["totals"]["medfee_sumamt"],
-                      "hifp_pay": totals["totals"]["hifp_pay"]})
+                      "hifp_pay": totals["totals"]["hifp_pay"], "dv": audit.DIGEST_VERSION},
+                     after=audit.day_close_digest(dc))
         return DayCloseRecord(day, dc.closed_at, operator, count, totals)
