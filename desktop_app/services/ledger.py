@@ -6,7 +6,10 @@
 - `settle` runs in one `BEGIN IMMEDIATE` transaction that re-reads the history,
   so two settlements for one person at the same moment cannot both use a cap.
 - A request token makes settle and reverse idempotent: the same token twice
-  returns the first record.
+  returns the first record. A token is bound to the request it was first used
+  for — the same kind of action on the same visit (person, visit date, benefit,
+  disease) or the same reversed settlement; used for anything else it is refused
+  (`token_reused`) and nothing is written.
 - Nothing is edited or deleted: a reversal (冲正) is a new record pointing at
   the original; day close only stamps the day's records with its id.
 """
@@ -255,15 +258,33 @@ def _operator(s, login: str) -> m.Operator:
     return op
 
 
+def _prior(s, token: str, kind: str, request) -> SettlementRecord | None:
+    """The record a token already made (a retry), or None. A token made for another request is refused:
+    `request` is (person, visit date, benefit, disease) for a settlement, the reversed number for a reversal."""
+    prior = s.execute(select(m.Settlement).where(m.Settlement.request_token == token)).scalar_one_or_none()
+    if prior is None:
+        return None
+    if prior.kind == "reverse":
+        made_for = s.execute(select(m.Settlement.setl_no).where(m.Settlement.id == prior.original_id)).scalar()
+    else:
+        made_for = (prior.psn_no, prior.visit_date, prior.benefit, prior.disease or "")
+    if prior.kind != kind or made_for != request:
+        what = "冲正" if prior.kind == "reverse" else "结算"
+        raise LedgerError(f"请求令牌 {token} 已用于另一笔请求（{what}单号 {prior.setl_no}），不能用于本次"
+                          f"{'冲正' if kind == 'reverse' else '结算'}；本次未做任何处理，请换一个令牌。",
+                          field="token", code="token_reused")
+    return _record(s, prior, replayed=True)
+
+
 def settle(db: Database, visit: VisitInput, *, token: str | None = None, operator: str,
            today: date | None = None) -> SettlementRecord:
     """结算: durable, once per request token."""
     token = token or uuid.uuid4().hex
     today = today or date.today()
     with db.write() as s:
-        prior = s.execute(select(m.Settlement).where(m.Settlement.request_token == token)).scalar_one_or_none()
+        prior = _prior(s, token, "settle", (visit.psn_no, visit.date, visit.benefit, visit.disease or ""))
         if prior is not None:
-            return _record(s, prior, replayed=True)
+            return prior
         op = _operator(s, operator)
         if _closed(s, today):
             raise LedgerError(f"{today} 已日结，不能再结算；请在下一个营业日结算。", code="day_closed")
@@ -312,9 +333,9 @@ def reverse(db: Database, setl_no: str, *, reason: str, operator: str, token: st
     if not reason or not reason.strip():
         raise LedgerError("冲正必须填写原因", field="reason", code="invalid_input")
     with db.write() as s:
-        prior = s.execute(select(m.Settlement).where(m.Settlement.request_token == token)).scalar_one_or_none()
+        prior = _prior(s, token, "reverse", setl_no)
         if prior is not None:
-            return _record(s, prior, replayed=True)
+            return prior
         op = _operator(s, operator)
         orig = s.execute(select(m.Settlement).where(m.Settlement.setl_no == setl_no)).scalar_one_or_none()
         if orig is None:
