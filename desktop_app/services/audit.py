@@ -112,7 +112,8 @@ def record(db: Database, actor: str, action: str, subject: str = "", detail: dic
 class Problem:
     entry_id: int | None
     # edited | deleted | out_of_order | settlement_changed | settlement_unrecorded | settlement_missing |
-    # day_close_changed | day_close_unrecorded | day_close_missing | day_close_stamp
+    # day_close_changed | day_close_unrecorded | day_close_missing | day_close_stamp |
+    # pack_changed | pack_missing | pack_unrecorded
     kind: str
     message: str
 
@@ -222,6 +223,13 @@ def _check_day_closes(s, entries: list[m.AuditEntry]) -> list[Problem]:
     return problems
 
 
+def _check_packs(db: Database, s) -> list[Problem]:
+    """Stored pack files against the content hashes recorded at sync (what the engine checks on loading)."""
+    from desktop_app.services.packs import stored_pack_problems
+
+    return [Problem(p.entry_id, p.kind, p.message) for p in stored_pack_problems(db, s)]
+
+
 def verify(db: Database) -> VerifyResult:
     with db.read() as s:
         entries = s.execute(select(m.AuditEntry).order_by(m.AuditEntry.id)).scalars().all()
@@ -230,6 +238,7 @@ def verify(db: Database) -> VerifyResult:
         count, found = _check_settlements(s, entries)
         problems += found
         problems += _check_day_closes(s, entries)
+        problems += _check_packs(db, s)
         return VerifyResult(len(entries), count, problems)
 
 

@@ -220,6 +220,8 @@ def _compute_full(s, db: Database, visit: VisitInput):
         raise LedgerError(exc.message, field=exc.field, code="invalid_input") from None
     try:
         policy = packs_service.policy(db, s)
+    except packs_service.PackTampered as exc:
+        raise LedgerError(exc.message, code="pack_tampered") from None
     except packs_service.SyncRefused as exc:
         raise LedgerError(exc.message, code="no_packs") from None
     try:
