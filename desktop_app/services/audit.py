@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import BigInteger, func, select, type_coerce
 from sqlalchemy.orm import selectinload
 
 from desktop_app.core.model import ITEM_MONEY_FIELDS, MONEY_FIELDS
@@ -86,6 +86,63 @@ def day_close_digest(dc: m.DayClose) -> str:
     return hashlib.sha256(_canon(fields).encode()).hexdigest()
 
 
+# ---------------------------------------------------------------------------
+# State that moves money or rights: the chain records its digest at every change
+# ---------------------------------------------------------------------------
+def settings_digest(values: dict[str, str]) -> str:
+    """The clinic settings as stored (`setting` rows)."""
+    return hashlib.sha256(json.dumps(values, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+
+
+def current_settings_digest(s) -> str:
+    return settings_digest({r.key: r.value for r in s.execute(select(m.Setting)).scalars()})
+
+
+def operators_digest(s) -> str:
+    """Every account's login, name, role, password hash, must-change flag and active flag (not the lockout
+    counters, which every failed login changes)."""
+    rows = sorted([o.login, o.name, o.role, o.password_hash, bool(o.must_change_password), bool(o.active)]
+                  for o in s.execute(select(m.Operator)).scalars())
+    return hashlib.sha256(_canon(rows).encode()).hexdigest()
+
+
+_PERSON_FIELDS = ("psn_no", "id_no", "name", "gender", "birth_date", "insutype", "category", "admdvs", "paid_on",
+                  "pay_period", "waiting_exempt", "family_doctor_at", "as_of")
+_USAGE_FIELDS = ("psn_no", "year", "benefit", "disease", "quarter", "fund_paid", "item_code", "count")
+
+
+def _rows_text(rows) -> list[str]:
+    return sorted(map(repr, map(tuple, rows)))  # repr of str/int/bool/date/None: exact and fast
+
+
+def roster_digest(s) -> str:
+    """The roster as imported: every person's insurance data, registered diseases, the 待遇累计 usage
+    snapshot, and the personal-account balance *before local settlements* (balance + everything the
+    ledger took from it), so settling and reversing do not change it and only an import does."""
+    con = s.connection()  # plain rows, no ORM loading: 100,000 persons take well under a second
+    fen = BigInteger()  # money as stored: integer fen
+    used = dict(con.execute(select(m.Settlement.psn_no, func.sum(type_coerce(m.Settlement.acct_pay, fen)))
+                            .group_by(m.Settlement.psn_no)).all())
+    persons = _rows_text((*r[:-1], r[-1] + used.get(r[0], 0)) for r in con.execute(
+        select(*[getattr(m.Person, f) for f in _PERSON_FIELDS], type_coerce(m.Person.acct_balance, fen))).all())
+    diseases = _rows_text(con.execute(select(m.PersonDisease.psn_no, m.PersonDisease.disease)).all())
+    usage = _rows_text(con.execute(select(*[getattr(m.UsageSnapshot, f) for f in _USAGE_FIELDS])).all())
+    h = hashlib.sha256()
+    for part in (persons, diseases, usage):
+        h.update("\n".join(part).encode())
+        h.update(b"\x1e")
+    return h.hexdigest()
+
+
+# category → (actions that change it and record before/after digests, digest of the current state, label)
+STATE = {
+    "settings": (("settings",), current_settings_digest, "机构设置"),
+    "operators": (("account_add", "account_passwd", "account_enable", "account_disable"), operators_digest,
+                  "操作员账户（登录名、角色、密码、启用状态）"),
+    "roster": (("roster_import",), roster_digest, "花名册（参保信息、登记病种、个人账户余额）与待遇累计"),
+}
+
+
 def append(s, actor: str, action: str, subject: str = "", detail: dict | None = None, *, before: str = "",
            after: str = "") -> m.AuditEntry:
     """Append one entry in the caller's (write) transaction."""
@@ -113,7 +170,7 @@ class Problem:
     entry_id: int | None
     # edited | deleted | out_of_order | settlement_changed | settlement_unrecorded | settlement_missing |
     # day_close_changed | day_close_unrecorded | day_close_missing | day_close_stamp |
-    # pack_changed | pack_missing | pack_unrecorded
+    # pack_changed | pack_missing | pack_unrecorded | settings_changed | operators_changed | roster_changed
     kind: str
     message: str
 
@@ -223,6 +280,26 @@ def _check_day_closes(s, entries: list[m.AuditEntry]) -> list[Problem]:
     return problems
 
 
+def _check_state(s, entries: list[m.AuditEntry]) -> list[Problem]:
+    """Each kind of state against the digests the chain recorded: every change's `before` must be the
+    previous change's `after` (else it was changed in between, not by the program), and the state now
+    must be the last `after`. Entries without digests (written before they were recorded) are skipped."""
+    out: list[Problem] = []
+    for kind, (actions, digest, label) in STATE.items():
+        last: m.AuditEntry | None = None
+        for e in entries:
+            if e.action not in actions or not e.after_digest:
+                continue
+            if last is not None and e.before_digest and e.before_digest != last.after_digest:
+                out.append(Problem(e.id, f"{kind}_changed", f"{label}在第 {last.id} 号与第 {e.id} 号审计记录之间"
+                                                             "被改动（不是通过本程序）"))
+            last = e
+        if last is not None and digest(s) != last.after_digest:
+            out.append(Problem(last.id, f"{kind}_changed", f"{label}与最后一次记录的（第 {last.id} 号审计记录）"
+                                                           "不一致：被绕过本程序改动"))
+    return out
+
+
 def _check_packs(db: Database, s) -> list[Problem]:
     """Stored pack files against the content hashes recorded at sync (what the engine checks on loading)."""
     from desktop_app.services.packs import stored_pack_problems
@@ -239,6 +316,7 @@ def verify(db: Database) -> VerifyResult:
         problems += found
         problems += _check_day_closes(s, entries)
         problems += _check_packs(db, s)
+        problems += _check_state(s, entries)
         return VerifyResult(len(entries), count, problems)
 
 
