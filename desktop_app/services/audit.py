@@ -11,6 +11,13 @@ inserted out of order; then it checks the records against the trail in both
 directions: every settlement, reversal and day close has its entry and still
 matches the digest recorded there, and every such entry still has its record.
 
+Anchors: anyone with the database file can recompute every digest and re-hash the
+whole chain, so the chain alone proves nothing against them. An anchor — the
+chain head (entry number and hash) taken at some moment and kept *outside* the
+file (printed on every 日结单 and written into every export manifest) — does:
+`verify(db, anchor=…)` checks that the chain still holds that entry with that
+hash, and lists the signing keys trusted after it.
+
 Digest versions: settle, reverse and day-close entries written since digest
 version 2 carry `"dv": 2` in their detail; their digest covers every stored field
 of the record (see `settlement_digest`). Entries without it were written by
@@ -22,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -170,7 +178,8 @@ class Problem:
     entry_id: int | None
     # edited | deleted | out_of_order | settlement_changed | settlement_unrecorded | settlement_missing |
     # day_close_changed | day_close_unrecorded | day_close_missing | day_close_stamp |
-    # pack_changed | pack_missing | pack_unrecorded | settings_changed | operators_changed | roster_changed
+    # pack_changed | pack_missing | pack_unrecorded | settings_changed | operators_changed | roster_changed |
+    # anchor_missing | anchor_mismatch
     kind: str
     message: str
 
@@ -180,10 +189,60 @@ class VerifyResult:
     entries: int
     settlements: int
     problems: list[Problem] = field(default_factory=list)
+    # things after the anchor to confirm by hand (not errors): key_trusted_after_anchor
+    notices: list[Problem] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+
+_ANCHOR = re.compile(r"#\s*(\d+)\s+([0-9a-fA-F]{4}(?:-?[0-9a-fA-F]{4}){3,15})")
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """The chain head at some moment: entry number and hash (compared on the first 16 hex digits)."""
+
+    entry_id: int
+    hash: str
+
+    def __str__(self) -> str:
+        h = self.hash[:16]
+        return f"#{self.entry_id} {h[:4]}-{h[4:8]}-{h[8:12]}-{h[12:16]}"
+
+    @classmethod
+    def parse(cls, text: str) -> Anchor:
+        """`#1234 3f9a-12bc-5d6e-7f80` (dashes optional, more digits allowed), also inside a longer text."""
+        found = _ANCHOR.search(text or "")
+        if found is None:
+            raise ValueError("不是审计锚点：应为“#记录号 16位十六进制”，例如 #1234 3f9a-12bc-5d6e-7f80")
+        return cls(int(found.group(1)), found.group(2).replace("-", "").lower())
+
+
+def anchor(db: Database) -> Anchor:
+    """The chain head now (number 0 and the genesis hash for an empty trail)."""
+    with db.read() as s:
+        last = s.execute(select(m.AuditEntry.id, m.AuditEntry.hash).order_by(m.AuditEntry.id.desc()).limit(1)).first()
+    return Anchor(last.id, last.hash) if last else Anchor(0, GENESIS)
+
+
+def _check_anchor(entries: list[m.AuditEntry], a: Anchor) -> tuple[list[Problem], list[Problem]]:
+    """(problems, notices): the anchored entry must still be there with its hash; keys trusted after it are listed."""
+    problems: list[Problem] = []
+    if a.entry_id > 0:
+        e = next((x for x in entries if x.id == a.entry_id), None)
+        if e is None:
+            problems.append(Problem(a.entry_id, "anchor_missing", f"锚点 {a} 指向的第 {a.entry_id} 号审计记录已不存在："
+                                                                 "审计记录被截断或整个数据库被替换"))
+        elif not e.hash.startswith(a.hash):
+            problems.append(Problem(a.entry_id, "anchor_mismatch", f"第 {a.entry_id} 号审计记录与锚点 {a} 不符："
+                                                                  "锚点及之前的审计记录被改写过（整条链被重新计算）"))
+    notices = [Problem(e.id, "key_trusted_after_anchor",
+                       f"锚点之后，第 {e.id} 号审计记录信任了签名公钥 {e.subject}（{e.actor}，{e.at:%Y-%m-%d %H:%M}）："
+                       "请与管理员核实")
+               for e in entries if e.id > a.entry_id and e.action == "key_trust"]
+    return problems, notices
 
 
 def _detail(e: m.AuditEntry) -> dict:
@@ -307,7 +366,11 @@ def _check_packs(db: Database, s) -> list[Problem]:
     return [Problem(p.entry_id, p.kind, p.message) for p in stored_pack_problems(db, s)]
 
 
-def verify(db: Database) -> VerifyResult:
+def verify(db: Database, anchor: Anchor | str | None = None) -> VerifyResult:
+    """Check the chain, the records against it both ways, the stored packs and state; with `anchor`
+    (an Anchor or its text; ValueError if the text is not one), also that the chain still holds it."""
+    if isinstance(anchor, str):
+        anchor = Anchor.parse(anchor)
     with db.read() as s:
         entries = s.execute(select(m.AuditEntry).order_by(m.AuditEntry.id)).scalars().all()
         first_bad = _check_chain(entries)
@@ -317,7 +380,11 @@ def verify(db: Database) -> VerifyResult:
         problems += _check_day_closes(s, entries)
         problems += _check_packs(db, s)
         problems += _check_state(s, entries)
-        return VerifyResult(len(entries), count, problems)
+        notices: list[Problem] = []
+        if anchor is not None:
+            found, notices = _check_anchor(entries, anchor)
+            problems += found
+        return VerifyResult(len(entries), count, problems, notices)
 
 
 @dataclass(frozen=True)
