@@ -11,6 +11,7 @@ from sqlalchemy import select
 from desktop_app.core.model import BENEFITS, INSUTYPES
 from desktop_app.reports.fonts import register_fonts
 from desktop_app.reports.xlsx import MONEY_LABELS, rows_between
+from desktop_app.services import audit
 from desktop_app.services.settings import clinic_settings
 from desktop_app.store import models as m
 from desktop_app.store.db import Database
@@ -65,7 +66,9 @@ def day_report_pdf(db: Database, day: date, path: str | Path) -> Path:
                                 ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
                                 ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#DDEBF7"))]))
         story.append(rt)
-    story += [Spacer(1, 8 * mm), Paragraph("收费员签字：＿＿＿＿＿＿　　复核：＿＿＿＿＿＿　　日期：＿＿＿＿＿＿", body)]
+    story += [Spacer(1, 8 * mm), Paragraph("收费员签字：＿＿＿＿＿＿　　复核：＿＿＿＿＿＿　　日期：＿＿＿＿＿＿", body),
+              Paragraph(f"审计锚点 {audit.anchor(db)}（请随日结单保存；clinic-settle audit verify --anchor 可核对审计记录"
+                        "此后未被改写）", body)]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     doc = SimpleDocTemplate(str(path), pagesize=landscape(A4), leftMargin=12 * mm, rightMargin=12 * mm,

@@ -5,8 +5,8 @@
 - `settlements_<from>_<to>.jsonl` — UTF-8, one JSON object per settlement and per
   reversal, in settlement-number order (format: docs/export.md);
 - `对账明细_<from>_<to>.xlsx` — the same rows for people, with totals;
-- `manifest_<from>_<to>.json` — counts, sums of every amount field, and the
-  SHA-256 and size of each file.
+- `manifest_<from>_<to>.json` — counts, sums of every amount field, the
+  SHA-256 and size of each file, and the audit trail's anchor (docs/security.md).
 
 Exporting the same period twice gives identical files (no timestamps inside).
 """
@@ -25,6 +25,7 @@ from sqlalchemy import select
 from desktop_app import __version__
 from desktop_app.core.model import MONEY_FIELDS
 from desktop_app.reports.xlsx import rows_between, write_detail_file
+from desktop_app.services import audit
 from desktop_app.services.settings import clinic_settings
 from desktop_app.store import models as m
 from desktop_app.store.db import Database
@@ -93,6 +94,7 @@ def export(db: Database, start: date, end: date, out: str | Path) -> ExportResul
         "count": {"settle": sum(1 for r in rows if r.kind == "settle"),
                   "reverse": sum(1 for r in rows if r.kind == "reverse"), "rows": len(rows)},
         "sums": sums,
+        "audit_anchor": str(audit.anchor(db)),  # the trail's head now: `audit verify --anchor MANIFEST` checks it
         "files": [
             {"name": jsonl.name, "bytes": jsonl.stat().st_size, "sha256": _sha256(jsonl), "rows": len(rows)},
             {"name": xlsx.name, "bytes": xlsx.stat().st_size, "sha256": _sha256(xlsx), "rows": len(rows)},

@@ -18,6 +18,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from desktop_app.core.model import BENEFITS, INSUTYPES, MONEY_FIELDS
+from desktop_app.services import audit
 from desktop_app.services.settings import clinic_settings
 from desktop_app.store import models as m
 from desktop_app.store.db import Database
@@ -268,7 +269,8 @@ def day_report_xlsx(db: Database, day: date, path: str | Path) -> Path:
     ws = wb.active
     ws.title = "日结单"
     groups, counts = _group(rows, lambda r: (INSUTYPES.get(r.insutype, r.insutype), BENEFITS.get(r.benefit, r.benefit)))
-    _group_sheet(ws, f"{clinic.clinic_name} 日结单 {day} {state}", ["险种", "待遇类别"], groups, counts)
+    _group_sheet(ws, f"{clinic.clinic_name} 日结单 {day} {state}　审计锚点 {audit.anchor(db)}", ["险种", "待遇类别"],
+                 groups, counts)
     _sources_sheet(wb.create_sheet("支付来源"), rows, f"{day} 按支付来源")
     rev = wb.create_sheet("冲正")
     _detail_sheet(rev, [r for r in rows if r.kind == "reverse"], f"{day} 冲正记录")
