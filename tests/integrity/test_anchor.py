@@ -90,3 +90,33 @@ def test_work_after_the_anchor_keeps_it_valid(db):
     two_days(db)
     r = audit.verify(db, anchor=str(a))
     assert r.ok and not r.notices
+
+
+def test_cli_audit_anchor_and_verify_with_anchor(db, tmp_path):
+    from tests.cli_run import cs
+
+    two_days(db)
+    p = str(db.path)
+    code, out, _ = cs("audit", "anchor", "--db", p, user="admin")
+    assert code == 0 and re.search(r"#\d+ [0-9a-f]{4}(-[0-9a-f]{4}){3}", out)
+    text = re.search(r"#\d+ [0-9a-f-]+", out).group(0)
+    code, out, _ = cs("audit", "anchor", "--db", p, "--json", user="admin")
+    data = json.loads(out)
+    assert code == 0 and len(data["hash"]) == 64 and data["anchor"].startswith(f"#{data['entry_id']} ")
+    code, out, _ = cs("audit", "verify", "--anchor", text, "--db", p, user="admin")
+    assert code == 0 and "审计链完整" in out and text in out
+    saved = tmp_path / "anchor.txt"
+    saved.write_text(f"日结单上的锚点：{text}\n", encoding="utf-8")
+    code, out, _ = cs("audit", "verify", "--anchor", str(saved), "--db", p, "--json", user="admin")
+    assert code == 0 and json.loads(out)["ok"] is True and json.loads(out)["anchor"] == text
+    # the attacker re-hashes the chain, and appends a key trust for their own key
+    raw(db, "UPDATE audit_entry SET actor = 'nobody' WHERE id = 3")
+    rehash_from(db, 3)
+    append_forged(db, "key_trust", "0123456789abcdef", {"file": "evil.pem"})
+    code, out, _ = cs("audit", "verify", "--db", p, user="admin")
+    assert code == 0  # without the anchor nothing shows
+    assert "0123456789abcdef" not in out
+    code, out, _ = cs("audit", "verify", "--anchor", str(saved), "--db", p, user="admin")
+    assert code == 1 and "锚点" in out and "改写" in out and "0123456789abcdef" in out
+    code, _, err = cs("audit", "verify", "--anchor", "#3 12", "--db", p, user="admin")
+    assert code == 2 and "锚点" in err

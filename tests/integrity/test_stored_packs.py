@@ -42,10 +42,10 @@ def test_cli_refuses_to_settle_with_a_tampered_pack_and_verify_reports_it(db, tm
     raise_ratio(db)
     code, out, _ = cs("settle", _visit_file(tmp_path, psn), "--db", str(db.path), "--json")
     err = json.loads(out)["error"]
-    assert code == 1 and err["code"] == "pack_tampered"  # exit 3 once the CLI maps the code (cli commit)
+    assert code == 3 and err["code"] == "pack_tampered"
     assert PROVINCE in err["message"] and "params.toml" in err["message"] and "同步" in err["message"]
     code, _, err = cs("settle", _visit_file(tmp_path, psn), "--db", str(db.path))
-    assert code == 1 and "政策包" in err
+    assert code == 3 and "政策包" in err
     code, out, _ = cs("audit", "verify", "--db", str(db.path), user="admin")
     assert code == 1 and PROVINCE in out and "审计链完整" not in out
     with db.read() as s:
