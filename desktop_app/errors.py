@@ -31,6 +31,7 @@ EXIT_FOR_CODE = {
     "invalid_pack": EXIT_INVALID,
     "no_policy_in_force": EXIT_POLICY,
     "policy_parameter_missing": EXIT_POLICY,
+    "pack_tampered": EXIT_POLICY,
     "database_busy": EXIT_BUSY,
 }
 

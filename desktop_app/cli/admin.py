@@ -149,19 +149,44 @@ def cmd_import_roster(args, d, op) -> int:
 # ---------------------------------------------------------------------------
 # audit, user
 # ---------------------------------------------------------------------------
+def _anchor_arg(value: str):
+    """--anchor TEXT or FILE (any file holding it: a saved note, an export manifest)."""
+    from desktop_app.services import audit
+
+    path = Path(value)
+    if len(value) < 1024 and path.is_file() and not path.is_symlink() and path.stat().st_size <= 1024 * 1024:
+        value = path.read_text(encoding="utf-8", errors="replace")
+    with refusing(ValueError, field="anchor", code="invalid_input"):
+        return audit.Anchor.parse(value)
+
+
+def _audit_verify(args, d) -> int:
+    from desktop_app.services import audit
+
+    anchor = _anchor_arg(args.anchor) if args.anchor else None
+    r = audit.verify(d, anchor=anchor)
+    data = {"ok": r.ok, "entries": r.entries, "settlements": r.settlements, "anchor": str(anchor) if anchor else None,
+            "problems": [asdict(p) for p in r.problems], "notices": [asdict(p) for p in r.notices]}
+    notes = "".join(f"\n  注意：{p.message}" for p in r.notices)
+    if r.ok:
+        held = f"，包含锚点 {anchor}" if anchor else ""
+        emit(data, args.json, f"审计链完整：{r.entries} 条审计记录，{r.settlements} 笔结算与记录一致{held}。" + notes)
+        return 0
+    emit(data, args.json, "审计校验发现问题：\n" + "\n".join(f"  {p.message}" for p in r.problems) + notes)
+    return EXIT_REFUSED
+
+
 @signed_in(supervisor="查看和校验审计记录")
 def cmd_audit(args, d, op) -> int:
     from desktop_app.services import audit
 
+    if args.audit_command == "anchor":
+        a = audit.anchor(d)
+        emit({"anchor": str(a), "entry_id": a.entry_id, "hash": a.hash}, args.json,
+             f"审计锚点 {a}\n（请抄在日结单上或另行保存；日后用 clinic-settle audit verify --anchor 核对审计记录未被改写）")
+        return 0
     if args.audit_command == "verify":
-        r = audit.verify(d)
-        data = {"ok": r.ok, "entries": r.entries, "settlements": r.settlements,
-                "problems": [asdict(p) for p in r.problems]}
-        if r.ok:
-            emit(data, args.json, f"审计链完整：{r.entries} 条审计记录，{r.settlements} 笔结算与记录一致。")
-            return 0
-        emit(data, args.json, "审计校验发现问题：\n" + "\n".join(f"  {p.message}" for p in r.problems))
-        return EXIT_REFUSED
+        return _audit_verify(args, d)
     rows = audit.recent(d, args.limit)
     emit({"entries": [asdict(e) for e in rows]}, args.json, "\n".join(
         f"{e.id:>6}  {e.at:%Y-%m-%d %H:%M:%S}  {e.actor:<10} {e.action:<14} {e.subject}" for e in rows))
@@ -300,7 +325,9 @@ def _demo_arguments(p) -> None:
 
 
 def _audit_arguments(p) -> None:
-    p.add_argument("audit_command", choices=("verify", "list"))
+    p.add_argument("audit_command", choices=("verify", "anchor", "list"))
+    p.add_argument("--anchor", metavar="TEXT|FILE",
+                   help="verify：同时核对此前保存的审计锚点（#记录号 十六进制，或含锚点的文件，如对账导出的 manifest）")
     p.add_argument("--limit", type=int, default=50)
     common_options(p)
     p.set_defaults(func=cmd_audit)

@@ -15,7 +15,7 @@ COLS = ("medfee_sumamt", "fulamt_ownpay_amt", "inscp_scp_amt", "act_pay_dedc", "
 
 
 def day_report_pdf(path: Path, rows: list[Row], clinic_name: str, clinic_code: str, day: date,
-                   closed: CloseStamp | None) -> Path:
+                   closed: CloseStamp | None, anchor: str = "") -> Path:
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4, landscape
     from reportlab.lib.styles import ParagraphStyle
@@ -58,6 +58,9 @@ def day_report_pdf(path: Path, rows: list[Row], clinic_name: str, clinic_code: s
                                 ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#DDEBF7"))]))
         story.append(rt)
     story += [Spacer(1, 8 * mm), Paragraph("收费员签字：＿＿＿＿＿＿　　复核：＿＿＿＿＿＿　　日期：＿＿＿＿＿＿", body)]
+    if anchor:
+        story.append(Paragraph(f"审计锚点 {anchor}（请随日结单保存；clinic-settle audit verify --anchor 可核对审计记录"
+                               "此后未被改写）", body))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     doc = SimpleDocTemplate(str(path), pagesize=landscape(A4), leftMargin=12 * mm, rightMargin=12 * mm,

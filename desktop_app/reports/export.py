@@ -6,8 +6,8 @@ them into `out/`:
 - `settlements_<from>_<to>.jsonl` — UTF-8, one JSON object per settlement and per
   reversal, in settlement-number order (format: docs/export.md);
 - `对账明细_<from>_<to>.xlsx` — the same rows for people, with totals;
-- `manifest_<from>_<to>.json` — counts, sums of every amount field, and the
-  SHA-256 and size of each file.
+- `manifest_<from>_<to>.json` — counts, sums of every amount field, the
+  SHA-256 and size of each file, and the audit trail's anchor (docs/security.md).
 
 Exporting the same period twice gives identical files (no timestamps inside).
 """
@@ -57,7 +57,7 @@ def _jsonl_line(r: Row, packs: list[dict], ratio: str) -> str:
 
 
 def write_export(out: Path, start: date, end: date, rows: list[Row], *, clinic_code: str, clinic_name: str,
-                 packs: dict[str, list[dict]], ratios: dict[str, str]) -> ExportResult:
+                 packs: dict[str, list[dict]], ratios: dict[str, str], anchor: str = "") -> ExportResult:
     """The export of `rows` (with each settlement's `packs` and `ratios` by 结算单号) into `out/`."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -81,6 +81,7 @@ def write_export(out: Path, start: date, end: date, rows: list[Row], *, clinic_c
         "count": {"settle": sum(1 for r in rows if r.kind == "settle"),
                   "reverse": sum(1 for r in rows if r.kind == "reverse"), "rows": len(rows)},
         "sums": sums,
+        **({"audit_anchor": anchor} if anchor else {}),  # the trail's head: `audit verify --anchor MANIFEST`
         "files": [
             {"name": jsonl.name, "bytes": jsonl.stat().st_size, "sha256": _sha256(jsonl), "rows": len(rows)},
             {"name": xlsx.name, "bytes": xlsx.stat().st_size, "sha256": _sha256(xlsx), "rows": len(rows)},

@@ -224,8 +224,10 @@ def _sources_sheet(ws, rows: list[Row], title: str) -> None:
     _print_setup(ws, "2:2")
 
 
-def day_report_xlsx(path: Path, rows: list[Row], clinic_name: str, day: date, closed: CloseStamp | None) -> Path:
-    """日结单: counts and sums by 险种 × benefit, by payment source, reversals listed."""
+def day_report_xlsx(path: Path, rows: list[Row], clinic_name: str, day: date, closed: CloseStamp | None,
+                    anchor: str = "") -> Path:
+    """日结单: counts and sums by 险种 × benefit, by payment source, reversals listed; `anchor` is the audit
+    trail's head when it was made (printed in the title, docs/security.md)."""
     from openpyxl import Workbook
 
     state = f"已日结（{closed.closed_at:%Y-%m-%d %H:%M}，{closed.operator}）" if closed else "未日结"
@@ -233,7 +235,8 @@ def day_report_xlsx(path: Path, rows: list[Row], clinic_name: str, day: date, cl
     ws = wb.active
     ws.title = "日结单"
     groups, counts = _group(rows, lambda r: (INSUTYPES.get(r.insutype, r.insutype), BENEFITS.get(r.benefit, r.benefit)))
-    _group_sheet(ws, f"{clinic_name} 日结单 {day} {state}", ["险种", "待遇类别"], groups, counts)
+    title = f"{clinic_name} 日结单 {day} {state}" + (f"　审计锚点 {anchor}" if anchor else "")
+    _group_sheet(ws, title, ["险种", "待遇类别"], groups, counts)
     _sources_sheet(wb.create_sheet("支付来源"), rows, f"{day} 按支付来源")
     rev = wb.create_sheet("冲正")
     _detail_sheet(rev, [r for r in rows if r.kind == "reverse"], f"{day} 冲正记录")

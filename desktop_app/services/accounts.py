@@ -61,15 +61,18 @@ def create_operator(db: Database, login: str, name: str, role: str, password: st
         raise ValueError("登录名只能用字母、数字和下划线")
     if len(password) < MIN_PASSWORD:
         raise ValueError(f"密码至少{MIN_PASSWORD}位")
+    from desktop_app.services import audit
+
     with db.write() as s:
         require_supervisor(s, actor, "添加操作员")
         if s.execute(select(m.Operator).where(m.Operator.login == login)).first():
             raise ValueError(f"登录名 {login} 已存在")
+        before = audit.operators_digest(s)
         s.add(m.Operator(login=login, name=name, role=role, password_hash=hash_password(password),
                          must_change_password=must_change, active=True, created_at=datetime.now()))
-        from desktop_app.services import audit
-
-        audit.append(s, actor, "account_add", login, {"name": name, "role": role})
+        s.flush()
+        audit.append(s, actor, "account_add", login, {"name": name, "role": role}, before=before,
+                     after=audit.operators_digest(s))
     return OperatorInfo(login, name, role, True, must_change)
 
 
@@ -140,11 +143,13 @@ def change_password(db: Database, login_name: str, new_password: str, *, actor: 
             raise AuthError(f"没有操作员 {login_name}")
         if verify_password(new_password, op.password_hash):
             raise AuthError("新密码不能与原密码相同")
+        before = audit.operators_digest(s)
         op.password_hash = hash_password(new_password)
         op.must_change_password = actor != login_name  # a reset by a supervisor must be changed at next login
         op.failed_logins = 0
         op.locked_until = None
-        audit.append(s, actor, "account_passwd", login_name, {})
+        s.flush()
+        audit.append(s, actor, "account_passwd", login_name, {}, before=before, after=audit.operators_digest(s))
 
 
 def set_active(db: Database, login_name: str, active: bool, *, actor: str) -> None:
@@ -160,8 +165,11 @@ def set_active(db: Database, login_name: str, active: bool, *, actor: str) -> No
                                                            m.Operator.login != login_name)).first()
             if others is None:
                 raise AuthError("不能停用最后一个管理员")
+        before = audit.operators_digest(s)
         op.active = active
-        audit.append(s, actor, "account_enable" if active else "account_disable", login_name, {})
+        s.flush()
+        audit.append(s, actor, "account_enable" if active else "account_disable", login_name, {}, before=before,
+                     after=audit.operators_digest(s))
 
 
 def list_operators(db: Database) -> list[OperatorInfo]:

@@ -6,7 +6,10 @@
 - `settle` runs in one `BEGIN IMMEDIATE` transaction that re-reads the history,
   so two settlements for one person at the same moment cannot both use a cap.
 - A request token makes settle and reverse idempotent: the same token twice
-  returns the first record.
+  returns the first record. A token is bound to the request it was first used
+  for — the same kind of action on the same visit (person, visit date, benefit,
+  disease) or the same reversed settlement; used for anything else it is refused
+  (`token_reused`) and nothing is written.
 - Nothing is edited or deleted: a reversal (冲正) is a new record pointing at
   the original; day close only stamps the day's records with its id.
 """
@@ -212,6 +215,8 @@ def _compute_full(s, db: Database, visit: VisitInput):
         raise LedgerError(exc.message, field=exc.field, code="invalid_input") from None
     try:
         policy = packs_service.policy(db, s)
+    except packs_service.PackTampered as exc:
+        raise LedgerError(exc.message, code="pack_tampered") from None
     except packs_service.SyncRefused as exc:
         raise LedgerError(exc.message, code="no_packs") from None
     try:
@@ -250,15 +255,33 @@ def _operator(s, login: str) -> m.Operator:
     return op
 
 
+def _prior(s, token: str, kind: str, request) -> SettlementRecord | None:
+    """The record a token already made (a retry), or None. A token made for another request is refused:
+    `request` is (person, visit date, benefit, disease) for a settlement, the reversed number for a reversal."""
+    prior = s.execute(select(m.Settlement).where(m.Settlement.request_token == token)).scalar_one_or_none()
+    if prior is None:
+        return None
+    if prior.kind == "reverse":
+        made_for = s.execute(select(m.Settlement.setl_no).where(m.Settlement.id == prior.original_id)).scalar()
+    else:
+        made_for = (prior.psn_no, prior.visit_date, prior.benefit, prior.disease or "")
+    if prior.kind != kind or made_for != request:
+        what = "冲正" if prior.kind == "reverse" else "结算"
+        raise LedgerError(f"请求令牌 {token} 已用于另一笔请求（{what}单号 {prior.setl_no}），不能用于本次"
+                          f"{'冲正' if kind == 'reverse' else '结算'}；本次未做任何处理，请换一个令牌。",
+                          field="token", code="token_reused")
+    return _record(s, prior, replayed=True)
+
+
 def settle(db: Database, visit: VisitInput, *, token: str | None = None, operator: str,
            today: date | None = None) -> SettlementRecord:
     """结算: durable, once per request token."""
     token = token or uuid.uuid4().hex
     today = today or date.today()
     with db.write() as s:
-        prior = s.execute(select(m.Settlement).where(m.Settlement.request_token == token)).scalar_one_or_none()
+        prior = _prior(s, token, "settle", (visit.psn_no, visit.date, visit.benefit, visit.disease or ""))
         if prior is not None:
-            return _record(s, prior, replayed=True)
+            return prior
         op = _operator(s, operator)
         if _closed(s, today):
             raise LedgerError(f"{today} 已日结，不能再结算；请在下一个营业日结算。", code="day_closed")
@@ -293,7 +316,8 @@ def settle(db: Database, visit: VisitInput, *, token: str | None = None, operato
         s.flush()
         audit.append(s, operator, "settle", st.setl_no,
                      {"psn_no": st.psn_no, "benefit": st.benefit, "medfee_sumamt": result["medfee_sumamt"],
-                      "hifp_pay": result["hifp_pay"], "psn_cash_pay": result["psn_cash_pay"]},
+                      "hifp_pay": result["hifp_pay"], "psn_cash_pay": result["psn_cash_pay"],
+                      "dv": audit.DIGEST_VERSION},
                      after=audit.settlement_digest(st))
         return _record(s, st)
 
@@ -306,9 +330,9 @@ def reverse(db: Database, setl_no: str, *, reason: str, operator: str, token: st
     if not reason or not reason.strip():
         raise LedgerError("冲正必须填写原因", field="reason", code="invalid_input")
     with db.write() as s:
-        prior = s.execute(select(m.Settlement).where(m.Settlement.request_token == token)).scalar_one_or_none()
+        prior = _prior(s, token, "reverse", setl_no)
         if prior is not None:
-            return _record(s, prior, replayed=True)
+            return prior
         op = _operator(s, operator)
         orig = s.execute(select(m.Settlement).where(m.Settlement.setl_no == setl_no)).scalar_one_or_none()
         if orig is None:
@@ -349,8 +373,9 @@ def reverse(db: Database, setl_no: str, *, reason: str, operator: str, token: st
             person.acct_balance = q2(person.acct_balance + orig.acct_pay)
         s.add(rv)
         s.flush()
-        audit.append(s, operator, "reverse", rv.setl_no, {"original": orig.setl_no, "reason": rv.reason},
-                     before=audit.settlement_digest(orig), after=audit.settlement_digest(rv))
+        audit.append(s, operator, "reverse", rv.setl_no,
+                     {"original": orig.setl_no, "reason": rv.reason, "dv": audit.DIGEST_VERSION},
+                     before=audit.settlement_digest(orig), after=audit.settlement_digest(rv, orig.setl_no))
         return _record(s, rv)
 
 
@@ -501,5 +526,6 @@ def day_close(db: Database, *, operator: str, day: date | None = None) -> DayClo
         s.execute(update(m.Settlement).where(m.Settlement.business_date == day).values(day_close_id=dc.id))
         audit.append(s, operator, "day_close", day.isoformat(),
                      {"count": count, "medfee_sumamt": totals["totals"]["medfee_sumamt"],
-                      "hifp_pay": totals["totals"]["hifp_pay"]})
+                      "hifp_pay": totals["totals"]["hifp_pay"], "dv": audit.DIGEST_VERSION},
+                     after=audit.day_close_digest(dc))
         return DayCloseRecord(day, dc.closed_at, operator, count, totals)

@@ -1,7 +1,18 @@
-"""Syncing policy packs into the database, and the policy the engine uses from it."""
+"""Syncing policy packs into the database, and the policy the engine uses from it.
+
+The engine's packs are the files stored in the database. Every time they are loaded
+(`policy`), each pack's files are hashed and checked against the content hash that the
+audit trail recorded when the pack was synced (a pack synced before the trail existed
+must carry a valid signature by a trusted key instead); a pack that does not match, a
+synced pack that is gone and a pack that was never synced are refused (`PackTampered`)
+and `audit verify` reports them. The parsed policy is cached by the files' content
+hashes, so a settlement re-reads and re-hashes the few pack files (~130 KB) but never
+re-parses them unless they changed.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -22,7 +33,7 @@ from desktop_app.core.policy import (
     policy_from_files,
     shipped_packs_dir,
 )
-from desktop_app.errors import Refused
+from desktop_app.errors import EXIT_FOR_CODE, Refused
 from desktop_app.store import models as m
 from desktop_app.store.db import Database
 
@@ -34,6 +45,14 @@ class SyncRefused(Refused):
         self.problems = problems or []
         super().__init__(message, code="invalid_pack" if self.problems else "refused")
         self.extra = {"problems": self.problems}
+
+
+class PackTampered(SyncRefused):
+    """A stored pack no longer matches what the audit trail recorded at its sync: nothing may be settled with it."""
+
+    def __init__(self, message: str, problems: list[str] | None = None):
+        super().__init__(message, problems)
+        self.code, self.exit = "pack_tampered", EXIT_FOR_CODE["pack_tampered"]
 
 
 @dataclass(frozen=True)
@@ -64,6 +83,16 @@ def _version_key(v: str) -> tuple:
 
 def _policy_of(db_packs: dict[str, tuple[str, dict[str, bytes]]]) -> PolicySet:
     return policy_from_files(list(db_packs.values()))
+
+
+def files_hash(files: dict[str, bytes]) -> str:
+    """A pack's content hash from its files (the same as the loaded pack's `content_hash`)."""
+    h = hashlib.sha256()
+    for name in sorted(files):
+        h.update(name.encode())
+        h.update(b"\0")
+        h.update(hashlib.sha256(files[name]).digest())
+    return h.hexdigest()
 
 
 def _db_pack_files(s) -> dict[str, tuple[str, dict[str, bytes]]]:
@@ -111,19 +140,12 @@ def sync(db: Database, path: str | Path, *, force: bool = False, dry_run: bool =
         todo: list[tuple[Pack, dict[str, bytes], str, str | None]] = []
         for pack, pfiles in incoming:
             old = current.get(pack.id)
-            if old is None:
-                todo.append((pack, pfiles, "loaded", None))
-                continue
-            if old.content_hash == pack.content_hash:
+            stored = files_hash(files[pack.id][1]) if pack.id in files else None
+            status = _sync_status(pack, old, stored, force)
+            if status == "unchanged":
                 results.append(SyncResult(pack.id, pack.name, pack.version, pack.content_hash, "unchanged", old.version))
                 continue
-            newer = _version_key(pack.version) > _version_key(old.version)
-            if not newer and not force:
-                what = "较旧" if _version_key(pack.version) < _version_key(old.version) else "相同但内容不同"
-                raise SyncRefused(
-                    f"政策包 {pack.id} 的版本 {pack.version} 与已加载的版本 {old.version} 相比{what}，已拒绝；"
-                    "如确需回退或替换，请使用 --force。")
-            todo.append((pack, pfiles, "upgraded" if newer else "replaced", old.version))
+            todo.append((pack, pfiles, status, old.version if old is not None else None))
         if not todo:
             return results
         # validate the whole resulting set before writing anything
@@ -157,6 +179,22 @@ def sync(db: Database, path: str | Path, *, force: bool = False, dry_run: bool =
                          before=current[pack.id].content_hash if pack.id in current else "",
                          after=pack.content_hash)
     return results
+
+
+def _sync_status(pack: Pack, old: m.PolicyPack | None, stored: str | None, force: bool) -> str:
+    """loaded | unchanged | upgraded | replaced, or SyncRefused. The same content again is `unchanged` only
+    when the stored files still match it; stored files changed behind the program's back are replaced."""
+    if old is None:
+        return "loaded"
+    if old.content_hash == pack.content_hash:
+        return "unchanged" if stored == pack.content_hash else "replaced"
+    newer = _version_key(pack.version) > _version_key(old.version)
+    if not newer and not force:
+        what = "较旧" if _version_key(pack.version) < _version_key(old.version) else "相同但内容不同"
+        raise SyncRefused(
+            f"政策包 {pack.id} 的版本 {pack.version} 与已加载的版本 {old.version} 相比{what}，已拒绝；"
+            "如确需回退或替换，请使用 --force。")
+    return "upgraded" if newer else "replaced"
 
 
 def trusted_key_dirs(db: Database) -> list[Path]:
@@ -347,24 +385,92 @@ def pack_start(pack: Pack, p) -> object:
     return doc.effective if doc is not None else p.start
 
 
+@dataclass(frozen=True)
+class StoredPackProblem:
+    pack_id: str
+    kind: str  # pack_changed | pack_missing | pack_unrecorded
+    message: str
+    entry_id: int | None = None
+
+
+def _changed_files(files: dict[str, bytes]) -> list[str]:
+    """Which files differ from the pack's signed manifest (empty when it cannot tell)."""
+    from desktop_app.core.signing import SIGNATURE_FILE
+
+    try:
+        listed = json.loads(files[SIGNATURE_FILE].decode("utf-8"))["files"]
+    except (KeyError, ValueError, TypeError):
+        return []
+    actual = {n: hashlib.sha256(b).hexdigest() for n, b in files.items() if n != SIGNATURE_FILE}
+    return sorted(n for n in set(actual) | set(listed) if actual.get(n) != listed.get(n))
+
+
+def _signed_by_trusted(db: Database, pack_id: str, files: dict[str, bytes]) -> bool:
+    from desktop_app.core.signing import SIGNATURE_FILE, SignatureError, verify_files
+
+    try:
+        version = json.loads(files[SIGNATURE_FILE].decode("utf-8"))["version"]
+        verify_files(pack_id, version, files, _trusted(db))
+    except (KeyError, ValueError, TypeError, SignatureError):
+        return False
+    return True
+
+
+def stored_pack_problems(db: Database, s, files: dict[str, tuple[str, dict[str, bytes]]] | None = None
+                         ) -> list[StoredPackProblem]:
+    """Each stored pack against the content hash recorded by its latest `pack_sync` audit entry."""
+    from desktop_app.services import audit
+
+    files = _db_pack_files(s) if files is None else files
+    recorded: dict[str, m.AuditEntry] = {}
+    for e in s.execute(select(m.AuditEntry).where(m.AuditEntry.action == "pack_sync").order_by(m.AuditEntry.id)).scalars():
+        recorded[e.subject] = e
+    columns = dict(s.execute(select(m.PolicyPack.id, m.PolicyPack.content_hash)).all())
+    out: list[StoredPackProblem] = []
+    for pid, (_label, pfiles) in sorted(files.items()):
+        e = recorded.pop(pid, None)
+        if e is None:
+            if not _signed_by_trusted(db, pid, pfiles):
+                out.append(StoredPackProblem(pid, "pack_unrecorded", f"政策包 {pid} 没有同步的审计记录，也没有可信的签名"))
+            continue
+        intact = audit.entry_hash(e.id, e.at, e.actor, e.action, e.subject, e.detail, e.before_digest,
+                                  e.after_digest, e.prev_hash) == e.hash
+        if files_hash(pfiles) != e.after_digest or not intact or columns.get(pid) != e.after_digest:
+            names = _changed_files(pfiles)
+            which = f"（{'、'.join(names)} 被改动）" if names else ""
+            out.append(StoredPackProblem(pid, "pack_changed", f"政策包 {pid} 在数据库中的文件与同步时审计记录的"
+                                                              f"（第 {e.id} 号）不一致{which}", e.id))
+    for pid, e in recorded.items():
+        out.append(StoredPackProblem(pid, "pack_missing", f"政策包 {pid} 已同步（第 {e.id} 号审计记录），"
+                                                          "但已不在数据库中（被删除）", e.id))
+    return out
+
+
 _POLICY_CACHE: dict[tuple, PolicySet] = {}
 
 
 def policy(db: Database, s=None) -> PolicySet:
-    """The policy the engine uses for settlements: the packs recorded in the database.
+    """The policy the engine uses for settlements: the packs stored in the database.
 
-    Cached by the recorded content hashes, so a settlement reads a few short rows,
-    not the pack files, unless a sync changed them.
+    The stored files are read and hashed every time (a few pack files); the parsed policy is
+    cached by those content hashes, and a set of hashes not seen before is first checked against
+    the audit trail (`stored_pack_problems`): a pack that does not match raises PackTampered.
     """
     if s is None:
         with db.read() as s2:
             return policy(db, s2)
-    stamp = tuple(s.execute(select(m.PolicyPack.id, m.PolicyPack.content_hash).order_by(m.PolicyPack.id)).all())
-    if not stamp:
+    files = _db_pack_files(s)
+    if not files and s.execute(select(m.AuditEntry.id).where(m.AuditEntry.action == "pack_sync").limit(1)).first() is None:
         raise SyncRefused("数据库中没有政策包，请先同步政策包（clinic-settle sync）。")
+    stamp = tuple((pid, files_hash(f)) for pid, (_label, f) in sorted(files.items()))
     hit = _POLICY_CACHE.get(stamp)
     if hit is None:
-        hit = _policy_of(_db_pack_files(s))
+        problems = stored_pack_problems(db, s, files)
+        if problems:
+            raise PackTampered("；".join(p.message for p in problems) + "。已拒绝使用这些政策包结算；请管理员运行 "
+                               "clinic-settle audit verify 查看，并重新同步政策包（clinic-settle sync）。",
+                               [p.message for p in problems])
+        hit = _policy_of(files)
         _POLICY_CACHE.clear()
         _POLICY_CACHE[stamp] = hit
     return hit

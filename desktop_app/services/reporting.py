@@ -19,6 +19,7 @@ from desktop_app.core.model import MONEY_FIELDS
 from desktop_app.reports import daypdf, xlsx
 from desktop_app.reports import export as export_files
 from desktop_app.reports.xlsx import CloseStamp, Row
+from desktop_app.services import audit
 from desktop_app.services.settings import ClinicSettings, clinic_settings
 from desktop_app.store import models as m
 from desktop_app.store.db import Database
@@ -78,14 +79,15 @@ def detail_xlsx(db: Database, start: date, end: date, path: str | Path) -> Path:
 def day_report_xlsx(db: Database, day: date, path: str | Path) -> Path:
     """日结单 (xlsx): counts and sums by 险种 × benefit, by payment source, reversals listed."""
     clinic, closed = _day_head(db, day)
-    return xlsx.day_report_xlsx(Path(path), rows_between(db, day, day), clinic.clinic_name, day, closed)
+    return xlsx.day_report_xlsx(Path(path), rows_between(db, day, day), clinic.clinic_name, day, closed,
+                                str(audit.anchor(db)))
 
 
 def day_report_pdf(db: Database, day: date, path: str | Path) -> Path:
     """日结单 (PDF, A4 landscape), from the same rows as the xlsx."""
     clinic, closed = _day_head(db, day)
     return daypdf.day_report_pdf(Path(path), rows_between(db, day, day), clinic.clinic_name, clinic.clinic_code,
-                                 day, closed)
+                                 day, closed, str(audit.anchor(db)))
 
 
 def month_report_xlsx(db: Database, year: int, month: int, path: str | Path) -> Path:
@@ -109,4 +111,5 @@ def export(db: Database, start: date, end: date, out: str | Path) -> export_file
             select(S.setl_no, S.packs).where(*in_range)).all()}
         ratios = dict(s.execute(select(S.setl_no, S.pool_prop_selfpay).where(*in_range)).all())
     return export_files.write_export(Path(out), start, end, rows, clinic_code=clinic.clinic_code,
-                                     clinic_name=clinic.clinic_name, packs=packs, ratios=ratios)
+                                     clinic_name=clinic.clinic_name, packs=packs, ratios=ratios,
+                                     anchor=str(audit.anchor(db)))

@@ -595,6 +595,9 @@ def _write(db, good, usage, errors, sheet_p, usage_errors, now, dry_run, actor, 
                 require_supervisor(s, actor, "导入花名册")
             except AuthError as exc:
                 raise RosterError(str(exc)) from None
+        from desktop_app.services import audit
+
+        before = "" if dry_run else audit.roster_digest(s)  # recorded: `audit verify` compares the roster
         # ID numbers already held by another person in the database
         existing: dict[str, str] = {}
         by_id: dict[str, str] = {}
@@ -654,10 +657,10 @@ def _write(db, good, usage, errors, sheet_p, usage_errors, now, dry_run, actor, 
             s.execute(m.UsageSnapshot.__table__.insert(), urows)
         if dry_run:
             raise _DryRun(inserted, updated, usage_errors)  # rolls the transaction back
-        from desktop_app.services import audit
-
+        s.flush()
         audit.append(s, actor, "roster_import", Path(path).name[:64],
-                     {"inserted": inserted, "updated": updated, "rejected_rows": len(errors)})
+                     {"inserted": inserted, "updated": updated, "rejected_rows": len(errors)},
+                     before=before, after=audit.roster_digest(s))
     return inserted, updated, usage_errors
 
 

@@ -72,17 +72,12 @@ def load(db: Database) -> ClinicSettings:
 
 
 def save(db: Database, values: dict[str, str], actor: str = "system") -> ClinicSettings:
-    import hashlib
-    import json
-
     from desktop_app.services import audit
 
     unknown = [k for k in values if k not in DEFAULTS]
     if unknown:
         raise ValueError(f"未知的设置项：{', '.join(unknown)}")
-
-    def digest(d: dict) -> str:
-        return hashlib.sha256(json.dumps(d, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+    digest = audit.settings_digest  # recorded before/after; `audit verify` compares the stored settings
 
     from desktop_app.services.accounts import require_supervisor
 
