@@ -75,7 +75,7 @@ def load(db: Database) -> ClinicSettings:
         return clinic_settings(s)
 
 
-def _check_limits(values: dict[str, str]) -> None:
+def check_limits(values: dict[str, str]) -> None:
     """数量上限 and 单行金额上限 are positive numbers (the ledger refuses a line above them)."""
     from decimal import Decimal, InvalidOperation
 
@@ -100,7 +100,7 @@ def save(db: Database, values: dict[str, str], actor: str = "system") -> ClinicS
     unknown = [k for k in values if k not in DEFAULTS]
     if unknown:
         raise ValueError(f"未知的设置项：{', '.join(unknown)}")
-    _check_limits(values)
+    check_limits(values)
 
     def digest(d: dict) -> str:
         return hashlib.sha256(json.dumps(d, ensure_ascii=False, sort_keys=True).encode()).hexdigest()

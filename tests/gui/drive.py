@@ -126,3 +126,17 @@ def settle_by_keys(qtbot, tab):
     qtbot.keyClick(tab, Qt.Key.Key_F9)
     qtbot.waitUntil(lambda: tab.last_record is not None and tab.ctx.ops.pending == 0 and confirm.done, timeout=15000)
     return confirm
+
+
+def edit_cell(qtbot, view, index, text):
+    """Click a cell, type over it (any key opens the editor), Enter; the delegate commits on the next turn."""
+    from PySide6.QtWidgets import QApplication
+
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=view.visualRect(index).center())
+    qtbot.keyClicks(view, text[0])
+    editor = QApplication.focusWidget()
+    assert editor is not view, "no editor opened"
+    qtbot.keyClicks(editor, text[1:])
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is not editor, timeout=5000)
+    QApplication.processEvents()
