@@ -18,7 +18,7 @@ import uuid
 from datetime import date
 from decimal import Decimal
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QMessageBox, QSplitter, QVBoxLayout, QWidget
 
@@ -39,6 +39,7 @@ class SettleTab(QWidget):
         self.preview_result: dict | None = None
         self._gen = 0  # the visit's state: bumped by every change, so a late pre-settlement is dropped
         self._busy = False  # F9 under way (pre-settle, confirmation, settle)
+        self._print_when_settled = False  # F10 pressed while the settlement was being saved
         self.last_record = None  # the settlement of the visit on screen: the visit is locked
         self._build()
         self._connect()
@@ -293,13 +294,22 @@ class SettleTab(QWidget):
         self.settled.emit(rec)
         if self.person is not None:
             self.load_person(self.person.psn_no, new_visit=False)  # caps refreshed, result kept on screen
+        if self._print_when_settled:
+            self._print_when_settled = False
+            QTimer.singleShot(0, self.print_last)
 
     def _settle_failed(self, exc) -> None:
+        self._print_when_settled = False
         self._lock(False)
         self._set_busy(False)
         self.split_view.refused(exc)
 
     def print_last(self) -> None:
+        if self.last_record is None and self._busy and self.locked:
+            # F10 right after the confirmation: the settlement is being saved; preview it as soon as it is
+            self._print_when_settled = True
+            self._warn(self.tr("正在结算，完成后打开结算单预览"))
+            return
         if self.last_record is None:
             self._warn(self.tr("还没有可打印的结算单"))
             return

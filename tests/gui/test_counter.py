@@ -122,6 +122,30 @@ def test_f10_previews_the_receipt_and_the_program_survives_closing_it(qtbot, win
     assert window.isVisible() and tab.last_record is not None
 
 
+def test_f10_right_after_confirming_previews_once_the_settlement_is_saved(qtbot, window, db, monkeypatch):
+    """A fast clerk: F9, Enter, F10 while the receipt is still being written — the preview opens when the
+    settlement is saved (it used to say 还没有可打印的结算单)."""
+    import time
+
+    from desktop_app.services import settling
+
+    real = settling.save_receipt
+    monkeypatch.setattr(settling, "save_receipt", lambda *a, **k: (time.sleep(0.5), real(*a, **k))[1])
+    tab = window.settle_tab
+    find(qtbot, tab, resident(db).psn_no)
+    add(qtbot, tab, "110200005")
+    confirm = Modal(press(qtbot, Qt.Key.Key_Return))
+    qtbot.keyClick(tab, Qt.Key.Key_F9)
+    qtbot.waitUntil(lambda: confirm.done and tab.locked, timeout=10000)
+    assert tab.last_record is None
+    seen = {}
+    preview = Modal(preview_painted_then_closed(qtbot, seen))
+    qtbot.keyClick(tab, Qt.Key.Key_F10)
+    assert "正在结算" in tab.result_label.text()
+    qtbot.waitUntil(lambda: preview.done and seen.get("pages", 0) >= 1, timeout=15000)
+    assert tab.last_record is not None and "已结算" in tab.split_view.settled_label.text()
+
+
 def test_reprint_button_and_alt_p_preview_and_survive(qtbot, window, db):
     rec = settled_today(db, resident(db))
     today = show_today(qtbot, window, 1)

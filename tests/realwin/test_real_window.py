@@ -61,7 +61,7 @@ class Counter:
         self.n = 0
         env = xd.env(QT_QPA_PLATFORM="xcb", XDG_CONFIG_HOME=str(tmp_path / "config"),
                      XDG_DATA_HOME=str(tmp_path / "data"), HOME=str(tmp_path))
-        self.log = open(tmp_path / "program.log", "w")  # noqa: SIM115
+        self.log = open(tmp_path / "program.log", "w")
         self.proc = subprocess.Popen([sys.executable, "-m", "desktop_app", "gui", "--db", str(db)], cwd=ROOT, env=env,
                                      stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT)
 
