@@ -288,8 +288,10 @@ class SettleTab(QWidget):
         self._set_busy(False)
         self.split_view.show_split(rec.result)
         self.split_view.set_settled(rec.setl_no)
+        # the file name only: a full path has no place to wrap and would widen the window past a small screen
         self.split_view.say(self.tr("已结算：结算单号 {0}　统筹支付 {1} 元　个人现金 {2} 元　结算单 {3}").format(
-            rec.setl_no, rec.result["hifp_pay"], rec.result["psn_cash_pay"], out.receipt))
+            rec.setl_no, rec.result["hifp_pay"], rec.result["psn_cash_pay"], out.receipt.name))
+        self.result_label.setToolTip(str(out.receipt))
         self.print_btn.setFocus()  # F10 / Space prints; Ctrl+N starts the next visit
         self.settled.emit(rec)
         if self.person is not None:

@@ -41,6 +41,7 @@ class SplitView(QGroupBox):
         self.settled_label.setObjectName("settled")
         self.settled_label.setStyleSheet("color: #006100; font-weight: bold; font-size: 15px;")
         self.settled_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.settled_label.setWordWrap(True)  # never wider than the pane (1024×768)
         self.settled_label.hide()
         prl.addWidget(self.settled_label)
         self.notices = QLabel("")
