@@ -230,7 +230,7 @@ def _visit_from_json(path: str):
     if not isinstance(raw, dict):
         raise InvalidInput("(根)", "就诊信息须为 JSON 对象")
     allowed = {"psn_no", "date", "benefit", "disease", "delivery", "use_account", "family_account",
-               "institution", "items"}
+               "institution", "items", "reason"}
     for k in raw:
         if k not in allowed:
             raise InvalidInput(k, f"未知字段“{k}”")
@@ -258,7 +258,7 @@ def _visit_from_json(path: str):
     return VisitInput(psn_no=str(raw["psn_no"]), date=day, benefit=raw["benefit"], items=items,
                       disease=raw.get("disease"), delivery=raw.get("delivery"),
                       use_account=raw.get("use_account", True), family_account=raw.get("family_account"),
-                      institution=raw.get("institution"))
+                      institution=raw.get("institution"), reason=str(raw.get("reason") or ""))
 
 
 def _ledger_exit(exc) -> int:
@@ -350,6 +350,23 @@ def cmd_day_close(args, d, op) -> int:
     lines += [f"日结单：{out.xlsx}、{out.pdf}"] + ([f"备份（已校验）：{out.backup}"] if out.backup else [])
     emit({**asdict(rec), "backup": out.backup, "xlsx": str(out.xlsx), "pdf": str(out.pdf)}, args.json,
          "\n".join(lines))
+    return 0
+
+
+@signed_in()
+def cmd_day_reopen(args, d, op) -> int:
+    """撤销日结 (supervisor): a day closed by mistake that holds no settlement opens again (audited)."""
+    from desktop_app.services import ledger
+
+    try:
+        day = date.fromisoformat(args.date) if args.date else date.today()
+    except ValueError:
+        return fail(f"日期“{args.date}”无效", args.json, 2, error_code="invalid_input", field="date")
+    try:
+        ledger.reopen_day(d, operator=op.login, day=day, reason=args.reason)
+    except ledger.LedgerError as exc:
+        return fail(exc.message, args.json, _ledger_exit(exc), error_code=exc.code, field=exc.field)
+    emit({"reopened": day.isoformat(), "reason": args.reason}, args.json, f"已撤销 {day} 的日结，可以继续结算。")
     return 0
 
 
@@ -507,6 +524,12 @@ def add_commands(sub, db_help: str) -> None:
     p.add_argument("--out", help="日结单文件夹（默认：数据库旁的 reports/）")
     common_options(p, db_help)
     p.set_defaults(func=cmd_day_close)
+
+    p = sub.add_parser("day-reopen", help="撤销日结（管理员；只限没有结算记录的营业日）")
+    p.add_argument("--date", help="营业日（默认今天）")
+    p.add_argument("--reason", required=True, help="原因（记入审计，最多 200 字）")
+    common_options(p, db_help)
+    p.set_defaults(func=cmd_day_reopen)
 
     p = sub.add_parser("receipt", help="生成（补打）结算单 PDF")
     p.add_argument("setl_no")
