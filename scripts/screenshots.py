@@ -68,10 +68,22 @@ def main() -> int:
     t.presettle()
     pump(app, ctx)
     win.grab().save(str(OUT / "02-settle-presettle.png"))
+    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QMessageBox
 
-    QMessageBox.question = staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes)  # the confirm dialog
+    def answer_yes():  # the F9 confirmation, answered 是 when it is up
+        box = QApplication.activeModalWidget()
+        if isinstance(box, QMessageBox):
+            box.button(QMessageBox.StandardButton.Yes).click()
+        else:
+            QTimer.singleShot(20, answer_yes)
+
+    QTimer.singleShot(0, answer_yes)
     t.settle()
+    for _ in range(50):
+        if t.last_record is not None:
+            break
+        pump(app, ctx)
     pump(app, ctx, 10)
     win.grab().save(str(OUT / "03-settled.png"))
     win.tabs.setCurrentIndex(1)

@@ -74,7 +74,7 @@ def cmd_lookup(args, d, op) -> int:
 # settle, reverse, day-close
 # ---------------------------------------------------------------------------
 VISIT_FIELDS = {"psn_no", "date", "benefit", "disease", "delivery", "use_account", "family_account",
-                "institution", "items"}
+                "institution", "items", "reason"}
 
 
 def _read_visit(path: str) -> object:
@@ -123,7 +123,7 @@ def _visit_from_json(path: str):
     return VisitInput(psn_no=str(raw["psn_no"]), date=day, benefit=raw["benefit"], items=items,
                       disease=raw.get("disease"), delivery=raw.get("delivery"),
                       use_account=raw.get("use_account", True), family_account=raw.get("family_account"),
-                      institution=raw.get("institution"))
+                      institution=raw.get("institution"), reason=str(raw.get("reason") or ""))
 
 
 def _rec_json(rec) -> dict:
@@ -200,6 +200,20 @@ def cmd_day_close(args, d, op) -> int:
     lines += [f"日结单：{out.xlsx}、{out.pdf}"] + ([f"备份（已校验）：{out.backup}"] if out.backup else [])
     emit({**asdict(rec), "backup": out.backup, "xlsx": str(out.xlsx), "pdf": str(out.pdf)}, args.json,
          "\n".join(lines))
+    return 0
+
+
+@signed_in()
+def cmd_day_reopen(args, d, op) -> int:
+    """撤销日结 (supervisor): a day closed by mistake that holds no settlement opens again (audited)."""
+    from desktop_app.services import ledger
+
+    try:
+        day = date.fromisoformat(args.date) if args.date else date.today()
+    except ValueError:
+        raise InvalidInput("date", f"日期“{args.date}”无效") from None
+    ledger.reopen_day(d, operator=op.login, day=day, reason=args.reason)
+    emit({"reopened": day.isoformat(), "reason": args.reason}, args.json, f"已撤销 {day} 的日结，可以继续结算。")
     return 0
 
 
@@ -290,6 +304,13 @@ def _reverse_arguments(p) -> None:
     p.set_defaults(func=cmd_reverse)
 
 
+def _day_reopen_arguments(p) -> None:
+    p.add_argument("--date", help="营业日（默认今天）")
+    p.add_argument("--reason", required=True, help="原因（记入审计，最多 200 字）")
+    common_options(p)
+    p.set_defaults(func=cmd_day_reopen)
+
+
 def _day_close_arguments(p) -> None:
     p.add_argument("--date", help="营业日（默认今天）")
     p.add_argument("--out", help="日结单文件夹（默认：数据库旁的 reports/）")
@@ -326,5 +347,5 @@ def _export_arguments(p) -> None:
 
 
 ARGUMENTS = {"lookup": _lookup_arguments, "settle": _settle_arguments, "reverse": _reverse_arguments,
-             "day-close": _day_close_arguments, "receipt": _receipt_arguments, "report": _report_arguments,
+             "day-close": _day_close_arguments, "day-reopen": _day_reopen_arguments, "receipt": _receipt_arguments, "report": _report_arguments,
              "export": _export_arguments}

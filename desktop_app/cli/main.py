@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "settle": ("ledger", "结算一次就诊（--dry-run 只预结算）"),
     "reverse": ("ledger", "冲正一笔结算"),
     "day-close": ("ledger", "日结"),
+    "day-reopen": ("ledger", "撤销日结（管理员；只限没有结算记录的营业日）"),
     "receipt": ("ledger", "生成（补打）结算单 PDF"),
     "report": ("ledger", "报表：day 日结单、month 月度汇总、detail 结算明细"),
     "export": ("ledger", "对账导出：JSON Lines + xlsx + 清单（SHA-256）"),

@@ -118,9 +118,10 @@ class AdminTab(QWidget):
         sg = QGroupBox(self.tr("设置"))
         sl = QFormLayout(sg)
         self.fields: dict[str, QWidget] = {}
-        for key in ("clinic_name", "clinic_code", "clinic_admdvs"):
+        for key, n in (("clinic_name", 60), ("clinic_code", 20), ("clinic_admdvs", 6)):
             w = QLineEdit(st.get(key))
             w.setObjectName(key)
+            w.setMaxLength(n)
             self.fields[key] = w
             sl.addRow(settings_service.LABELS[key], w)
         level = QComboBox()
@@ -141,9 +142,10 @@ class AdminTab(QWidget):
         fmt.setCurrentIndex(max(0, fmt.findData(st.get("receipt_format"))))
         self.fields["receipt_format"] = fmt
         sl.addRow(settings_service.LABELS["receipt_format"], fmt)
-        for key in ("printer", "font_path"):
+        for key, n in (("printer", 120), ("font_path", 260), ("max_qty", 12), ("max_line_amount", 14)):
             w = QLineEdit(st.get(key))
             w.setObjectName(key)
+            w.setMaxLength(n)
             self.fields[key] = w
             sl.addRow(settings_service.LABELS[key], w)
         self.save_btn = QPushButton(self.tr("保存设置"))
@@ -158,7 +160,7 @@ class AdminTab(QWidget):
         self.pack_check_btn.clicked.connect(self.check_pack)
         self.pack_sync_btn.clicked.connect(self.sync_pack)
         self.roster_browse.clicked.connect(self._browse_roster)
-        self.roster_btn.clicked.connect(self.import_roster)
+        self.roster_btn.clicked.connect(lambda: self.import_roster())
         self.roster_check_btn.clicked.connect(lambda: self.import_roster(dry_run=True))
         self.open_report_btn.clicked.connect(self._open_report)
         self.save_btn.clicked.connect(self.save_settings)
@@ -270,6 +272,12 @@ class AdminTab(QWidget):
             return
         if not (values["clinic_admdvs"].isdigit() and len(values["clinic_admdvs"]) == 6):
             self.settings_msg.setText(self.tr("机构医保区划须为6位数字"))
+            return
+
+        try:  # 数量上限, 单行金额上限: the service's own check, said beside the button
+            settings_service.check_limits(values)
+        except ValueError as exc:
+            self.settings_msg.setText(str(exc))
             return
 
         def done(st):

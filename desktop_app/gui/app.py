@@ -91,7 +91,8 @@ def install_exception_hook(parent_getter=lambda: None) -> None:
 SHORTCUTS = (
     ("F2", "光标到查找框（可直接扫码）"), ("Enter", "查找框：选第一人并转到项目录入；项目框：转到数量；数量：添加"),
     ("F5", "预结算"), ("F9", "结算（同一就诊重复按只结算一次）"), ("F10", "打印/预览结算单"),
-    ("Ctrl+N", "新就诊"), ("Del", "删除选中的费用行"), ("Ctrl+1…5", "切换页面"), ("F1", "本帮助"),
+    ("Ctrl+N", "新就诊（结算后本次就诊不能再改）"), ("Del", "删除选中的费用行"),
+    ("Alt+P / Alt+R / Alt+D", "今日结算：补打结算单 / 冲正 / 日结"), ("Ctrl+1…5", "切换页面"), ("F1", "本帮助"),
 )
 
 
@@ -143,8 +144,19 @@ class MainWindow(QMainWindow):
         if geo is not None:
             self.restoreGeometry(geo)
         else:
-            self.resize(1280, 860)
+            self._first_size()
         self.settle_tab.focus_search()
+
+    def _first_size(self) -> None:
+        """1280×860 where it fits; on a smaller screen (1366×768, 1024×768) the window starts maximised, so the
+        result line and the buttons at the bottom are on the screen."""
+        screen = self.screen() or QApplication.primaryScreen()
+        avail = screen.availableGeometry() if screen is not None else None
+        if avail is not None and (avail.width() < 1300 or avail.height() < 900):
+            self.resize(min(1280, avail.width()), min(860, avail.height()))
+            self.setWindowState(Qt.WindowState.WindowMaximized)
+        else:
+            self.resize(1280, 860)
 
     def _settings_saved(self, st) -> None:
         self.ctx.settings = st

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from decimal import Decimal
 
 from PySide6.QtCore import QDate, QStringListModel, Qt, Signal
 from PySide6.QtWidgets import (
@@ -39,6 +40,8 @@ def _item_label(it) -> str:
 
 
 class ItemsPane(QGroupBox):
+    EDIT_TRIGGERS = (QAbstractItemView.EditTrigger.DoubleClicked | QAbstractItemView.EditTrigger.EditKeyPressed
+                     | QAbstractItemView.EditTrigger.AnyKeyPressed)
     changed = Signal()  # the visit changed: a pre-settlement on screen no longer applies
     failed = Signal(object)  # the catalogue could not be read (the exception)
 
@@ -85,8 +88,10 @@ class ItemsPane(QGroupBox):
         self.item_entry = QLineEdit()
         self.item_entry.setObjectName("item_entry")
         self.item_entry.setPlaceholderText(self.tr("项目编码 / 名称 / 拼音首字母"))
+        self.item_entry.setMaxLength(100)
         self.qty = QLineEdit("1")
         self.qty.setObjectName("qty")
+        self.qty.setMaxLength(12)
         self.qty.setMaximumWidth(80)
         row = QHBoxLayout()
         row.addWidget(self.item_entry, 1)
@@ -102,16 +107,14 @@ class ItemsPane(QGroupBox):
         return fl3
 
     def _items_table(self) -> QTableView:
-        self.items = ItemsModel(self)
+        self.items = ItemsModel(self, limits=self.limits)
         self.items_view = QTableView()
         self.items_view.setObjectName("items")
         self.items_view.setModel(self.items)
         self.items_view.verticalHeader().hide()
         self.items_view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.items_view.horizontalHeader().setSectionResizeMode(ItemsModel.COL_NAME, QHeaderView.ResizeMode.Stretch)
-        self.items_view.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked
-                                        | QAbstractItemView.EditTrigger.EditKeyPressed
-                                        | QAbstractItemView.EditTrigger.AnyKeyPressed)
+        self.items_view.setEditTriggers(self.EDIT_TRIGGERS)
         return self.items_view
 
     def _bottom_row(self) -> QHBoxLayout:
@@ -135,11 +138,11 @@ class ItemsPane(QGroupBox):
         return bottom
 
     def _connect(self) -> None:
-        self.benefit.currentIndexChanged.connect(self.benefit_changed)
+        self.benefit.currentIndexChanged.connect(lambda _i: self.benefit_changed())
         self.item_entry.returnPressed.connect(self._item_enter)
         self.qty.returnPressed.connect(self.add_item)
-        self.add_btn.clicked.connect(self.add_item)
-        self.remove_btn.clicked.connect(self.remove_item)
+        self.add_btn.clicked.connect(lambda: self.add_item())
+        self.remove_btn.clicked.connect(lambda: self.remove_item())
         self.items.dataChanged.connect(self._items_changed)
         self.items.rowsInserted.connect(self._items_changed)
         self.items.rowsRemoved.connect(self._items_changed)
@@ -182,11 +185,50 @@ class ItemsPane(QGroupBox):
         return some[0] if len(some) == 1 else None
 
     # ------------------------------------------------------------------ visit
+    def limits(self) -> tuple[Decimal, Decimal]:
+        """数量上限 and 单行金额上限 of the settings (the ledger refuses the same)."""
+        st = self.ctx.settings
+        return Decimal(st.get("max_qty")), Decimal(st.get("max_line_amount"))
+
+    @property
+    def locked(self) -> bool:
+        return self.items.locked
+
+    def set_locked(self, locked: bool) -> None:
+        """A settled visit is read-only: date, benefit, items, account; the table only scrolls."""
+        self.items.locked = locked
+        for w in (self.visit_date, self.benefit, self.item_entry, self.qty, self.add_btn, self.remove_btn,
+                  self.use_account):
+            w.setEnabled(not locked)
+        self._enable_benefit_fields()
+        self.items_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers if locked
+                                        else self.EDIT_TRIGGERS)
+
+    def _enable_benefit_fields(self) -> None:
+        code = self.benefit.currentData()
+        self.disease.setEnabled(code == "chronic_special" and not self.locked)
+        self.delivery.setEnabled(code == "maternity_delivery" and not self.locked)
+
+    def reset(self, *, full: bool) -> None:
+        """A new visit: today, no lines, unlocked. `full` (Ctrl+N) also empties what was typed and goes back to
+        the first benefit with the account used; a person picked keeps the benefit chosen."""
+        self.set_locked(False)
+        self.items.clear()
+        self.visit_date.setDate(QDate.currentDate())
+        if full:
+            self.item_entry.clear()
+            self.qty.setText("1")
+            self.entry_msg.setText("")
+            self.use_account.setChecked(True)
+            if self.benefit.currentIndex() != 0:
+                self.benefit.setCurrentIndex(0)  # benefit_changed follows
+                return
+        self.benefit_changed()
+
     def benefit_changed(self) -> None:
         code = self.benefit.currentData()
         person = self._person()
-        self.disease.setEnabled(code == "chronic_special")
-        self.delivery.setEnabled(code == "maternity_delivery")
+        self._enable_benefit_fields()
         self.disease.clear()
         if code == "chronic_special" and person is not None:
             for c, n in person.registered_diseases:
@@ -207,19 +249,21 @@ class ItemsPane(QGroupBox):
         self.qty.selectAll()
 
     def add_item(self) -> None:
+        if self.locked:
+            return
         it = self._find_item(self.item_entry.text())
         if it is None:
             self.entry_msg.setText(self.tr("请先选择费用项目"))
             self.item_entry.setFocus()
             return
-        q, msg = amount(self.qty.text(), self.tr("数量"), max_dp=2, positive=True)
+        q, msg = amount(self.qty.text(), self.tr("数量"), max_dp=2, positive=True, maximum=self.limits()[0])
+        msg = msg or self.items.add(it, q)
         if msg:
             self.entry_msg.setText(msg)
             self.qty.setFocus()
             self.qty.selectAll()
             return
         self.entry_msg.setText("")
-        self.items.add(it, q)
         self.item_entry.clear()
         self.qty.setText("1")
         self.item_entry.setFocus()

@@ -8,7 +8,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PySide6.QtGui import QColor
 
 from desktop_app.core.money import q2
-from desktop_app.gui.validate import amount
+from desktop_app.gui.validate import amount, line_amount_error
 
 CLASS_LABEL = {"01": "甲", "02": "乙", "03": "丙"}
 KIND_LABEL = {"drug": "药品", "service": "诊疗", "material": "耗材"}
@@ -65,26 +65,45 @@ class ItemsModel(ColumnModel):
     COL_CODE, COL_NAME, COL_CLASS, COL_KIND, COL_QTY, COL_PRICE, COL_AMOUNT = range(7)
     HEADERS = ("编码", "名称", "类别", "类型", "数量", "单价", "金额")
 
-    def __init__(self, parent=None):
+    def __init__(self, parent=None, limits=None):
         super().__init__(parent)
         self.errors: dict[tuple[int, int], str] = {}
+        self.locked = False  # a settled visit: no line added, edited or removed
+        self._limits = limits  # () -> (max quantity, max line amount) from the settings, or None
 
     @property
     def lines(self) -> list[dict]:
         return self.rows
 
-    def add(self, item, qty: Decimal) -> None:
-        for r, ln in enumerate(self.lines):
-            if ln["code"] == item.code and (r, self.COL_QTY) not in self.errors:
-                ln["qty"] = str(Decimal(ln["qty"]) + qty)
-                self.dataChanged.emit(self.index(r, 0), self.index(r, self.COL_AMOUNT))
-                return
+    def limits(self) -> tuple[Decimal | None, Decimal | None]:
+        return self._limits() if self._limits else (None, None)
+
+    def add(self, item, qty: Decimal) -> str:
+        """Add `qty` of `item` (to its line if there is one). Returns why not ("" when added)."""
+        if self.locked:
+            return "本次就诊已结算，不能再添加项目"
+        max_qty, max_amount = self.limits()
+        row = next((r for r, ln in enumerate(self.lines)
+                    if ln["code"] == item.code and (r, self.COL_QTY) not in self.errors), None)
+        new_qty = qty + (Decimal(self.lines[row]["qty"]) if row is not None else 0)
+        if max_qty is not None and new_qty > max_qty:
+            return f"数量不能超过 {max_qty}（该项目合计 {new_qty}；上限由管理员在设置中调整）"
+        err = line_amount_error(new_qty, Decimal(item.price), "该行", max_amount)
+        if err:
+            return err
+        if row is not None:
+            self.lines[row]["qty"] = str(new_qty)
+            self.dataChanged.emit(self.index(row, 0), self.index(row, self.COL_AMOUNT))
+            return ""
         self.beginInsertRows(QModelIndex(), len(self.lines), len(self.lines))
         self.lines.append({"code": item.code, "name": item.name, "chrgitm_lv": item.chrgitm_lv, "kind": item.kind,
                            "qty": str(qty), "price": item.price, "pay_std": item.pay_std, "unit": item.unit})
         self.endInsertRows()
+        return ""
 
     def remove(self, row: int) -> None:
+        if self.locked:
+            return
         if 0 <= row < len(self.lines):
             self.beginRemoveRows(QModelIndex(), row, row)
             del self.lines[row]
@@ -99,7 +118,7 @@ class ItemsModel(ColumnModel):
     def total(self) -> Decimal:
         t = Decimal("0.00")
         for r, ln in enumerate(self.lines):
-            if (r, self.COL_QTY) not in self.errors and (r, self.COL_PRICE) not in self.errors:
+            if not any((r, c) in self.errors for c in (self.COL_QTY, self.COL_PRICE, self.COL_AMOUNT)):
                 t += q2(Decimal(ln["qty"]) * Decimal(ln["price"]))
         return t
 
@@ -108,7 +127,7 @@ class ItemsModel(ColumnModel):
 
     def flags(self, index):
         f = super().flags(index)
-        if index.column() in (self.COL_QTY, self.COL_PRICE):
+        if index.column() in (self.COL_QTY, self.COL_PRICE) and not self.locked:
             f |= Qt.ItemFlag.ItemIsEditable
         return f
 
@@ -132,12 +151,13 @@ class ItemsModel(ColumnModel):
         return None
 
     def setData(self, index, value, role=Qt.ItemDataRole.EditRole):
-        if role != Qt.ItemDataRole.EditRole or index.column() not in (self.COL_QTY, self.COL_PRICE):
+        if self.locked or role != Qt.ItemDataRole.EditRole or index.column() not in (self.COL_QTY, self.COL_PRICE):
             return False
         r, c = index.row(), index.column()
         label = "数量" if c == self.COL_QTY else "单价"
+        max_qty, max_amount = self.limits()
         v, msg = amount(str(value), f"第 {r + 1} 行{label}", max_dp=4 if c == self.COL_PRICE else 2,
-                        positive=c == self.COL_QTY)
+                        positive=c == self.COL_QTY, maximum=max_qty if c == self.COL_QTY else None)
         key = "qty" if c == self.COL_QTY else "price"
         if msg:
             self.errors[(r, c)] = msg
@@ -145,5 +165,11 @@ class ItemsModel(ColumnModel):
         else:
             self.errors.pop((r, c), None)
             self.lines[r][key] = str(v)
+        self.errors.pop((r, self.COL_AMOUNT), None)
+        if (r, self.COL_QTY) not in self.errors and (r, self.COL_PRICE) not in self.errors:
+            ln = self.lines[r]
+            err = line_amount_error(Decimal(ln["qty"]), Decimal(ln["price"]), f"第 {r + 1} 行", max_amount)
+            if err:
+                self.errors[(r, self.COL_AMOUNT)] = err
         self.dataChanged.emit(self.index(r, 0), self.index(r, self.COL_AMOUNT))
         return True

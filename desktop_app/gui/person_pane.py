@@ -49,6 +49,7 @@ class PersonPane(QSplitter):
         self.search.setObjectName("search")
         self.search.setPlaceholderText(self.tr("扫码 / 身份证号 / 人员编号 / 姓名 / 拼音首字母（F2）"))
         self.search.setClearButtonEnabled(True)
+        self.search.setMaxLength(100)
         ll.addWidget(self.search)
         self.results = ResultsModel(self)
         self.proxy = QSortFilterProxyModel(self)
@@ -154,10 +155,24 @@ class PersonPane(QSplitter):
                            failed=self.failed.emit)
 
     def clear(self) -> None:
-        """No person: a new visit starts from the search box."""
+        """No person: a new visit starts from the search box (emptied, with no hits and no cap bars)."""
+        self._search_timer.stop()
+        self._search_gen += 1  # a search still under way is dropped
+        self._person_gen += 1
+        self.set_locked(False)
         self.person = None
+        self.search.clear()
+        self.results.set_hits([])
         self.person_label.setText(self.tr("请先查找参保人"))
+        for row in self._cap_rows:
+            for w in row:
+                w.setVisible(False)
         self.focus_search()
+
+    def set_locked(self, locked: bool) -> None:
+        """The visit on screen is settled: the person cannot be changed (Ctrl+N starts the next visit)."""
+        self.search.setReadOnly(locked)
+        self.results_view.setEnabled(not locked)
 
     def _show_person(self, s) -> None:
         idn = s.id_full or s.id_masked

@@ -12,15 +12,19 @@ request token and runs pre-settle, settle and print.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import uuid
+from datetime import date
+from decimal import Decimal
 
-from PySide6.QtCore import QDate, Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QMessageBox, QSplitter, QVBoxLayout, QWidget
 
 from desktop_app.gui.items_pane import ItemsPane
 from desktop_app.gui.person_pane import PersonPane
+from desktop_app.gui.reason_dialog import ReasonDialog
 from desktop_app.gui.split_view import SplitView
 from desktop_app.services import ledger, settling
 
@@ -33,8 +37,10 @@ class SettleTab(QWidget):
         self.ctx = ctx  # AppContext: db, ops, operator, settings, receipts_dir
         self.token = uuid.uuid4().hex
         self.preview_result: dict | None = None
-        self._settling = False
-        self.last_record = None
+        self._gen = 0  # the visit's state: bumped by every change, so a late pre-settlement is dropped
+        self._busy = False  # F9 under way (pre-settle, confirmation, settle)
+        self._print_when_settled = False  # F10 pressed while the settlement was being saved
+        self.last_record = None  # the settlement of the visit on screen: the visit is locked
         self._build()
         self._connect()
         self.items_pane.load_catalogue()
@@ -67,19 +73,20 @@ class SettleTab(QWidget):
         pp.failed.connect(self._show_error)
         ip.failed.connect(self._show_error)
         ip.changed.connect(self._invalidate)
-        ip.presettle_btn.clicked.connect(self.presettle)
-        ip.settle_btn.clicked.connect(self.settle)
-        ip.print_btn.clicked.connect(self.print_last)
-        ip.new_btn.clicked.connect(self.new_visit)
+        # clicked(bool) would hand its `checked` to a slot with a parameter: every action goes through a lambda
+        ip.presettle_btn.clicked.connect(lambda: self.presettle())
+        ip.settle_btn.clicked.connect(lambda: self.settle())
+        ip.print_btn.clicked.connect(lambda: self.print_last())
+        ip.new_btn.clicked.connect(lambda: self.new_visit())
         for seq, fn in ((QKeySequence(Qt.Key.Key_F2), self.focus_search), (QKeySequence(Qt.Key.Key_F5), self.presettle),
                         (QKeySequence(Qt.Key.Key_F9), self.settle), (QKeySequence(Qt.Key.Key_F10), self.print_last),
                         (QKeySequence("Ctrl+N"), self.new_visit)):
             sc = QShortcut(seq, self)
             sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            sc.activated.connect(fn)
+            sc.activated.connect(lambda f=fn: f())
         dl = QShortcut(QKeySequence(Qt.Key.Key_Delete), ip.items_view)
         dl.setContext(Qt.ShortcutContext.WidgetShortcut)
-        dl.activated.connect(ip.remove_item)
+        dl.activated.connect(lambda: ip.remove_item())
         order = (pp.search, pp.results_view, ip.visit_date, ip.benefit, ip.disease, ip.delivery, ip.item_entry, ip.qty,
                  ip.add_btn, ip.items_view, ip.use_account, ip.presettle_btn, ip.settle_btn, ip.print_btn, ip.new_btn)
         for a, b in itertools.pairwise(order):
@@ -96,6 +103,8 @@ class SettleTab(QWidget):
         self.person_pane.person = value
 
     def focus_search(self) -> None:
+        if self._refuse_change():
+            return
         self.person_pane.focus_search()
 
     def load_person(self, psn_no: str, *, new_visit: bool = True) -> None:
@@ -103,21 +112,57 @@ class SettleTab(QWidget):
 
     def _person_loaded(self, _summary, new_visit: bool) -> None:
         if new_visit:
-            self.new_visit(keep_person=True)
+            self._start_visit(keep_person=True)
 
     # ------------------------------------------------------------------ visit
+    @property
+    def locked(self) -> bool:
+        """The visit on screen is settled (or being settled): nothing of it can change until Ctrl+N."""
+        return self.items_pane.locked
+
     def _invalidate(self) -> None:
+        self._gen += 1  # a pre-settlement computed for the visit as it was is dropped when it arrives
         self.preview_result = None
 
-    def new_visit(self, keep_person: bool = False) -> None:
-        self.items.clear()
-        self.split_view.clear()
+    def _refuse_change(self) -> bool:
+        if self.last_record is None:
+            return False
+        self._warn(self.tr("本次就诊已结算（结算单号 {0}），不能修改；按 Ctrl+N 开始新就诊").format(
+            self.last_record.setl_no))
+        return True
+
+    def new_visit(self) -> None:
+        """Ctrl+N: the next visit — no person, no hits, no cap bars, no lines, nothing typed, no split."""
+        if self._busy:
+            self._warn(self.tr("正在结算，请稍候"))
+            return
+        self._start_visit(keep_person=False)
+
+    def _start_visit(self, *, keep_person: bool) -> None:
         self.token = uuid.uuid4().hex  # one request token per visit: F9 twice settles once
         self.preview_result = None
-        self.items_pane.visit_date.setDate(QDate.currentDate())
+        self.last_record = None
+        self.split_view.clear()
         if not keep_person:
             self.person_pane.clear()
-        self.items_pane.benefit_changed()
+        self.person_pane.set_locked(False)
+        self.items_pane.reset(full=not keep_person)
+        self._gen += 1
+        self._update_buttons()
+
+    def _lock(self, locked: bool) -> None:
+        self.items_pane.set_locked(locked)
+        self.person_pane.set_locked(locked)
+        self._update_buttons()
+
+    def _set_busy(self, busy: bool) -> None:
+        self._busy = busy
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        free = not self._busy and not self.locked
+        self.presettle_btn.setEnabled(free)
+        self.settle_btn.setEnabled(free)
 
     def visit_input(self) -> ledger.VisitInput | None:
         if self.person is None:
@@ -134,66 +179,147 @@ class SettleTab(QWidget):
 
     # ------------------------------------------------------------- pre-settle
     def presettle(self) -> None:
+        if self._refuse_change() or self._busy:
+            return
         v = self.visit_input()
         if v is None:
             return
+        gen = self._gen
 
         def done(pv):
+            if gen != self._gen:
+                return  # the visit changed meanwhile: this split is not the one on screen
             self.preview_result = pv.result
             self.split_view.show_split(pv.result)
+            self.split_view.say("")
 
         self.ctx.ops.query(ledger.presettle, self.ctx.db, v, done=done, failed=self.split_view.refused)
 
     # ------------------------------------------------------------------ settle
     def settle(self) -> None:
-        if self._settling:
+        """F9: pre-settle the visit as it is, show what will be paid and collected, and settle once confirmed.
+        A settled visit is never settled again (nor changed): Ctrl+N starts the next one."""
+        if self.last_record is not None:
+            self._warn(self.tr("已结算，不会重复结算（结算单号 {0}）。按 Ctrl+N 开始新就诊。").format(
+                self.last_record.setl_no))
+            return
+        if self._busy:
             return  # a second F9 while the first is under way settles nothing more
         v = self.visit_input()
         if v is None:
             return
-        if self.preview_result is None:
-            self.presettle()
-        ans = QMessageBox.question(
-            self, self.tr("确认结算"),
-            self.tr("为 {0} 结算本次就诊？\n医疗费总额 {1} 元").format(self.person.name, f"{self.items.total():.2f}"),
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes)
-        if ans != QMessageBox.StandardButton.Yes:
+        try:  # the ledger's own date rule, asked before the confirmation
+            ledger.check_visit_date(v.date, today=date.today(), role=self.ctx.operator.role)
+            need_reason = False
+        except ledger.LedgerError as exc:
+            if exc.field != "reason":
+                self.split_view.refused(exc)
+                return
+            need_reason = True  # a supervisor settling a visit of an earlier year
+        self._set_busy(True)
+        gen = self._gen
+
+        def done(pv):
+            if gen != self._gen:
+                self._set_busy(False)
+                self._warn(self.tr("就诊内容已改变，请再按 F9"))
+                return
+            self.preview_result = pv.result
+            self.split_view.show_split(pv.result)
+            self.split_view.say("")
+            self._confirm_and_settle(v, pv.result, need_reason)
+
+        def failed(exc):
+            self._set_busy(False)
+            self.split_view.refused(exc)
+
+        self.ctx.ops.query(ledger.presettle, self.ctx.db, v, done=done, failed=failed)
+
+    def _confirm_and_settle(self, v: ledger.VisitInput, result: dict, need_reason: bool) -> None:
+        if not self._confirm(v, result):
+            self._set_busy(False)
             return
-        self._settling = True
-        self.settle_btn.setEnabled(False)
+        if need_reason:
+            reason = ReasonDialog.ask(
+                self, self.tr("往年就诊：填写原因"),
+                self.tr("就诊日期 {0} 在往年：该年度的限额与花名册的本年累计不符。\n结算 {1} 的这次就诊须填写原因，"
+                        "原因随结算保存并记入审计。").format(v.date, self.person.name),
+                self.tr("原因（必填）："))
+            if reason is None:
+                self._set_busy(False)
+                return
+            v = dataclasses.replace(v, reason=reason)
+        self._lock(True)  # settled means locked; unlocked again only if the ledger refuses
         st = self.ctx.settings
         self.ctx.ops.change(settling.settle_and_save_receipt, self.ctx.db, v, token=self.token,
                             operator=self.ctx.operator.login, receipts_dir=self.ctx.receipts_dir,
                             receipt_format=st.get("receipt_format"), font_path=st.get("font_path") or None,
                             done=self._settled, failed=self._settle_failed)
 
+    def _confirm(self, v: ledger.VisitInput, r: dict) -> bool:
+        """Yes (the default, Enter) or No: the total, what the fund pays and the cash to collect."""
+        lines = [self.tr("为 {0} 结算本次就诊？").format(self.person.name), "",
+                 self.tr("医疗费总额　{0} 元").format(r["medfee_sumamt"]),
+                 self.tr("统筹支付　　{0} 元").format(r["hifp_pay"])]
+        big = Decimal(r["hifmi_pay"]) + Decimal(r["hifob_pay"])
+        if big:
+            lines.append(self.tr("大病/大额　 {0} 元").format(big))
+        acct = Decimal(r["acct_pay"]) + Decimal(r["acct_mulaid_pay"])
+        if acct:
+            lines.append(self.tr("个人账户　　{0} 元").format(acct))
+        lines.append(self.tr("个人现金　　{0} 元（应收现金）").format(r["psn_cash_pay"]))
+        today = date.today()
+        if v.date != today:
+            lines.append(self.tr("就诊日期　{0}（不是今天{1}）").format(
+                v.date, self.tr("；往年就诊，须填写原因") if v.date.year < today.year else ""))
+        box = QMessageBox(QMessageBox.Icon.Question, self.tr("确认结算"), "\n".join(lines),
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
+        box.setDefaultButton(QMessageBox.StandardButton.Yes)
+        box.setEscapeButton(QMessageBox.StandardButton.No)
+        try:
+            box.exec()
+            return box.standardButton(box.clickedButton()) == QMessageBox.StandardButton.Yes
+        finally:
+            box.deleteLater()
+
     def _settled(self, out: settling.Settled) -> None:
         rec = out.record
-        self._settling = False
-        self.settle_btn.setEnabled(True)
         self.last_record = rec
+        self._set_busy(False)
         self.split_view.show_split(rec.result)
+        self.split_view.set_settled(rec.setl_no)
+        # the file name only: a full path has no place to wrap and would widen the window past a small screen
         self.split_view.say(self.tr("已结算：结算单号 {0}　统筹支付 {1} 元　个人现金 {2} 元　结算单 {3}").format(
-            rec.setl_no, rec.result["hifp_pay"], rec.result["psn_cash_pay"], out.receipt))
+            rec.setl_no, rec.result["hifp_pay"], rec.result["psn_cash_pay"], out.receipt.name))
+        self.result_label.setToolTip(str(out.receipt))
+        self.print_btn.setFocus()  # F10 / Space prints; Ctrl+N starts the next visit
         self.settled.emit(rec)
         if self.person is not None:
             self.load_person(self.person.psn_no, new_visit=False)  # caps refreshed, result kept on screen
+        if self._print_when_settled:
+            self._print_when_settled = False
+            QTimer.singleShot(0, self.print_last)
 
     def _settle_failed(self, exc) -> None:
-        self._settling = False
-        self.settle_btn.setEnabled(True)
+        self._print_when_settled = False
+        self._lock(False)
+        self._set_busy(False)
         self.split_view.refused(exc)
 
     def print_last(self) -> None:
+        if self.last_record is None and self._busy and self.locked:
+            # F10 right after the confirmation: the settlement is being saved; preview it as soon as it is
+            self._print_when_settled = True
+            self._warn(self.tr("正在结算，完成后打开结算单预览"))
+            return
         if self.last_record is None:
             self._warn(self.tr("还没有可打印的结算单"))
             return
-        from desktop_app.reports.qtprint import preview_dialog
+        from desktop_app.reports.qtprint import show_preview
         from desktop_app.reports.receipt import ReceiptData, layout
 
-        dlg = preview_dialog(layout(ReceiptData.from_record(self.last_record), self.ctx.settings.get("receipt_format")),
-                             self, self.ctx.settings.get("printer"))
-        dlg.exec()
+        show_preview(layout(ReceiptData.from_record(self.last_record), self.ctx.settings.get("receipt_format")),
+                     self, self.ctx.settings.get("printer"))
 
     # ----------------------------------------------------------------- errors
     def _warn(self, text: str) -> None:

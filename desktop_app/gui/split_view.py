@@ -37,6 +37,13 @@ class SplitView(QGroupBox):
         super().__init__(parent)
         self.setTitle(self.tr("预结算"))
         prl = QVBoxLayout(self)
+        self.settled_label = QLabel("")  # 已结算 + the settlement number: the visit on screen is locked
+        self.settled_label.setObjectName("settled")
+        self.settled_label.setStyleSheet("color: #006100; font-weight: bold; font-size: 15px;")
+        self.settled_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.settled_label.setWordWrap(True)  # never wider than the pane (1024×768)
+        self.settled_label.hide()
+        prl.addWidget(self.settled_label)
         self.notices = QLabel("")
         self.notices.setObjectName("notices")
         self.notices.setStyleSheet("color: #c00000; font-weight: bold;")
@@ -59,6 +66,13 @@ class SplitView(QGroupBox):
         self.split.setRowCount(0)
         self.notices.setText("")
         self.result_label.setText("")
+        self.set_settled("")
+
+    def set_settled(self, setl_no: str) -> None:
+        """Say that the split on screen is a settlement (locked), or no longer ("")."""
+        self.setTitle(self.tr("结算结果") if setl_no else self.tr("预结算"))
+        self.settled_label.setText(self.tr("已结算　结算单号 {0}").format(setl_no) if setl_no else "")
+        self.settled_label.setVisible(bool(setl_no))
 
     def show_split(self, r: dict) -> None:
         trace = r.get("trace", [])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 from desktop_app.core.model import BENEFITS, INSUTYPES
 from desktop_app.reports.fonts import register_fonts
@@ -48,13 +49,19 @@ def day_report_pdf(path: Path, rows: list[Row], clinic_name: str, clinic_code: s
     revs = [r for r in rows if r.kind == "reverse"]
     if revs:
         story.append(Paragraph("冲正记录", body))
+        # a reason runs up to 200 characters: it (and a long name) wraps inside its column — CJK wrapping breaks
+        # between any two characters, so an unbroken string wraps too
+        cell = ParagraphStyle("c", fontName=font, fontSize=8.5, leading=10.5, wordWrap="CJK")
         rd = [["冲正单号", "原结算单号", "姓名", "医疗费", "统筹基金", "原因", "操作员"]]
         for r in revs:
-            rd.append([r.setl_no, r.original, r.name, f"{r.amounts['medfee_sumamt']:,.2f}",
-                       f"{r.amounts['hifp_pay']:,.2f}", r.reason, r.operator])
-        rt = Table(rd, repeatRows=1)
+            rd.append([r.setl_no, r.original, Paragraph(escape(r.name), cell), f"{r.amounts['medfee_sumamt']:,.2f}",
+                       f"{r.amounts['hifp_pay']:,.2f}", Paragraph(escape(r.reason), cell),
+                       Paragraph(escape(r.operator), cell)])
+        widths = [46 * mm, 46 * mm, 26 * mm, 20 * mm, 20 * mm, 91 * mm, 20 * mm]  # 269 of the 273 mm line
+        rt = Table(rd, colWidths=widths, repeatRows=1)
         rt.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), font), ("FONTSIZE", (0, 0), (-1, -1), 8.5),
-                                ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
+                                ("GRID", (0, 0), (-1, -1), 0.4, colors.grey), ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                                ("ALIGN", (3, 1), (4, -1), "RIGHT"),
                                 ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#DDEBF7"))]))
         story.append(rt)
     story += [Spacer(1, 8 * mm), Paragraph("收费员签字：＿＿＿＿＿＿　　复核：＿＿＿＿＿＿　　日期：＿＿＿＿＿＿", body)]

@@ -89,27 +89,56 @@ def _printer(pages: list[Page], printer_name: str):
     return printer
 
 
+def _discard(dialog) -> None:
+    """Destroy a dialog now — before the QPrinter it was built on, which Qt never owns."""
+    import shiboken6
+
+    if shiboken6.isValid(dialog):
+        shiboken6.delete(dialog)
+
+
 def print_dialog(pages: list[Page], parent=None, printer_name: str = "") -> bool:
     """Ask for a printer and print. Returns False when the clerk cancels."""
     from PySide6.QtPrintSupport import QPrintDialog
 
-    printer = _printer(pages, printer_name)
+    printer = _printer(pages, printer_name)  # alive until the dialog is gone (Qt only borrows it)
     dlg = QPrintDialog(printer, parent)
-    dlg.setWindowTitle("打印结算单")
-    if dlg.exec() != QPrintDialog.DialogCode.Accepted:
-        return False
-    paint_pages(pages, printer)
-    return True
+    try:
+        dlg.setWindowTitle("打印结算单")
+        if dlg.exec() != QPrintDialog.DialogCode.Accepted:
+            return False
+        paint_pages(pages, printer)
+        return True
+    finally:
+        _discard(dlg)
 
 
 def preview_dialog(pages: list[Page], parent=None, printer_name: str = ""):
-    """A QPrintPreviewDialog showing the receipt; printing from it uses the same drawing."""
+    """A QPrintPreviewDialog showing the receipt; printing from it uses the same drawing.
+
+    QPrintPreviewDialog draws on a QPrinter it does not own: the dialog keeps a reference to it
+    (`receipt_printer`) — a printer nothing referenced was freed at once and the dialog painted on freed
+    memory (the F10 crash). Prefer `show_preview`, which also destroys the dialog before its printer."""
     from PySide6.QtPrintSupport import QPrintPreviewDialog
 
-    dlg = QPrintPreviewDialog(_printer(pages, printer_name), parent)
+    printer = _printer(pages, printer_name)
+    dlg = QPrintPreviewDialog(printer, parent)
+    dlg.receipt_printer = printer
     dlg.setWindowTitle("结算单预览")
     dlg.paintRequested.connect(lambda p: paint_pages(pages, p))
     return dlg
+
+
+def show_preview(pages: list[Page], parent=None, printer_name: str = "") -> int:
+    """Preview the receipt modally (Esc closes it; its 打印 button prints). The dialog is destroyed when it
+    closes, while its printer is still referenced here."""
+    dlg = preview_dialog(pages, parent, printer_name)
+    printer = dlg.receipt_printer
+    try:
+        return dlg.exec()
+    finally:
+        _discard(dlg)
+        del printer
 
 
 def to_pdf_via_qt(pages: list[Page], path: str) -> None:

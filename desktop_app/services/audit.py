@@ -310,7 +310,12 @@ def _check_settlements(s, entries: list[m.AuditEntry]) -> tuple[int, list[Proble
 
 def _check_day_closes(s, entries: list[m.AuditEntry]) -> list[Problem]:
     """Day-close records against their entries (both ways), and every settlement's day-close stamp."""
-    recorded = {e.subject: e for e in entries if e.action == "day_close"}
+    recorded: dict[str, m.AuditEntry] = {}  # the day's close in force: a later day_reopen (撤销日结) ends it
+    for e in entries:
+        if e.action == "day_close":
+            recorded[e.subject] = e
+        elif e.action == "day_reopen":
+            recorded.pop(e.subject, None)
     problems: list[Problem] = []
     closed: dict = {}
     for dc in s.execute(select(m.DayClose).order_by(m.DayClose.business_date)).scalars():

@@ -37,6 +37,7 @@ from desktop_app.store import models as m
 from desktop_app.store.db import Database
 
 CENTRE = "医保中心"
+MAX_REASON = 200  # characters of a reason (reversal, earlier-year visit, reopened day)
 
 
 class LedgerError(Refused):
@@ -65,6 +66,7 @@ class VisitInput:
     use_account: bool = True
     family_account: dict | None = None
     institution: dict | None = None  # default: this clinic (settings)
+    reason: str = ""  # required for a visit of an earlier calendar year (supervisor only; stored and audited)
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,53 @@ class DayCloseRecord:
     operator: str
     count: int
     totals: dict = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------
+# Date rules and bounds (whatever the caller: window, command line, script)
+# ---------------------------------------------------------------------------
+def _check_reason(reason: str, label: str) -> str:
+    reason = (reason or "").strip()
+    if len(reason) > MAX_REASON:
+        raise LedgerError(f"{label}最多 {MAX_REASON} 个字（现在 {len(reason)} 个）", field="reason",
+                          code="invalid_input")
+    return reason
+
+
+def check_visit_date(visit_date: date, *, today: date, role: str | None = None, reason: str = "") -> str:
+    """The visit-date rules; returns the reason to store ("" for a visit of this year).
+
+    - a visit after today is refused (a settlement is made for a visit that happened);
+    - a visit of an earlier calendar year is settled only by a supervisor with a reason: that year's
+      caps are not what the roster snapshot (this year's 待遇累计) says. `role=None` (pre-settle,
+      which writes nothing) checks the first rule only.
+    """
+    if visit_date > today:
+        raise LedgerError(f"就诊日期 {visit_date} 晚于今天（{today}）：不能结算未来的就诊，请改正就诊日期",
+                          field="visit_date", code="invalid_input")
+    if role is None or visit_date.year >= today.year:
+        return ""
+    if role != "supervisor":
+        raise LedgerError(f"就诊日期 {visit_date} 在往年（{visit_date.year} 年）：该年度的限额与花名册的本年累计不符，"
+                          "只有管理员可以结算往年的就诊（须填写原因）", field="visit_date", code="supervisor_required")
+    reason = _check_reason(reason, "往年就诊的原因")
+    if not reason:
+        raise LedgerError(f"就诊日期 {visit_date} 在往年：须填写原因（记入审计）", field="reason", code="invalid_input")
+    return reason
+
+
+def check_bounds(items, settings) -> None:
+    """Quantity and line amount (数量 × 单价) within the maxima of the settings (设置: 数量上限, 单行金额上限)."""
+    max_qty = Decimal(settings.get("max_qty"))
+    max_amount = Decimal(settings.get("max_line_amount"))
+    for i, it in enumerate(items):
+        if it.qty > max_qty:
+            raise LedgerError(f"第 {i + 1} 行数量 {it.qty} 超过上限 {max_qty}（上限由管理员在设置中调整）",
+                              field=f"items[{i}].qty", code="invalid_input")
+        amount = q2(it.qty * it.price)
+        if amount > max_amount:
+            raise LedgerError(f"第 {i + 1} 行金额 {amount}（数量 × 单价）超过上限 {max_amount} 元"
+                              "（上限由管理员在设置中调整）", field=f"items[{i}].price", code="invalid_input")
 
 
 # ---------------------------------------------------------------------------
@@ -213,6 +262,7 @@ def _compute_full(s, db: Database, visit: VisitInput):
         parsed, _ = parse_claim(claim)
     except InvalidInput as exc:
         raise LedgerError(exc.message, field=exc.field, code="invalid_input") from None
+    check_bounds(parsed.items, clinic_settings(s))
     try:
         policy = packs_service.policy(db, s)
     except packs_service.PackTampered as exc:
@@ -230,8 +280,9 @@ def _compute_full(s, db: Database, visit: VisitInput):
     return person, claim, out, history, policy
 
 
-def presettle(db: Database, visit: VisitInput) -> Preview:
-    """预结算: the full split with reasons; writes nothing."""
+def presettle(db: Database, visit: VisitInput, *, today: date | None = None) -> Preview:
+    """预结算: the full split with reasons; writes nothing. A visit after today is refused."""
+    check_visit_date(visit.date, today=today or date.today())
     with db.read() as s:
         _person, claim, result = _compute(s, db, visit)
     return Preview(result, claim)
@@ -283,6 +334,7 @@ def settle(db: Database, visit: VisitInput, *, token: str | None = None, operato
         if prior is not None:
             return prior
         op = _operator(s, operator)
+        reason = check_visit_date(visit.date, today=today, role=op.role, reason=visit.reason)
         if _closed(s, today):
             raise LedgerError(f"{today} 已日结，不能再结算；请在下一个营业日结算。", code="day_closed")
         person, claim, result, history, policy = _compute_full(s, db, visit)
@@ -296,7 +348,7 @@ def settle(db: Database, visit: VisitInput, *, token: str | None = None, operato
             admdvs=person.admdvs, pool_prop_selfpay=result["pool_prop_selfpay"],
             claim_json=json.dumps(claim, ensure_ascii=False, sort_keys=True),
             result_json=json.dumps(result, ensure_ascii=False, sort_keys=True),
-            packs=json.dumps(result["packs"], ensure_ascii=False), operator=operator, reason="",
+            packs=json.dumps(result["packs"], ensure_ascii=False), operator=operator, reason=reason,
             created_at=datetime.now(), receipt_json=json.dumps(snapshot, ensure_ascii=False, sort_keys=True),
             **{f: Decimal(result[f]) for f in MONEY_FIELDS},
         )
@@ -317,7 +369,8 @@ def settle(db: Database, visit: VisitInput, *, token: str | None = None, operato
         audit.append(s, operator, "settle", st.setl_no,
                      {"psn_no": st.psn_no, "benefit": st.benefit, "medfee_sumamt": result["medfee_sumamt"],
                       "hifp_pay": result["hifp_pay"], "psn_cash_pay": result["psn_cash_pay"],
-                      "dv": audit.DIGEST_VERSION},
+                      "dv": audit.DIGEST_VERSION,
+                      **({"visit_date": visit.date.isoformat(), "reason": reason} if reason else {})},
                      after=audit.settlement_digest(st))
         return _record(s, st)
 
@@ -329,6 +382,7 @@ def reverse(db: Database, setl_no: str, *, reason: str, operator: str, token: st
     today = today or date.today()
     if not reason or not reason.strip():
         raise LedgerError("冲正必须填写原因", field="reason", code="invalid_input")
+    _check_reason(reason, "冲正原因")
     with db.write() as s:
         prior = _prior(s, token, "reverse", setl_no)
         if prior is not None:
@@ -510,13 +564,26 @@ def day_totals(s, day: date) -> dict:
             "reversal_list": reversals}
 
 
-def day_close(db: Database, *, operator: str, day: date | None = None) -> DayCloseRecord:
-    """日结: freeze the day's settlements and record totals by 险种 and benefit."""
-    day = day or date.today()
+def _day_count(s, day: date) -> int:
+    return s.execute(select(func.count()).select_from(m.Settlement).where(m.Settlement.business_date == day)).scalar()
+
+
+def day_close(db: Database, *, operator: str, day: date | None = None, today: date | None = None) -> DayCloseRecord:
+    """日结: freeze the day's settlements and record totals by 险种 and benefit.
+
+    Today may be closed (even without settlements); an earlier day only while unclosed and when it has
+    settlements (a day the clinic saw nobody needs no close); a future day never."""
+    today = today or date.today()
+    day = day or today
     with db.write() as s:
         _operator(s, operator)
+        if day > today:
+            raise LedgerError(f"营业日 {day} 晚于今天（{today}）：不能日结未来的营业日", field="date",
+                              code="invalid_input")
         if _closed(s, day):
-            raise LedgerError(f"{day} 已经日结过了", code="already_closed")
+            raise LedgerError(f"{day} 已经日结过了", field="date", code="already_closed")
+        if day < today and not _day_count(s, day):
+            raise LedgerError(f"{day} 没有结算记录，无需日结", field="date", code="nothing_to_close")
         totals = day_totals(s, day)
         count = totals["settlements"] + totals["reversals"]
         dc = m.DayClose(business_date=day, closed_at=datetime.now(), operator=operator, count=count,
@@ -529,3 +596,44 @@ def day_close(db: Database, *, operator: str, day: date | None = None) -> DayClo
                       "hifp_pay": totals["totals"]["hifp_pay"], "dv": audit.DIGEST_VERSION},
                      after=audit.day_close_digest(dc))
         return DayCloseRecord(day, dc.closed_at, operator, count, totals)
+
+
+def reopen_day(db: Database, *, operator: str, day: date, reason: str = "") -> None:
+    """撤销日结 (supervisor): a day closed by mistake — before anyone was settled — opens again.
+    A day with settlements or reversals stays closed (its totals went to the 日结单 and the backup)."""
+    with db.write() as s:
+        op = _operator(s, operator)
+        if op.role != "supervisor":
+            raise LedgerError("只有管理员可以撤销日结", field="operator", code="supervisor_required")
+        dc = s.execute(select(m.DayClose).where(m.DayClose.business_date == day)).scalar_one_or_none()
+        if dc is None:
+            raise LedgerError(f"{day} 没有日结，无需撤销", field="date", code="not_closed")
+        n = _day_count(s, day)
+        if n:
+            raise LedgerError(f"{day} 已有 {n} 笔结算或冲正记录，日结不能撤销（次日的结算照常进行；"
+                              "冲正已日结的结算须管理员办理）", field="date", code="day_has_settlements")
+        reason = _check_reason(reason, "撤销日结的原因")
+        detail = {"closed_by": dc.operator, "closed_at": dc.closed_at.isoformat(timespec="seconds"),
+                  "reason": reason}
+        s.delete(dc)
+        s.flush()
+        audit.append(s, operator, "day_reopen", day.isoformat(), detail)
+
+
+@dataclass(frozen=True)
+class DaySummary:
+    """What the 日结 confirmation shows: the day's counts and totals (reversals deducted), and its close."""
+
+    day: date
+    settlements: int
+    reversals: int
+    totals: dict  # MONEY_FIELDS → "0.00"
+    closed: DayCloseRecord | None
+
+
+def day_summary(db: Database, day: date) -> DaySummary:
+    with db.read() as s:
+        t = day_totals(s, day)
+        dc = s.execute(select(m.DayClose).where(m.DayClose.business_date == day)).scalar_one_or_none()
+        closed = DayCloseRecord(dc.business_date, dc.closed_at, dc.operator, dc.count) if dc else None
+        return DaySummary(day, t["settlements"], t["reversals"], t["totals"], closed)

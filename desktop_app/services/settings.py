@@ -20,6 +20,8 @@ DEFAULTS = {
     "receipt_format": "A5",
     "printer": "",
     "font_path": "",
+    "max_qty": "999",  # 数量上限 per line
+    "max_line_amount": "99999.99",  # 单行金额上限 (数量 × 单价), yuan
 }
 LABELS = {
     "clinic_code": "机构编码",
@@ -32,6 +34,8 @@ LABELS = {
     "receipt_format": "结算单格式",
     "printer": "打印机",
     "font_path": "字体文件",
+    "max_qty": "数量上限",
+    "max_line_amount": "单行金额上限（元）",
 }
 
 
@@ -71,12 +75,29 @@ def load(db: Database) -> ClinicSettings:
         return clinic_settings(s)
 
 
+def check_limits(values: dict[str, str]) -> None:
+    """数量上限 and 单行金额上限 are positive numbers (the ledger refuses a line above them)."""
+    from decimal import Decimal, InvalidOperation
+
+    for key, dp in (("max_qty", 2), ("max_line_amount", 2)):
+        if key not in values:
+            continue
+        try:
+            v = Decimal(str(values[key]).strip())
+            ok = v.is_finite() and 0 < v < Decimal("1e9") and v == v.quantize(Decimal(1).scaleb(-dp))
+        except InvalidOperation:
+            ok = False
+        if not ok:
+            raise ValueError(f"{LABELS[key]}须为大于 0 的数字（最多 {dp} 位小数）")
+
+
 def save(db: Database, values: dict[str, str], actor: str = "system") -> ClinicSettings:
     from desktop_app.services import audit
 
     unknown = [k for k in values if k not in DEFAULTS]
     if unknown:
         raise ValueError(f"未知的设置项：{', '.join(unknown)}")
+    check_limits(values)
     digest = audit.settings_digest  # recorded before/after; `audit verify` compares the stored settings
 
     from desktop_app.services.accounts import require_supervisor

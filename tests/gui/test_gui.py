@@ -1,6 +1,5 @@
 """The clerk's window driven with real widgets (pytest-qt, offscreen)."""
 
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -12,43 +11,7 @@ from sqlalchemy import func, select
 from desktop_app.services import ledger
 from desktop_app.store import models as m
 
-TODAY = date.today()
-
-
-def resident(db):
-    with db.read() as s:
-        return s.execute(select(m.Person).where(m.Person.insutype == "390", m.Person.admdvs == "141102",
-                                                m.Person.category == "resident").order_by(m.Person.psn_no)
-                         .limit(1)).scalar_one()
-
-
-def type_text(qtbot, widget, text):
-    """Key presses for ASCII; Chinese and full-width text arrive through the input method, so insert it."""
-    if text.isascii():
-        qtbot.keyClicks(widget, text)
-    else:
-        widget.insert(text)
-
-
-def find(qtbot, tab, text):
-    tab.search.clear()
-    type_text(qtbot, tab.search, text)
-    qtbot.keyClick(tab.search, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: tab.person is not None and tab.ctx.ops.pending == 0, timeout=10000)
-
-
-def add(qtbot, tab, code, qty="1"):
-    qtbot.keyClicks(tab.item_entry, code)
-    qtbot.keyClick(tab.item_entry, Qt.Key.Key_Return)
-    assert tab.window().focusWidget() is tab.qty, tab.entry_msg.text()
-    tab.qty.selectAll()
-    qtbot.keyClicks(tab.qty, qty)
-    qtbot.keyClick(tab.qty, Qt.Key.Key_Return)
-
-
-@pytest.fixture
-def yes(monkeypatch):
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+from .drive import Modal, add, click, edit_cell, find, no_dialog, press, resident, type_text
 
 
 def test_login_dialog(qtbot, db):
@@ -89,7 +52,7 @@ def test_find_by_id_name_and_pinyin(qtbot, window, db):
     assert all(h.matched_by == "拼音" for h in tab.results.hits)
 
 
-def test_presettle_settle_once_reverse_and_close_day(qtbot, window, db, yes):
+def test_presettle_settle_once_reverse_and_close_day(qtbot, window, db):
     tab = window.settle_tab
     p = resident(db)
     find(qtbot, tab, p.psn_no)
@@ -104,12 +67,14 @@ def test_presettle_settle_once_reverse_and_close_day(qtbot, window, db, yes):
     assert shown["统筹基金支付"] == expect["hifp_pay"] and shown["个人现金支付"] == expect["psn_cash_pay"]
     assert "晋医保发〔2023〕16号 一" in tab.split.item(
         [r for r in range(tab.split.rowCount()) if tab.split.item(r, 0).text().startswith("统筹基金")][0], 2).text()
-    # F9 twice: one settlement
+    # F9 twice, Enter on the confirmation: one settlement; F9 once more asks nothing
+    confirm = Modal(press(qtbot, Qt.Key.Key_Return), count=2)
     qtbot.keyClick(tab, Qt.Key.Key_F9)
     qtbot.keyClick(tab, Qt.Key.Key_F9)
     qtbot.waitUntil(lambda: tab.last_record is not None and tab.ctx.ops.pending == 0, timeout=15000)
     qtbot.keyClick(tab, Qt.Key.Key_F9)
-    qtbot.waitUntil(lambda: tab.ctx.ops.pending == 0, timeout=15000)
+    confirm.stop()
+    assert len(confirm.seen) == 1 and "不会重复结算" in tab.result_label.text()
     with db.read() as s:
         rows = s.execute(select(m.Settlement).where(m.Settlement.psn_no == p.psn_no)).scalars().all()
     assert len(rows) == 1 and str(rows[0].hifp_pay) == expect["hifp_pay"]
@@ -119,27 +84,40 @@ def test_presettle_settle_once_reverse_and_close_day(qtbot, window, db, yes):
     assert receipt.exists() and receipt.read_bytes().startswith(b"%PDF")
     qtbot.waitUntil(lambda: tab.person is not None and tab.person.benefits[0].fund_paid == Decimal(rec.result["hifp_pay"]),
                     timeout=10000)
-    # reverse from 今日结算 and see the cap restored
+    # reverse from 今日结算 (Ctrl+2: the latest settlement is selected) and see the cap restored
     today = window.today_tab
-    qtbot.waitUntil(lambda: len(today.model.records) == 1, timeout=10000)
-    today.view.selectRow(0)
-    today.reverse(reason="患者退费")
+    qtbot.waitUntil(lambda: confirm.done, timeout=5000)
+    qtbot.keyClick(window, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: len(today.model.records) == 1 and today.selected() is not None, timeout=10000)
+
+    def reason(w):
+        w.reason.insert("患者退费")  # Chinese arrives through the input method
+        qtbot.keyClick(w.reason, Qt.Key.Key_Return)
+
+    answered = Modal(reason)
+    qtbot.mouseClick(today.reverse_btn, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "已冲正" in today.msg.text(), timeout=10000)
-    qtbot.waitUntil(lambda: len(today.model.records) == 2, timeout=10000)
-    tab.load_person(p.psn_no)
+    qtbot.waitUntil(lambda: len(today.model.records) == 2 and answered.done, timeout=10000)
+    qtbot.keyClick(window, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(tab, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    find(qtbot, tab, p.psn_no)
     qtbot.waitUntil(lambda: tab.ctx.ops.pending == 0 and tab.person.benefits[0].fund_paid == 0, timeout=10000)
     assert tab.person.benefits[0].annual_remaining == Decimal("300.00")
-    # close the day: 日结单 files written, no more settling today
-    today.day_close(confirm=False)
-    qtbot.waitUntil(lambda: "已日结" in today.msg.text(), timeout=15000)
+    # close the day (Ctrl+2, 日结, 是): 日结单 files written, no more settling today
+    qtbot.keyClick(window, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
+    yes = Modal(click(qtbot, QMessageBox.StandardButton.Yes))
+    qtbot.mouseClick(today.close_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "已日结" in today.msg.text() and yes.done, timeout=15000)
     assert list(Path(window.ctx.reports_dir).glob("日结单_*.xlsx")) and list(Path(window.ctx.reports_dir).glob("日结单_*.pdf"))
-    tab.new_visit(keep_person=True)
+    qtbot.keyClick(window, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
     add(qtbot, tab, "110200005")
+    again = Modal(press(qtbot, Qt.Key.Key_Return))
     qtbot.keyClick(tab, Qt.Key.Key_F9)
     qtbot.waitUntil(lambda: tab.ctx.ops.pending == 0 and "已日结" in tab.result_label.text(), timeout=10000)
+    assert again.seen and tab.last_record is None and tab.item_entry.isEnabled()
 
 
-def test_bad_quantity_and_price_show_message_and_settle_nothing(qtbot, window, db, yes):
+def test_bad_quantity_and_price_show_message_and_settle_nothing(qtbot, window, db):
     tab = window.settle_tab
     find(qtbot, tab, resident(db).psn_no)
     qtbot.keyClicks(tab.item_entry, "110200005")
@@ -156,15 +134,16 @@ def test_bad_quantity_and_price_show_message_and_settle_nothing(qtbot, window, d
     type_text(qtbot, tab.qty, "１.５")  # full-width digits are accepted
     qtbot.keyClick(tab.qty, Qt.Key.Key_Return)
     assert tab.items.lines[0]["qty"] == "1.5"
-    model = tab.items
-    model.setData(model.index(0, model.COL_PRICE), "12.345")
-    assert "最多 4 位小数" not in tab.entry_msg.text()
-    model.setData(model.index(0, model.COL_PRICE), "12.34567")
+    model, view = tab.items, tab.items_view
+    edit_cell(qtbot, view, model.index(0, model.COL_PRICE), "12.345")
+    assert "最多 4 位小数" not in tab.entry_msg.text() and model.lines[0]["price"] == "12.345"
+    edit_cell(qtbot, view, model.index(0, model.COL_PRICE), "12.34567")
     assert "单价最多 4 位小数" in tab.entry_msg.text()
-    model.setData(model.index(0, model.COL_QTY), "0")
+    edit_cell(qtbot, view, model.index(0, model.COL_QTY), "0")
+    watcher = no_dialog(qtbot)
     qtbot.keyClick(tab, Qt.Key.Key_F9)
-    qtbot.wait(200)
-    assert tab.ctx.ops.pending == 0 and "第 1 行" in tab.result_label.text()
+    watcher.stop()
+    assert watcher.seen == [] and tab.ctx.ops.pending == 0 and "第 1 行" in tab.result_label.text()
     with db.read() as s:
         assert s.execute(select(func.count()).select_from(m.Settlement)).scalar_one() == 0
 
@@ -399,9 +378,9 @@ def test_damaged_database_at_start_offers_the_latest_backup(qtbot, db, monkeypat
     assert (last.actor, last.action) == ("system", "restore") and audit.verify(open_db(path)).ok
 
 
-def test_busy_database_says_wait_and_retry_and_f9_again_settles_once(qtbot, window, db, yes):
-    """Another program holds the write lock: F9 shows the wait-and-retry message (not a crash), nothing is
-    saved; once it is free, F9 again settles that visit exactly once."""
+def test_busy_database_says_wait_and_retry_and_f9_again_settles_once(qtbot, window, db):
+    """Another program holds the write lock: F9 (confirmed) shows the wait-and-retry message (not a crash),
+    nothing is saved and the visit can still be changed; once it is free, F9 again settles that visit once."""
     import sqlite3
 
     from desktop_app.store.db import Database
@@ -414,14 +393,19 @@ def test_busy_database_says_wait_and_retry_and_f9_again_settles_once(qtbot, wind
     other = sqlite3.connect(db.path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
     try:
+        first = Modal(press(qtbot, Qt.Key.Key_Return))
         qtbot.keyClick(tab, Qt.Key.Key_F9)
         qtbot.waitUntil(lambda: "数据库正被另一个程序占用" in tab.result_label.text(), timeout=15000)
         assert "稍后重试" in tab.result_label.text() and tab.settle_btn.isEnabled() and tab.last_record is None
+        assert tab.item_entry.isEnabled() and first.seen
     finally:
         other.rollback()
         other.close()
+    qtbot.waitUntil(lambda: first.done, timeout=5000)
+    second = Modal(press(qtbot, Qt.Key.Key_Return))
     qtbot.keyClick(tab, Qt.Key.Key_F9)
     qtbot.waitUntil(lambda: tab.last_record is not None and tab.ctx.ops.pending == 0, timeout=15000)
+    assert second.seen
     with db.read() as s:
         n = s.execute(select(func.count()).select_from(m.Settlement).where(m.Settlement.psn_no == p.psn_no)).scalar()
     assert n == 1

@@ -33,3 +33,23 @@ def test_preview_dialog_builds(qapp, qtbot, settled):  # noqa: F811
     dlg = preview_dialog(layout(ReceiptData.from_record(rec), "A5"))
     qtbot.addWidget(dlg)
     assert dlg.windowTitle() == "结算单预览"
+
+
+def test_preview_keeps_its_printer_and_paints_the_receipt(qapp, qtbot, settled):  # noqa: F811
+    """QPrintPreviewDialog does not own its QPrinter: the one it was built on must live as long as the dialog
+    (a printer nobody referenced was freed at once and F10 crashed in libQt6Gui)."""
+    import gc
+
+    from PySide6.QtPrintSupport import QPrintPreviewWidget
+
+    from desktop_app.reports.qtprint import preview_dialog
+
+    _db, _p, rec = settled
+    dlg = preview_dialog(layout(ReceiptData.from_record(rec), "A5"))
+    qtbot.addWidget(dlg)
+    gc.collect()
+    dlg.show()
+    pv = dlg.findChild(QPrintPreviewWidget)
+    qtbot.waitUntil(lambda: pv.pageCount() >= 1, timeout=10000)
+    assert dlg.printer().pageLayout().pageSize().name() == "receipt"
+    dlg.close()
