@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 
+from desktop_app.core import caps
 from desktop_app.core.model import (
     BENEFITS,
     CLASSES,
@@ -52,10 +53,6 @@ class PolicyError(Exception):
 
     def to_json(self) -> dict:
         return {"error": {"code": self.code, "message": self.message, **self.extra}}
-
-
-def _quarter(d: date) -> int:
-    return (d.month - 1) // 3
 
 
 class _Ctx:
@@ -286,13 +283,12 @@ def settle(claim: Claim, history: Sequence[HistoryEntry], policy: PolicySet) -> 
             trace.append(TraceStep("pool_fund", fmt2(fund), rp.cite,
                                    f"（{fmt2(sum_in)} − 起付 {fmt2(dedc)}）× {fmt4(ratio)}"))
         # caps, from this year's history
-        scope = [h for h in history if h.benefit == benefit and (claim.disease is None or h.disease == claim.disease)]
+        scope = caps.scope(history, benefit, claim.disease)
         capped = fund
         qp = P.get("quarterly_cap")
         if qp is not None:
-            q = _quarter(day)
-            used = sum((h.hifp_pay for h in scope if _quarter(h.date) == q), _Z)
-            left = max(qp.value - used, _Z)
+            used = caps.quarter_paid(scope, day)
+            left = caps.cap_left(qp.value, used)
             if left < fund:
                 notices.append(Notice("quarterly_cap_reached",
                                       f"本季度{blabel}已由统筹基金支付 {fmt2(used)} 元，季度限额 {fmt2(qp.value)} 元，"
@@ -302,8 +298,8 @@ def settle(claim: Claim, history: Sequence[HistoryEntry], policy: PolicySet) -> 
             capped = min(capped, left)
         cp = P.get("annual_cap")
         if cp is not None:
-            used = sum((h.hifp_pay for h in scope), _Z)
-            left = max(cp.value - used, _Z)
+            used = caps.year_paid(scope)
+            left = caps.cap_left(cp.value, used)
             if left < fund:
                 notices.append(Notice("annual_cap_reached",
                                       f"本年度{blabel}已由统筹基金支付 {fmt2(used)} 元，年度限额 {fmt2(cp.value)} 元，"
@@ -325,8 +321,8 @@ def settle(claim: Claim, history: Sequence[HistoryEntry], policy: PolicySet) -> 
                                        "基金支付计入年度基本医保最高支付限额，超限部分由大额/大病保险按同比例支付；"
                                        "已加载的政策包未给出该限额，基本医保与大额/大病的分担无法确定，全部记入统筹基金"))
             else:
-                used = sum((h.hifp_pay for h in history if h.benefit == benefit), _Z)
-                left = max(bc.value - used, _Z)
+                used = caps.year_paid(caps.scope(history, benefit, None))
+                left = caps.cap_left(bc.value, used)
                 if hifp > left:
                     excess = hifp - left
                     hifp = left

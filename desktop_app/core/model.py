@@ -6,6 +6,7 @@ Field names of the result follow the national platform's settlement output
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -38,6 +39,24 @@ RELATIONS: dict[str, str] = {
     "grandchild": "孙子女/外孙子女",
     "other": "其他",
 }
+
+
+
+def admdvs_levels(admdvs: str) -> tuple[str, str, str]:
+    """A 医保区划 code, its city's (xxxx00) and its province's (xx0000): nearest first.
+
+    Where a region's policy pack and its name are looked up."""
+    return (admdvs, admdvs[:4] + "00", admdvs[:2] + "0000")
+
+
+def region_name(names: Mapping[str, str], admdvs: str) -> str:
+    """The name of the nearest region of `admdvs` that `names` (code → name) names, or ""."""
+    for code in admdvs_levels(admdvs):
+        name = names.get(code)
+        if name:
+            return name
+    return ""
+
 
 NOTICE_CODES = (
     "waiting_period",

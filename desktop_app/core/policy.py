@@ -43,6 +43,7 @@ from desktop_app.core.model import (
     KINDS,
     LEVELS,
     RELATIONS,
+    admdvs_levels,
 )
 from desktop_app.core.money import parse_decimal
 
@@ -1165,7 +1166,7 @@ class PolicySet:
         if admdvs in self._chains:
             return self._chains[admdvs]
         pack = None
-        for code in (admdvs, admdvs[:4] + "00", admdvs[:2] + "0000"):
+        for code in admdvs_levels(admdvs):
             pack = self.by_admdvs.get(code)
             if pack is not None:
                 break
