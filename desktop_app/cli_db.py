@@ -148,14 +148,14 @@ def cmd_init(args) -> int:
 
 @signed_in(supervisor="导入政策包")
 def cmd_sync(args, d, op) -> int:
-    from desktop_app.services.packs import SyncRefused, sync
+    from desktop_app.services.packs import SYNC_STATUS_LABELS, SyncRefused, sync
 
     try:
         results = sync(d, args.pack, force=args.force, allow_unsigned=args.allow_unsigned, actor=op.login)
     except SyncRefused as exc:
         return fail(exc.message, args.json, 2 if exc.problems else 1,
                     error_code="invalid_pack" if exc.problems else "refused", problems=exc.problems)
-    labels = {"loaded": "已加载", "unchanged": "未变化", "upgraded": "已升级", "replaced": "已替换"}
+    labels = SYNC_STATUS_LABELS
     lines = [f"{r.pack_id}（{r.name}）版本 {r.version}：{labels[r.status]}"
              + (f"（原版本 {r.previous_version}）" if r.status in ("upgraded", "replaced") else "")
              for r in results]

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from desktop_app.core.model import BENEFITS, INSUTYPES
+from desktop_app.core.model import BENEFITS, INSUTYPES, MONEY_SHORT
 from desktop_app.reports.fonts import register_fonts
-from desktop_app.reports.xlsx import MONEY_LABELS, rows_between
+from desktop_app.reports.xlsx import rows_between
 from desktop_app.services.settings import clinic_settings
 from desktop_app.store import models as m
 from desktop_app.store.db import Database
@@ -41,7 +41,7 @@ def day_report_pdf(db: Database, day: date, path: str | Path) -> Path:
     groups: dict[tuple, list] = {}
     for r in rows:
         groups.setdefault((INSUTYPES.get(r.insutype, r.insutype), BENEFITS.get(r.benefit, r.benefit)), []).append(r)
-    data = [["险种", "待遇类别", "笔数", *[MONEY_LABELS[c] for c in COLS]]]
+    data = [["险种", "待遇类别", "笔数", *[MONEY_SHORT[c] for c in COLS]]]
     for k in sorted(groups):
         g = groups[k]
         data.append([k[0], k[1], str(len(g)), *[f"{sum((x.amounts[c] for x in g), Decimal('0.00')):,.2f}" for c in COLS]])

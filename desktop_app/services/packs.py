@@ -35,6 +35,10 @@ class SyncRefused(Exception):
         super().__init__(message)
 
 
+# What a sync does to a pack (SyncResult.status), as the window and the CLI say it.
+SYNC_STATUS_LABELS: dict[str, str] = {"loaded": "已加载", "unchanged": "未变化", "upgraded": "已升级", "replaced": "已替换"}
+
+
 @dataclass(frozen=True)
 class SyncResult:
     pack_id: str
