@@ -117,7 +117,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.packs_command == "sign":
             from pathlib import Path
 
-            from desktop_app.core.policy import PackInvalid, pack_dirs
+            from desktop_app.core.pack_files import pack_dirs
+            from desktop_app.core.policy import PackInvalid
             from desktop_app.services.packs import sign_pack_dir
 
             key = Path(args.key).read_bytes()

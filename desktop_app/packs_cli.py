@@ -12,15 +12,8 @@ from datetime import date
 from pathlib import Path
 
 from desktop_app.core.model import BENEFITS, INSUTYPES
-from desktop_app.core.policy import (
-    FAR_FUTURE,
-    PackInvalid,
-    PolicySet,
-    coverage,
-    load_pack,
-    pack_dirs,
-    shipped_packs_dir,
-)
+from desktop_app.core.pack_files import load_pack, pack_dirs, shipped_packs_dir
+from desktop_app.core.policy import FAR_FUTURE, PackInvalid, PolicySet, coverage
 
 
 def _fmt_end(d: date) -> str:

@@ -5,7 +5,7 @@ folder that is not listed here (so the bundle cannot forget a new resource).
 """
 
 RUNTIME_DIRS = (
-    "resources/policy_packs",  # shipped policy packs (core/policy.py: shipped_packs_dir)
+    "resources/policy_packs",  # shipped policy packs (core/pack_files.py: shipped_packs_dir)
     "db",  # Alembic migrations run at start-up (store/db.py: MIGRATIONS)
     "resources/trusted_keys",  # public keys whose pack signatures are accepted (core/signing.py)
 )

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from desktop_app.core.claim_io import InvalidInput, parse_claim, settlement_to_json
 from desktop_app.core.engine import PolicyError, settle
-from desktop_app.core.policy import PackInvalid, PolicySet, load_policy
+from desktop_app.core.pack_files import load_policy
+from desktop_app.core.policy import PackInvalid, PolicySet
 
 EXIT_OK, EXIT_INVALID, EXIT_POLICY = 0, 2, 3
 

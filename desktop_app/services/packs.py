@@ -10,18 +10,8 @@ from pathlib import Path
 
 from sqlalchemy import delete, select
 
-from desktop_app.core.policy import (
-    FAR_FUTURE,
-    OPEN,
-    Pack,
-    PackInvalid,
-    PolicySet,
-    Problem,
-    pack_dirs,
-    pack_files,
-    policy_from_files,
-    shipped_packs_dir,
-)
+from desktop_app.core.pack_files import pack_dirs, pack_files, policy_from_files, shipped_packs_dir
+from desktop_app.core.policy import FAR_FUTURE, OPEN, Pack, PackInvalid, PolicySet, Problem
 from desktop_app.store import models as m
 from desktop_app.store.db import Database
 

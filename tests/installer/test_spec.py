@@ -3,7 +3,7 @@
 
 import ast
 
-from desktop_app.core.policy import shipped_packs_dir
+from desktop_app.core.pack_files import shipped_packs_dir
 from desktop_app.resources import RUNTIME_DIRS
 from desktop_app.store.db import MIGRATIONS, ROOT
 
