@@ -221,11 +221,7 @@ def _items(st: _State) -> None:
         pay_std = it.pay_std if it.pay_std is not None else (cat.pay_std if cat is not None else None)
         over = _over_limit(st, it, cat, qty, pay_std) if pay_std is not None and it.price > pay_std and qty > 0 else _Z
         base = amount - ful - over
-        pre = _Z
-        if lv == "02" and base > 0:
-            sp = share_cache[it.kind] if it.kind in share_cache else _class_b_param(st, it.kind, share_cache)
-            if sp is not None and sp.value > 0:
-                pre = _preselfpay(st, it, base, sp)
+        pre = _preselfpay(st, it, base, share_cache) if lv == "02" and base > 0 else _Z
         inscp = base - pre
         items.append(ItemResult(it.code, amount, ful, over, pre, inscp))
         sum_amt += amount
@@ -291,16 +287,17 @@ def _over_limit(st: _State, it: Item, cat: CatalogueItem | None, qty: Decimal, p
     return over
 
 
-def _class_b_param(st: _State, kind: str, cache: dict[str, Param | None]) -> Param | None:
-    """The 乙类先行自付 share for items of `kind` (looked up once per claim and kind)."""
-    st.ctx["kind"] = kind
-    cache[kind] = st.get("class_b_selfpay_share")
-    st.ctx.pop("kind", None)
-    return cache[kind]
-
-
-def _preselfpay(st: _State, it: Item, base: Decimal, sp: Param) -> Decimal:
-    """乙类先行自付 of a 乙类 line's amount left after the count limit and 超限价."""
+def _preselfpay(st: _State, it: Item, base: Decimal, cache: dict[str, Param | None]) -> Decimal:
+    """乙类先行自付 of a 乙类 line's amount left after the count limit and 超限价, at the share for its
+    kind (looked up once per claim and kind)."""
+    if it.kind in cache:
+        sp = cache[it.kind]
+    else:
+        st.ctx["kind"] = it.kind
+        sp = cache[it.kind] = st.get("class_b_selfpay_share")
+        st.ctx.pop("kind", None)
+    if sp is None or not sp.value > 0:
+        return _Z
     pre = q2(base * sp.value)
     st.trace.append(TraceStep("preselfpay", fmt2(pre), sp.cite, f"{it.code}：乙类先行自付 {fmt4(sp.value)}"))
     return pre
