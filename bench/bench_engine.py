@@ -38,7 +38,7 @@ from claimgen import generate  # noqa: E402
 
 from desktop_app.core.claim_io import InvalidInput, parse_claim, settlement_to_json  # noqa: E402
 from desktop_app.core.engine import PolicyError, settle  # noqa: E402
-from desktop_app.core.policy import load_policy  # noqa: E402
+from desktop_app.core.pack_files import load_policy  # noqa: E402
 
 TARGET = 5000.0
 

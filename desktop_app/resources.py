@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 RUNTIME_DIRS = (
-    "resources/policy_packs",  # shipped policy packs (core/policy.py: shipped_packs_dir)
+    "resources/policy_packs",  # shipped policy packs (core/pack_files.py: shipped_packs_dir)
     "db",  # Alembic migrations run at start-up (store/db.py: MIGRATIONS)
     "resources/trusted_keys",  # public keys whose pack signatures are accepted (core/signing.py)
 )

@@ -116,10 +116,10 @@ def cmd_gui(args) -> int:
 # ---------------------------------------------------------------------------
 @signed_in(supervisor="导入政策包")
 def cmd_sync(args, d, op) -> int:
+    from desktop_app.services.packs import SYNC_STATUS_LABELS as labels
     from desktop_app.services.packs import sync
 
     results = sync(d, args.pack, force=args.force, allow_unsigned=args.allow_unsigned, actor=op.login)
-    labels = {"loaded": "已加载", "unchanged": "未变化", "upgraded": "已升级", "replaced": "已替换"}
     lines = [f"{r.pack_id}（{r.name}）版本 {r.version}：{labels[r.status]}"
              + (f"（原版本 {r.previous_version}）" if r.status in ("upgraded", "replaced") else "")
              for r in results]

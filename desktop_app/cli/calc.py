@@ -14,7 +14,8 @@ from pathlib import Path
 
 from desktop_app.core.calc import calc_one
 from desktop_app.core.claim_io import InvalidInput
-from desktop_app.core.policy import PackInvalid, PolicySet, load_policy
+from desktop_app.core.pack_files import load_policy
+from desktop_app.core.policy import PackInvalid, PolicySet
 from desktop_app.errors import EXIT_INVALID, EXIT_OK
 
 

@@ -147,11 +147,29 @@ def _opt(obj: dict, key: str, default=None):
 
 
 def parse_claim(raw: object) -> tuple[Claim, tuple[HistoryEntry, ...]]:
-    """Parse and check one claim object of the contract. Raises `InvalidInput`."""
+    """Parse and check one claim object of the contract. Raises `InvalidInput`.
+
+    Fields are checked in the contract's order, so the first problem reported is the same
+    whichever way the claim is wrong."""
     c = _obj(raw, "", CLAIM_FIELDS, "结算请求")
     day = _date(_need(c, "date", "date", "就诊日期 date"), "date", "就诊日期")
     benefit = _enum(_need(c, "benefit", "benefit", "待遇类别 benefit"), "benefit", tuple(BENEFITS), "待遇类别")
+    disease = _disease(c, benefit)
+    delivery = _delivery(c, benefit)
+    insured = _insured(c)
+    institution = _institution(c)
+    use_account = _bool(_opt(c, "use_account", True), "use_account", "是否使用个人账户")
+    family = _family_account(c)
+    items = _items(c)
+    history = _history(c, day)
+    claim = Claim(
+        date=day, benefit=benefit, insured=insured, institution=institution, items=items,
+        disease=disease, delivery=delivery, use_account=use_account, family_account=family,
+    )
+    return claim, history
 
+
+def _disease(c: dict, benefit: str) -> str | None:
     disease = _opt(c, "disease")
     if disease is not None:
         disease = _text(disease, "disease", "病种编码")
@@ -159,6 +177,10 @@ def parse_claim(raw: object) -> tuple[Claim, tuple[HistoryEntry, ...]]:
         raise InvalidInput("disease", "门诊慢特病须填写病种编码 disease（如 M01904）")
     if benefit != "chronic_special" and disease is not None:
         raise InvalidInput("disease", "只有门诊慢特病（chronic_special）填写病种编码")
+    return disease
+
+
+def _delivery(c: dict, benefit: str) -> str | None:
     delivery = _opt(c, "delivery")
     if delivery is not None:
         delivery = _enum(delivery, "delivery", tuple(DELIVERIES), "分娩方式")
@@ -166,7 +188,10 @@ def parse_claim(raw: object) -> tuple[Claim, tuple[HistoryEntry, ...]]:
         raise InvalidInput("delivery", "生育住院分娩须填写分娩方式 delivery（natural 自然分娩 / cesarean 剖宫产）")
     if benefit != "maternity_delivery" and delivery is not None:
         raise InvalidInput("delivery", "只有生育住院分娩（maternity_delivery）填写分娩方式")
+    return delivery
 
+
+def _insured(c: dict) -> Insured:
     ri = _obj(_need(c, "insured", "insured", "参保人信息 insured"), "insured", INSURED_FIELDS, "参保人信息")
     insutype = _enum(_need(ri, "insutype", "insured.insutype", "险种类型"), "insured.insutype", tuple(INSUTYPES), "险种类型")
     category = _enum(_need(ri, "category", "insured.category", "人员类别"), "insured.category", tuple(CATEGORIES), "人员类别")
@@ -179,24 +204,30 @@ def parse_claim(raw: object) -> tuple[Claim, tuple[HistoryEntry, ...]]:
     fd = _opt(ri, "family_doctor_at")
     if fd is not None:
         fd = _text(fd, "insured.family_doctor_at", "家庭医生签约机构编码")
-    contribution = None
-    rc = _opt(ri, "contribution")
-    if rc is not None:
-        rc = _obj(rc, "insured.contribution", set(CONTRIBUTION_FIELDS), "缴费信息")
-        for k in CONTRIBUTION_FIELDS:
-            _need(rc, k, f"insured.contribution.{k}", k)
-        contribution = Contribution(
-            paid_on=_date(rc["paid_on"], "insured.contribution.paid_on", "缴费日期"),
-            in_extended_period=_bool(rc["in_extended_period"], "insured.contribution.in_extended_period", "是否延长缴费期"),
-            waiting_exempt=_bool(rc["waiting_exempt"], "insured.contribution.waiting_exempt", "是否免等待期"),
-        )
-    insured = Insured(
+    contribution = _contribution(ri)
+    return Insured(
         insutype=insutype, category=category, admdvs=admdvs, family_doctor_at=fd,
         registered_diseases=_codes(_opt(ri, "registered_diseases"), "insured.registered_diseases", "登记病种"),
         contribution=contribution,
         acct_balance=_amount(_opt(ri, "acct_balance", "0.00"), "insured.acct_balance", "个人账户余额", max_dp=2),
     )
 
+
+def _contribution(ri: dict) -> Contribution | None:
+    rc = _opt(ri, "contribution")
+    if rc is None:
+        return None
+    rc = _obj(rc, "insured.contribution", set(CONTRIBUTION_FIELDS), "缴费信息")
+    for k in CONTRIBUTION_FIELDS:
+        _need(rc, k, f"insured.contribution.{k}", k)
+    return Contribution(
+        paid_on=_date(rc["paid_on"], "insured.contribution.paid_on", "缴费日期"),
+        in_extended_period=_bool(rc["in_extended_period"], "insured.contribution.in_extended_period", "是否延长缴费期"),
+        waiting_exempt=_bool(rc["waiting_exempt"], "insured.contribution.waiting_exempt", "是否免等待期"),
+    )
+
+
+def _institution(c: dict) -> Institution:
     rn = _obj(_need(c, "institution", "institution", "机构信息 institution"), "institution", INSTITUTION_FIELDS, "机构信息")
     code = _text(_need(rn, "code", "institution.code", "机构编码"), "institution.code", "机构编码")
     iadm = _need(rn, "admdvs", "institution.admdvs", "机构医保区划")
@@ -207,24 +238,27 @@ def parse_claim(raw: object) -> tuple[Claim, tuple[HistoryEntry, ...]]:
     if isinstance(pc, Decimal) and pc == pc.to_integral_value():
         pc = int(pc)
     pc = _enum(pc, "institution.price_class", (1, 2, 3), "收费价格类别")
-    institution = Institution(
+    return Institution(
         code=code, admdvs=iadm, level=level, price_class=pc,
         art_approved=_bool(_opt(rn, "art_approved", False), "institution.art_approved", "是否批准开展辅助生殖"),
         designated_diseases=_codes(_opt(rn, "designated_diseases"), "institution.designated_diseases", "定点救治病种"),
     )
 
-    use_account = _bool(_opt(c, "use_account", True), "use_account", "是否使用个人账户")
-    family = None
-    rf = _opt(c, "family_account")
-    if rf is not None:
-        rf = _obj(rf, "family_account", {"relation", "balance"}, "家庭共济账户")
-        family = FamilyAccount(
-            relation=_enum(_need(rf, "relation", "family_account.relation", "亲属关系"),
-                           "family_account.relation", tuple(RELATIONS), "亲属关系"),
-            balance=_amount(_need(rf, "balance", "family_account.balance", "共济账户余额"),
-                            "family_account.balance", "共济账户余额", max_dp=2),
-        )
 
+def _family_account(c: dict) -> FamilyAccount | None:
+    rf = _opt(c, "family_account")
+    if rf is None:
+        return None
+    rf = _obj(rf, "family_account", {"relation", "balance"}, "家庭共济账户")
+    return FamilyAccount(
+        relation=_enum(_need(rf, "relation", "family_account.relation", "亲属关系"),
+                       "family_account.relation", tuple(RELATIONS), "亲属关系"),
+        balance=_amount(_need(rf, "balance", "family_account.balance", "共济账户余额"),
+                        "family_account.balance", "共济账户余额", max_dp=2),
+    )
+
+
+def _items(c: dict) -> tuple[Item, ...]:
     raw_items = _need(c, "items", "items", "费用明细 items")
     if not isinstance(raw_items, list):
         raise InvalidInput("items", "费用明细须为列表")
@@ -232,64 +266,62 @@ def parse_claim(raw: object) -> tuple[Claim, tuple[HistoryEntry, ...]]:
         raise InvalidInput("items", "费用明细不能为空")
     if len(raw_items) > MAX_ITEMS:
         raise InvalidInput("items", f"费用明细最多 {MAX_ITEMS} 条")
-    items = []
-    for i, r in enumerate(raw_items):
-        f = f"items[{i}]"
-        r = _obj(r, f, ITEM_FIELDS, "费用明细")
-        pay_std = _opt(r, "pay_std")
-        items.append(Item(
-            code=_text(_need(r, "code", f"{f}.code", "项目编码"), f"{f}.code", "项目编码"),
-            kind=_enum(_need(r, "kind", f"{f}.kind", "费用类型"), f"{f}.kind", tuple(KINDS), "费用类型"),
-            chrgitm_lv=_enum(_need(r, "chrgitm_lv", f"{f}.chrgitm_lv", "支付类别"), f"{f}.chrgitm_lv",
-                             tuple(CLASSES), "支付类别"),
-            qty=_amount(_need(r, "qty", f"{f}.qty", "数量"), f"{f}.qty", "数量", max_dp=4, positive=True),
-            price=_amount(_need(r, "price", f"{f}.price", "单价"), f"{f}.price", "单价", max_dp=4),
-            name=str(_opt(r, "name", "")),
-            pay_std=None if pay_std is None else _amount(pay_std, f"{f}.pay_std", "支付标准", max_dp=4),
-        ))
+    return tuple(_item(r, f"items[{i}]") for i, r in enumerate(raw_items))
 
+
+def _item(r: object, f: str) -> Item:
+    r = _obj(r, f, ITEM_FIELDS, "费用明细")
+    pay_std = _opt(r, "pay_std")
+    return Item(
+        code=_text(_need(r, "code", f"{f}.code", "项目编码"), f"{f}.code", "项目编码"),
+        kind=_enum(_need(r, "kind", f"{f}.kind", "费用类型"), f"{f}.kind", tuple(KINDS), "费用类型"),
+        chrgitm_lv=_enum(_need(r, "chrgitm_lv", f"{f}.chrgitm_lv", "支付类别"), f"{f}.chrgitm_lv",
+                         tuple(CLASSES), "支付类别"),
+        qty=_amount(_need(r, "qty", f"{f}.qty", "数量"), f"{f}.qty", "数量", max_dp=4, positive=True),
+        price=_amount(_need(r, "price", f"{f}.price", "单价"), f"{f}.price", "单价", max_dp=4),
+        name=str(_opt(r, "name", "")),
+        pay_std=None if pay_std is None else _amount(pay_std, f"{f}.pay_std", "支付标准", max_dp=4),
+    )
+
+
+def _history(c: dict, day: date) -> tuple[HistoryEntry, ...]:
     raw_hist = _opt(c, "history", [])
     if not isinstance(raw_hist, list):
         raise InvalidInput("history", "历史结算须为列表")
     if len(raw_hist) > MAX_HISTORY:
         raise InvalidInput("history", f"历史结算最多 {MAX_HISTORY} 条")
-    history = []
-    for i, r in enumerate(raw_hist):
-        f = f"history[{i}]"
-        r = _obj(r, f, HISTORY_FIELDS, "历史结算")
-        hday = _date(_need(r, "date", f"{f}.date", "日期"), f"{f}.date", "历史结算日期")
-        if hday > day:
-            raise InvalidInput(f"{f}.date", f"历史结算日期 {hday} 晚于本次就诊日期 {day}")
-        if hday.year != day.year:
-            raise InvalidInput(f"{f}.date", f"历史结算日期 {hday} 不在本次就诊的同一年度（{day.year}）")
-        hitems = _opt(r, "items", [])
-        if not isinstance(hitems, list):
-            raise InvalidInput(f"{f}.items", "历史结算明细须为列表")
-        hi = []
-        for j, x in enumerate(hitems):
-            g = f"{f}.items[{j}]"
-            x = _obj(x, g, {"code", "qty"}, "历史结算明细")
-            hi.append(HistoryItem(
-                code=_text(_need(x, "code", f"{g}.code", "项目编码"), f"{g}.code", "项目编码"),
-                qty=_amount(_need(x, "qty", f"{g}.qty", "数量"), f"{g}.qty", "数量", max_dp=4),
-            ))
-        hdis = _opt(r, "disease")
-        history.append(HistoryEntry(
-            date=hday,
-            institution=_text(_need(r, "institution", f"{f}.institution", "机构编码"), f"{f}.institution", "机构编码"),
-            benefit=_enum(_need(r, "benefit", f"{f}.benefit", "待遇类别"), f"{f}.benefit", tuple(BENEFITS), "待遇类别"),
-            disease=None if hdis is None else _text(hdis, f"{f}.disease", "病种编码"),
-            hifp_pay=_amount(_need(r, "hifp_pay", f"{f}.hifp_pay", "统筹基金支付"), f"{f}.hifp_pay", "统筹基金支付", max_dp=2),
-            act_pay_dedc=_amount(_need(r, "act_pay_dedc", f"{f}.act_pay_dedc", "起付线"), f"{f}.act_pay_dedc",
-                                 "实际起付线", max_dp=2),
-            items=tuple(hi),
-        ))
+    return tuple(_history_entry(r, f"history[{i}]", day) for i, r in enumerate(raw_hist))
 
-    claim = Claim(
-        date=day, benefit=benefit, insured=insured, institution=institution, items=tuple(items),
-        disease=disease, delivery=delivery, use_account=use_account, family_account=family,
+
+def _history_entry(r: object, f: str, day: date) -> HistoryEntry:
+    r = _obj(r, f, HISTORY_FIELDS, "历史结算")
+    hday = _date(_need(r, "date", f"{f}.date", "日期"), f"{f}.date", "历史结算日期")
+    if hday > day:
+        raise InvalidInput(f"{f}.date", f"历史结算日期 {hday} 晚于本次就诊日期 {day}")
+    if hday.year != day.year:
+        raise InvalidInput(f"{f}.date", f"历史结算日期 {hday} 不在本次就诊的同一年度（{day.year}）")
+    hitems = _opt(r, "items", [])
+    if not isinstance(hitems, list):
+        raise InvalidInput(f"{f}.items", "历史结算明细须为列表")
+    hi = []
+    for j, x in enumerate(hitems):
+        g = f"{f}.items[{j}]"
+        x = _obj(x, g, {"code", "qty"}, "历史结算明细")
+        hi.append(HistoryItem(
+            code=_text(_need(x, "code", f"{g}.code", "项目编码"), f"{g}.code", "项目编码"),
+            qty=_amount(_need(x, "qty", f"{g}.qty", "数量"), f"{g}.qty", "数量", max_dp=4),
+        ))
+    hdis = _opt(r, "disease")
+    return HistoryEntry(
+        date=hday,
+        institution=_text(_need(r, "institution", f"{f}.institution", "机构编码"), f"{f}.institution", "机构编码"),
+        benefit=_enum(_need(r, "benefit", f"{f}.benefit", "待遇类别"), f"{f}.benefit", tuple(BENEFITS), "待遇类别"),
+        disease=None if hdis is None else _text(hdis, f"{f}.disease", "病种编码"),
+        hifp_pay=_amount(_need(r, "hifp_pay", f"{f}.hifp_pay", "统筹基金支付"), f"{f}.hifp_pay", "统筹基金支付", max_dp=2),
+        act_pay_dedc=_amount(_need(r, "act_pay_dedc", f"{f}.act_pay_dedc", "起付线"), f"{f}.act_pay_dedc",
+                             "实际起付线", max_dp=2),
+        items=tuple(hi),
     )
-    return claim, tuple(history)
 
 
 def settlement_to_json(s: Settlement) -> dict:

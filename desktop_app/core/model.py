@@ -6,6 +6,7 @@ Field names of the result follow the national platform's settlement output
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -38,6 +39,24 @@ RELATIONS: dict[str, str] = {
     "grandchild": "孙子女/外孙子女",
     "other": "其他",
 }
+
+
+
+def admdvs_levels(admdvs: str) -> tuple[str, str, str]:
+    """A 医保区划 code, its city's (xxxx00) and its province's (xx0000): nearest first.
+
+    Where a region's policy pack and its name are looked up."""
+    return (admdvs, admdvs[:4] + "00", admdvs[:2] + "0000")
+
+
+def region_name(names: Mapping[str, str], admdvs: str) -> str:
+    """The name of the nearest region of `admdvs` that `names` (code → name) names, or ""."""
+    for code in admdvs_levels(admdvs):
+        name = names.get(code)
+        if name:
+            return name
+    return ""
+
 
 NOTICE_CODES = (
     "waiting_period",
@@ -199,3 +218,68 @@ ITEM_MONEY_FIELDS = (
     "preselfpay_amt",
     "inscp_scp_amt",
 )
+
+# How a money field is called. MONEY_LABELS is the receipt's wording (docs/receipts.md), also the
+# settle screen's; MONEY_SHORT is for narrow columns (xlsx reports, the day report PDF).
+MONEY_LABELS: dict[str, str] = {
+    "medfee_sumamt": "医疗费总额",
+    "fulamt_ownpay_amt": "全自费",
+    "overlmt_selfpay": "超限价自费",
+    "preselfpay_amt": "乙类先行自付",
+    "inscp_scp_amt": "政策范围内",
+    "act_pay_dedc": "起付线",
+    "hifp_pay": "统筹基金支付",
+    "hifmi_pay": "居民大病保险",
+    "hifob_pay": "职工大额补助",
+    "fund_pay_sumamt": "基金合计",
+    "psn_part_amt": "个人负担",
+    "acct_pay": "个人账户支付",
+    "acct_mulaid_pay": "家庭共济支付",
+    "psn_cash_pay": "个人现金支付",
+}
+MONEY_SHORT: dict[str, str] = {
+    **MONEY_LABELS,
+    "hifp_pay": "统筹基金",
+    "acct_pay": "个人账户",
+    "acct_mulaid_pay": "家庭共济",
+    "psn_cash_pay": "个人现金",
+}
+# hifmi_pay + hifob_pay in one figure (the receipt: a person has one or the other)
+CRITICAL_FUNDS_LABEL = "大病保险/大额补助"
+
+# The steps the engine writes into the trace (TraceStep.step), in the order they can occur.
+TRACE_STEPS = (
+    "waiting_period",
+    "disease_not_registered",
+    "institution_not_designated",
+    "catalogue_class",
+    "fulamt_ownpay",
+    "item_limit",
+    "overlmt",
+    "preselfpay",
+    "deductible",
+    "delivery_limit",
+    "ratio",
+    "cross_province",
+    "pool_fund",
+    "quarterly_cap",
+    "annual_cap",
+    "prenatal_lump_sum",
+    "fund_split",
+    "family_doctor_fee",
+    "acct_pay",
+    "acct_mulaid_pay",
+)
+# The trace steps that explain a money field (the settle screen's 依据 column).
+FIELD_STEPS: dict[str, tuple[str, ...]] = {
+    "fulamt_ownpay_amt": ("fulamt_ownpay", "item_limit"),
+    "overlmt_selfpay": ("overlmt",),
+    "preselfpay_amt": ("preselfpay",),
+    "act_pay_dedc": ("deductible",),
+    "hifp_pay": ("ratio", "cross_province", "pool_fund", "delivery_limit", "annual_cap", "quarterly_cap",
+                 "family_doctor_fee", "prenatal_lump_sum", "fund_split"),
+    "hifmi_pay": ("fund_split",),
+    "hifob_pay": ("fund_split",),
+    "acct_pay": ("acct_pay",),
+    "acct_mulaid_pay": ("acct_mulaid_pay",),
+}

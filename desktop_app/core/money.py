@@ -21,19 +21,21 @@ _FULLWIDTH = str.maketrans("０１２３４５６７８９．－＋", "012345678
 
 def q2(value: Decimal) -> Decimal:
     """Round half-up to 0.01 (yuan)."""
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+    return value.quantize(CENT, ROUND_HALF_UP)
 
 
 def q4(value: Decimal) -> Decimal:
-    return value.quantize(RATIO_Q, rounding=ROUND_HALF_UP)
+    return value.quantize(RATIO_Q, ROUND_HALF_UP)
 
 
 def fmt2(value: Decimal) -> str:
-    return str(q2(value))
+    """`q2` as text (one call: the engine formats ~10 figures a claim)."""
+    return str(value.quantize(CENT, ROUND_HALF_UP))
 
 
 def fmt4(value: Decimal) -> str:
-    return str(q4(value))
+    """`q4` as text."""
+    return str(value.quantize(RATIO_Q, ROUND_HALF_UP))
 
 
 def parse_decimal(raw: object) -> Decimal:

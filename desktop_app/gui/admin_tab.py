@@ -186,7 +186,7 @@ class AdminTab(QWidget):
             return
 
         def done(results):
-            labels = {"loaded": "新加载", "unchanged": "未变化", "upgraded": "升级", "replaced": "替换"}
+            labels = packs_service.SYNC_STATUS_LABELS
             self.pack_result.setPlainText(self.tr("校验通过，尚未导入。导入后：\n") + "\n".join(
                 f"  {r.pack_id}（{r.name}）{r.version}：{labels[r.status]}" for r in results))
             self.pack_sync_btn.setEnabled(any(r.status != "unchanged" for r in results) and not self._clerk)
@@ -199,7 +199,7 @@ class AdminTab(QWidget):
 
         def done(results):
             self.pack_result.setPlainText(self.tr("已导入：\n") + "\n".join(
-                f"  {r.pack_id} {r.version}：{r.status}" for r in results))
+                f"  {r.pack_id} {r.version}：{packs_service.SYNC_STATUS_LABELS[r.status]}" for r in results))
             self.pack_sync_btn.setEnabled(False)
             self._show_packs()
 

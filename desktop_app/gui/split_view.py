@@ -16,20 +16,12 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-SPLIT_ROWS = (
-    ("medfee_sumamt", "医疗费总额"), ("fulamt_ownpay_amt", "全自费"), ("overlmt_selfpay", "超限价自费"),
-    ("preselfpay_amt", "乙类先行自付"), ("inscp_scp_amt", "政策范围内"), ("act_pay_dedc", "起付线"),
-    ("hifp_pay", "统筹基金支付"), ("hifmi_pay", "居民大病保险"), ("hifob_pay", "职工大额补助"),
-    ("acct_pay", "个人账户支付"), ("acct_mulaid_pay", "家庭共济支付"), ("psn_cash_pay", "个人现金支付"),
-)
-WHY_STEPS = {
-    "fulamt_ownpay_amt": ("fulamt_ownpay", "item_limit"), "overlmt_selfpay": ("overlmt",),
-    "preselfpay_amt": ("preselfpay",), "act_pay_dedc": ("deductible",),
-    "hifp_pay": ("ratio", "cross_province", "pool_fund", "delivery_limit", "annual_cap", "quarterly_cap",
-                 "family_doctor_fee", "prenatal_lump_sum", "fund_split"),
-    "hifmi_pay": ("fund_split",), "hifob_pay": ("fund_split",), "acct_pay": ("acct_pay",),
-    "acct_mulaid_pay": ("acct_mulaid_pay",),
-}
+from desktop_app.core.model import FIELD_STEPS, MONEY_LABELS
+
+SPLIT_ROWS = tuple((f, MONEY_LABELS[f]) for f in (
+    "medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt", "act_pay_dedc",
+    "hifp_pay", "hifmi_pay", "hifob_pay", "acct_pay", "acct_mulaid_pay", "psn_cash_pay"))
+WHY_STEPS = FIELD_STEPS
 
 
 class SplitView(QGroupBox):

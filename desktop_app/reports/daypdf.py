@@ -7,9 +7,9 @@ from decimal import Decimal
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from desktop_app.core.model import BENEFITS, INSUTYPES
+from desktop_app.core.model import BENEFITS, INSUTYPES, MONEY_SHORT
 from desktop_app.reports.fonts import register_fonts
-from desktop_app.reports.xlsx import MONEY_LABELS, CloseStamp, Row
+from desktop_app.reports.xlsx import CloseStamp, Row
 
 COLS = ("medfee_sumamt", "fulamt_ownpay_amt", "inscp_scp_amt", "act_pay_dedc", "hifp_pay", "acct_pay",
         "acct_mulaid_pay", "psn_cash_pay")
@@ -34,7 +34,7 @@ def day_report_pdf(path: Path, rows: list[Row], clinic_name: str, clinic_code: s
     groups: dict[tuple, list] = {}
     for r in rows:
         groups.setdefault((INSUTYPES.get(r.insutype, r.insutype), BENEFITS.get(r.benefit, r.benefit)), []).append(r)
-    data = [["险种", "待遇类别", "笔数", *[MONEY_LABELS[c] for c in COLS]]]
+    data = [["险种", "待遇类别", "笔数", *[MONEY_SHORT[c] for c in COLS]]]
     for k in sorted(groups):
         g = groups[k]
         data.append([k[0], k[1], str(len(g)), *[f"{sum((x.amounts[c] for x in g), Decimal('0.00')):,.2f}" for c in COLS]])

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from desktop_app.core.model import CLASSES
+from desktop_app.core.model import CLASSES, CRITICAL_FUNDS_LABEL, MONEY_LABELS
 from desktop_app.reports.fonts import FontChoice, register_fonts
 
 FEE_ORDER = ("西药费", "中成药费", "中药饮片", "检查费", "化验费", "治疗费", "卫生材料费", "一般诊疗费", "挂号费",
@@ -259,12 +259,10 @@ def layout(data: ReceiptData, fmt: str = "A5") -> list[Page]:
     f.advance(lh + 1)
 
     split = [
-        (f"统筹基金支付（{_pct(r['pool_prop_selfpay'])}）", r["hifp_pay"]),
-        ("大病保险/大额补助", f"{Decimal(r['hifmi_pay']) + Decimal(r['hifob_pay']):.2f}"),
-        ("个人账户支付", r["acct_pay"]), ("家庭共济支付", r["acct_mulaid_pay"]),
-        ("个人现金支付", r["psn_cash_pay"]), ("全自费", r["fulamt_ownpay_amt"]),
-        ("超限价自费", r["overlmt_selfpay"]), ("乙类先行自付", r["preselfpay_amt"]),
-        ("起付线", r["act_pay_dedc"]), ("政策范围内", r["inscp_scp_amt"]),
+        (f"{MONEY_LABELS['hifp_pay']}（{_pct(r['pool_prop_selfpay'])}）", r["hifp_pay"]),
+        (CRITICAL_FUNDS_LABEL, f"{Decimal(r['hifmi_pay']) + Decimal(r['hifob_pay']):.2f}"),
+        *((MONEY_LABELS[f], r[f]) for f in ("acct_pay", "acct_mulaid_pay", "psn_cash_pay", "fulamt_ownpay_amt",
+                                            "overlmt_selfpay", "preselfpay_amt", "act_pay_dedc", "inscp_scp_amt")),
     ]
     cols = 1 if narrow else 2
     colw = (width - 2 * margin) / cols
@@ -273,7 +271,7 @@ def layout(data: ReceiptData, fmt: str = "A5") -> list[Page]:
             f.advance(lh)
             f.need(lh)
         x0 = left + (i % cols) * colw
-        bold = k.startswith(("统筹基金", "个人现金"))
+        bold = k.startswith((MONEY_LABELS["hifp_pay"], MONEY_LABELS["psn_cash_pay"]))
         f.text(x0, k, norm, bold)
         f.text(x0 + colw - 4, v, norm, bold, "right")
     f.advance(lh + 0.5)

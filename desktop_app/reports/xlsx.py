@@ -17,14 +17,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from desktop_app.core.model import BENEFITS, INSUTYPES, MONEY_FIELDS
+from desktop_app.core.model import BENEFITS, INSUTYPES, MONEY_FIELDS, MONEY_SHORT
 
-MONEY_LABELS = {
-    "medfee_sumamt": "医疗费总额", "fulamt_ownpay_amt": "全自费", "overlmt_selfpay": "超限价自费",
-    "preselfpay_amt": "乙类先行自付", "inscp_scp_amt": "政策范围内", "act_pay_dedc": "起付线",
-    "hifp_pay": "统筹基金", "hifmi_pay": "居民大病保险", "hifob_pay": "职工大额补助", "fund_pay_sumamt": "基金合计",
-    "psn_part_amt": "个人负担", "acct_pay": "个人账户", "acct_mulaid_pay": "家庭共济", "psn_cash_pay": "个人现金",
-}
 NUM = "#,##0.00"
 FIXED_TIME = datetime(2000, 1, 1)
 
@@ -127,7 +121,7 @@ def save_workbook(wb, path: Path) -> Path:
 
 
 DETAIL_HEADERS = ["结算单号", "类型", "原结算单号", "结算时间", "营业日", "就诊日期", "人员编号", "姓名", "险种",
-                  "待遇类别", "病种", "机构", "操作员", "冲正原因", *[MONEY_LABELS[f] for f in MONEY_FIELDS]]
+                  "待遇类别", "病种", "机构", "操作员", "冲正原因", *[MONEY_SHORT[f] for f in MONEY_FIELDS]]
 DETAIL_WIDTHS = [26, 6, 26, 19, 11, 11, 16, 10, 20, 14, 8, 14, 8, 14, *[12] * len(MONEY_FIELDS)]
 DETAIL_FIRST_MONEY = 15
 
@@ -175,7 +169,7 @@ def detail_xlsx(path: Path, rows: list[Row], clinic_name: str, start: date, end:
 def _group_sheet(ws, title: str, key_labels: list[str], groups: dict[tuple, dict], counts: dict[tuple, int]) -> None:
     from openpyxl.styles import Font
 
-    headers = [*key_labels, "笔数", *[MONEY_LABELS[f] for f in MONEY_FIELDS]]
+    headers = [*key_labels, "笔数", *[MONEY_SHORT[f] for f in MONEY_FIELDS]]
     ws.append([title])
     ws["A1"].font = Font(bold=True, size=14)
     ws.append(headers)
@@ -215,7 +209,7 @@ def _sources_sheet(ws, rows: list[Row], title: str) -> None:
     _style_header(ws, 2, 2)
     ws._first_data_row = 3
     for f in ("hifp_pay", "hifmi_pay", "hifob_pay", "acct_pay", "acct_mulaid_pay", "psn_cash_pay"):
-        ws.append([MONEY_LABELS[f], sum((r.amounts[f] for r in rows), Decimal("0.00"))])
+        ws.append([MONEY_SHORT[f], sum((r.amounts[f] for r in rows), Decimal("0.00"))])
     for c in ws["B"][2:]:
         c.number_format = NUM
     _totals_row(ws, ws.max_row + 1, 2, 2)
@@ -269,7 +263,7 @@ def read_totals(path: str | Path, sheet: str, label: str = "合计") -> dict[str
     data = list(ws.iter_rows(min_row=3, values_only=True))
     body = [r for r in data if r and r[0] != label]
     out = {}
-    for f, lbl in MONEY_LABELS.items():
+    for f, lbl in MONEY_SHORT.items():
         if lbl in headers:
             i = headers.index(lbl)
             out[f] = sum((Decimal(str(r[i])) for r in body if r[i] is not None), Decimal("0.00"))

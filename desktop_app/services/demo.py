@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from desktop_app.core import caps
 from desktop_app.services import packs as packs_service
 from desktop_app.services import roster as roster_service
 from desktop_app.services import settings as settings_service
@@ -151,7 +152,7 @@ def roster_rows(n: int, *, seed: int = 20241001, today: date | None = None,
             paid_on.isoformat(), "延长" if late else "集中", "否", family, diseases, balance, as_of.isoformat(),
         ])
         if insutype == "390" and rng.random() < 0.25:
-            for q in range(1, (as_of.month - 1) // 3 + 2):
+            for q in range(1, caps.quarter_number(as_of) + 1):
                 if rng.random() < 0.5:
                     usage.append([psn_no, str(as_of.year), "普通门诊统筹", "", str(q),
                                   str(Decimal(rng.randint(500, 9000)).scaleb(-2)), "", ""])

@@ -24,10 +24,19 @@ from decimal import Decimal
 
 from sqlalchemy import func, select, update
 
+from desktop_app.core import caps
 from desktop_app.core.claim_io import InvalidInput, parse_claim, settlement_to_json
 from desktop_app.core.engine import PolicyError
 from desktop_app.core.engine import settle as engine_settle
-from desktop_app.core.model import BENEFITS, INSUTYPES, MONEY_FIELDS, HistoryEntry, HistoryItem
+from desktop_app.core.model import (
+    BENEFITS,
+    INSUTYPES,
+    MONEY_FIELDS,
+    HistoryEntry,
+    HistoryItem,
+    admdvs_levels,
+    region_name,
+)
 from desktop_app.core.money import q2
 from desktop_app.errors import Refused
 from desktop_app.services import audit
@@ -163,10 +172,6 @@ def check_bounds(items, settings) -> None:
 # ---------------------------------------------------------------------------
 # History and claims
 # ---------------------------------------------------------------------------
-def _quarter_start(year: int, q: int) -> date:
-    return date(year, 3 * (q - 1) + 1, 1)
-
-
 def history_for(s, person: m.Person, visit_date: date) -> list[HistoryEntry]:
     """The person's earlier fund use in the visit's year (and earlier years' item counts)."""
     year = visit_date.year
@@ -175,7 +180,7 @@ def history_for(s, person: m.Person, visit_date: date) -> list[HistoryEntry]:
     for u in snap:
         items = (HistoryItem(u.item_code, Decimal(u.count)),) if u.item_code and u.count else ()
         if u.year == year:
-            d = _quarter_start(year, u.quarter) if u.quarter else date(year, 1, 1)
+            d = caps.quarter_start(year, u.quarter) if u.quarter else date(year, 1, 1)
             out.append(HistoryEntry(min(d, visit_date), CENTRE, u.benefit, u.disease or None,
                                     u.fund_paid, Decimal("0.00"), items))
         elif u.year < year and items:
@@ -438,9 +443,8 @@ def _receipt_snapshot(s, person, visit, claim, result, history, policy, settings
     from desktop_app.core.model import CATEGORIES
     from desktop_app.services.roster import mask_id
 
-    region = s.execute(select(m.PolicyPack.name).where(m.PolicyPack.admdvs.in_(
-        [person.admdvs, person.admdvs[:4] + "00", person.admdvs[:2] + "0000"])).order_by(
-        m.PolicyPack.admdvs.desc())).scalars().first() or ""
+    region = region_name(dict(s.execute(select(m.PolicyPack.admdvs, m.PolicyPack.name).where(
+        m.PolicyPack.admdvs.in_(admdvs_levels(person.admdvs)))).all()), person.admdvs)
     disease_name = ""
     if visit.disease:
         disease_name = s.execute(select(m.PackDisease.name).where(m.PackDisease.code == visit.disease)).scalar() or ""
@@ -449,11 +453,10 @@ def _receipt_snapshot(s, person, visit, claim, result, history, policy, settings
     ctx = {"benefit": visit.benefit, "insutype": person.insutype, "category": person.category,
            "disease": visit.disease}
     cap = chain.resolve("annual_cap", ctx, visit.date) if chain else None
-    scope = [h for h in history if h.benefit == visit.benefit and (visit.disease is None or h.disease == visit.disease)]
-    paid = sum((h.hifp_pay for h in scope), Decimal("0.00")) + Decimal(result["hifp_pay"])
+    paid = caps.year_paid(caps.scope(history, visit.benefit, visit.disease)) + Decimal(result["hifp_pay"])
     ytd = {"year": visit.date.year, "fund_paid": str(paid)}
     if cap is not None and not cap.is_open:
-        ytd.update(annual_cap=str(cap.value), remaining=str(max(cap.value - paid, Decimal("0.00"))), basis=cap.cite)
+        ytd.update(annual_cap=str(cap.value), remaining=str(caps.cap_left(cap.value, paid)), basis=cap.cite)
     return {
         "clinic_name": settings.clinic_name, "clinic_code": settings.clinic_code,
         "name": person.name, "gender": person.gender, "id_masked": mask_id(person.id_no), "psn_no": person.psn_no,

@@ -15,7 +15,8 @@ from decimal import Decimal
 
 from sqlalchemy import and_, func, select
 
-from desktop_app.core.model import BENEFITS, CATEGORIES, INSUTYPES
+from desktop_app.core import caps
+from desktop_app.core.model import BENEFITS, CATEGORIES, INSUTYPES, region_name
 from desktop_app.core.money import q2
 from desktop_app.services import packs as packs_service
 from desktop_app.services.roster import mask_id
@@ -185,8 +186,7 @@ def summary(db: Database, psn_no: str, *, on: date | None = None, show_full_id: 
         except packs_service.SyncRefused:
             policy = None
         benefits = _usage(p, history, policy, on)
-        region = region_names.get(p.admdvs) or region_names.get(p.admdvs[:4] + "00") or \
-            region_names.get(p.admdvs[:2] + "0000") or ""
+        region = region_name(region_names, p.admdvs)
         return PersonSummary(
             psn_no=p.psn_no, name=p.name, id_masked=mask_id(p.id_no), id_full=p.id_no if show_full_id else None,
             gender=p.gender, birth_date=p.birth_date, age=_age(p.birth_date, on), insutype=p.insutype,
@@ -205,7 +205,6 @@ def _usage(p: m.Person, history, policy, on: date) -> list[BenefitUsage]:
     chain = policy.chain_for(p.admdvs)
     if chain is None:
         return []
-    q = (on.month - 1) // 3
     out = []
     combos = []
     for prm in chain.params("in_force"):
@@ -221,9 +220,9 @@ def _usage(p: m.Person, history, policy, on: date) -> list[BenefitUsage]:
         f = chain.resolve("in_force", ctx, on)
         if f is None or f.value is not True:
             continue
-        scope = [h for h in history if h.benefit == benefit and (disease is None or h.disease == disease)]
-        paid = sum((h.hifp_pay for h in scope), Decimal("0.00"))
-        qpaid = sum((h.hifp_pay for h in scope if (h.date.month - 1) // 3 == q), Decimal("0.00"))
+        scope = caps.scope(history, benefit, disease)
+        paid = caps.year_paid(scope)
+        qpaid = caps.quarter_paid(scope, on)
         cap = chain.resolve("annual_cap", ctx, on)
         qcap = chain.resolve("quarterly_cap", ctx, on)
         cap_v = None if cap is None or cap.is_open else cap.value
@@ -241,9 +240,9 @@ def _usage(p: m.Person, history, policy, on: date) -> list[BenefitUsage]:
         out.append(BenefitUsage(
             benefit=benefit, benefit_label=BENEFITS.get(benefit, benefit), disease=disease or "", year=on.year,
             fund_paid=q2(paid), annual_cap=cap_v,
-            annual_remaining=None if cap_v is None else max(cap_v - paid, Decimal("0.00")),
-            quarter=q + 1, quarter_paid=q2(qpaid), quarterly_cap=qcap_v,
-            quarterly_remaining=None if qcap_v is None else max(qcap_v - qpaid, Decimal("0.00")),
+            annual_remaining=None if cap_v is None else caps.cap_left(cap_v, paid),
+            quarter=caps.quarter_number(on), quarter_paid=q2(qpaid), quarterly_cap=qcap_v,
+            quarterly_remaining=None if qcap_v is None else caps.cap_left(qcap_v, qpaid),
             basis=basis, cap_open=cap is not None and cap.is_open, cap_note=note,
         ))
     return out

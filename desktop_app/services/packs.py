@@ -21,18 +21,8 @@ from pathlib import Path
 
 from sqlalchemy import delete, select
 
-from desktop_app.core.policy import (
-    FAR_FUTURE,
-    OPEN,
-    Pack,
-    PackInvalid,
-    PolicySet,
-    Problem,
-    pack_dirs,
-    pack_files,
-    policy_from_files,
-    shipped_packs_dir,
-)
+from desktop_app.core.pack_files import pack_dirs, pack_files, policy_from_files, shipped_packs_dir
+from desktop_app.core.policy import FAR_FUTURE, OPEN, Pack, PackInvalid, PolicySet, Problem
 from desktop_app.errors import EXIT_FOR_CODE, Refused
 from desktop_app.store import models as m
 from desktop_app.store.db import Database
@@ -53,6 +43,10 @@ class PackTampered(SyncRefused):
     def __init__(self, message: str, problems: list[str] | None = None):
         super().__init__(message, problems)
         self.code, self.exit = "pack_tampered", EXIT_FOR_CODE["pack_tampered"]
+
+
+# What a sync does to a pack (SyncResult.status), as the window and the CLI say it.
+SYNC_STATUS_LABELS: dict[str, str] = {"loaded": "已加载", "unchanged": "未变化", "upgraded": "已升级", "replaced": "已替换"}
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,13 @@ from sqlalchemy import delete, select, update
 
 from desktop_app.core.model import BENEFITS
 from desktop_app.core.money import decimals, parse_decimal
-from desktop_app.core.policy import NotAZip, ZipLimits, ZipRefused, open_zip_checked, read_zip_entry
+from desktop_app.core.safezip import (
+    NotAZip,
+    ZipLimits,
+    ZipRefused,
+    open_zip_checked,
+    read_zip_entry,
+)
 from desktop_app.errors import Refused
 from desktop_app.privacy import mask_id
 from desktop_app.store import models as m

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from desktop_app.cli.calc import calc_text
-from desktop_app.core.policy import load_policy
+from desktop_app.core.pack_files import load_policy
 
 ROOT = Path(__file__).resolve().parents[2]
 EXE = shutil.which("clinic-settle", path=str(Path(sys.executable).parent))

@@ -20,7 +20,7 @@ from decimal import Decimal
 import pytest
 
 from desktop_app.core.calc import calc_one
-from desktop_app.core.policy import load_policy
+from desktop_app.core.pack_files import load_policy
 
 MONEY_FIELDS = (
     "medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt",

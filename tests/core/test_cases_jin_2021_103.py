@@ -20,7 +20,8 @@ deductible) at a designated hospital, and 辅助生殖 (晋医保发〔2024〕16
 import pytest
 
 from desktop_app.core.calc import calc_one
-from desktop_app.core.policy import PackInvalid, load_policy
+from desktop_app.core.pack_files import load_policy
+from desktop_app.core.policy import PackInvalid
 from tests.core.case_helpers import DEFAULT_INSURED, case, claim, err, item, ok, run_case
 
 T103_1 = "晋政办发〔2021〕103号 二(一)"

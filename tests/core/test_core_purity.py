@@ -28,7 +28,7 @@ def test_core_sources_import_no_qt_or_sql():
 def test_core_and_calc_path_load_no_qt_or_sql_modules():
     code = (
         "import sys, desktop_app.core.calc, desktop_app.core.engine, desktop_app.cli.main, desktop_app.cli.calc;"
-        "from desktop_app.core.policy import load_policy; load_policy();"
+        "from desktop_app.core.pack_files import load_policy; load_policy();"
         f"bad=[m for m in sys.modules if m.split('.')[0] in {FORBIDDEN!r}];"
         "print(','.join(bad))"
     )

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from desktop_app.core.policy import PackInvalid, PolicySet, load_pack, load_policy
+from desktop_app.core.pack_files import load_pack, load_policy
+from desktop_app.core.policy import PackInvalid, PolicySet
 
 MANIFEST = """\
 id = "t-149900"
@@ -243,7 +244,7 @@ def test_shipped_packs_are_valid_and_every_value_cites_a_listed_document():
 
 
 def test_pack_set_rejects_a_lone_child():
-    from desktop_app.core.policy import shipped_packs_dir
+    from desktop_app.core.pack_files import shipped_packs_dir
 
     child = load_pack(shipped_packs_dir() / "cn-140830-ruicheng")
     with pytest.raises(PackInvalid):

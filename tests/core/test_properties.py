@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 
 from desktop_app.core.calc import calc_one
 from desktop_app.core.model import ITEM_MONEY_FIELDS, MONEY_FIELDS
-from desktop_app.core.policy import load_policy
+from desktop_app.core.pack_files import load_policy
 
 POLICY = load_policy()
 SETTINGS = settings(max_examples=200, deadline=None,

@@ -9,7 +9,8 @@ from datetime import date, timedelta
 import pytest
 
 from desktop_app.core.calc import calc_one
-from desktop_app.core.policy import FAR_FUTURE, coverage, load_policy
+from desktop_app.core.pack_files import load_policy
+from desktop_app.core.policy import FAR_FUTURE, coverage
 
 POLICY = load_policy()
 

@@ -164,7 +164,7 @@ def test_pack_import_validates_first_and_bad_pack_changes_nothing(qtbot, admin_w
     # a good pack: check shows what would change, nothing is written until 导入
     import shutil
 
-    from desktop_app.core.policy import shipped_packs_dir
+    from desktop_app.core.pack_files import shipped_packs_dir
 
     good = tmp_path / "lvliang"
     shutil.copytree(shipped_packs_dir() / "cn-141100-lvliang", good)

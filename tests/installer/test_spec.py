@@ -4,7 +4,7 @@
 import ast
 from pathlib import Path
 
-from desktop_app.core.policy import shipped_packs_dir
+from desktop_app.core.pack_files import shipped_packs_dir
 from desktop_app.resources import RUNTIME_DIRS, data_root
 from desktop_app.store.db import MIGRATIONS
 

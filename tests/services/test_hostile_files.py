@@ -14,8 +14,9 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
-from desktop_app.core import policy
-from desktop_app.core.policy import shipped_packs_dir
+from desktop_app.core import pack_files as packfiles
+from desktop_app.core import safezip
+from desktop_app.core.pack_files import shipped_packs_dir
 from desktop_app.services import packs, roster
 from desktop_app.services.demo import _id_number
 from desktop_app.store import models as m
@@ -132,7 +133,7 @@ def test_symlinked_pack_file_and_zip(synced, tmp_path):
 
 
 def test_pack_file_over_8_mib(synced, tmp_path):
-    big = b"# " + b"x" * (policy.MAX_FILE_BYTES + 10) + b"\n"
+    big = b"# " + b"x" * (packfiles.MAX_FILE_BYTES + 10) + b"\n"
     refused_pack(synced, pack_zip(tmp_path, params_toml=big), "文件过大", "evil.zip!params.toml")
     folder = tmp_path / "folder"
     folder.mkdir()
@@ -182,7 +183,7 @@ def test_truncated_and_corrupted_pack_zip(synced, tmp_path):
 
 
 def test_zip_bomb_too_many_entries(synced, tmp_path):
-    extra = [(f"junk/{i}.txt", b"") for i in range(policy.PACK_ZIP_LIMITS.max_entries + 1)]
+    extra = [(f"junk/{i}.txt", b"") for i in range(packfiles.PACK_ZIP_LIMITS.max_entries + 1)]
     refused_pack(synced, pack_zip(tmp_path, extra=extra), "文件过多")
 
 
@@ -195,7 +196,7 @@ def test_zip_bomb_compression_ratio(synced, tmp_path):
 
 
 def test_zip_bomb_total_size(synced, tmp_path, monkeypatch):
-    monkeypatch.setattr(policy, "PACK_ZIP_LIMITS", dataclasses.replace(policy.PACK_ZIP_LIMITS, max_total=64 * 1024))
+    monkeypatch.setattr(packfiles, "PACK_ZIP_LIMITS", dataclasses.replace(packfiles.PACK_ZIP_LIMITS, max_total=64 * 1024))
     noise = random.Random(2).randbytes(100 * 1024)  # incompressible: only the total is over
     refused_pack(synced, pack_zip(tmp_path, extra=[("README.bin", noise)]), "总大小")
 
@@ -210,12 +211,12 @@ def test_zip_entry_lying_about_its_size_is_stopped_while_inflating(synced, tmp_p
 
 def test_read_zip_entry_stops_at_the_total_while_inflating(tmp_path):
     z = make_zip(tmp_path / "a.zip", [("a.txt", random.Random(3).randbytes(300_000))])
-    limits = policy.ZipLimits(max_entries=10, max_total=1_000_000, max_ratio=100, max_entry=1_000_000)
+    limits = safezip.ZipLimits(max_entries=10, max_total=1_000_000, max_ratio=100, max_entry=1_000_000)
     with zipfile.ZipFile(z) as zf, z.open("rb") as fh:
         info = zf.infolist()[0]
-        assert len(policy.read_zip_entry(fh, info, limits, 0)) == 300_000
-        with pytest.raises(policy.ZipRefused, match="总大小"):
-            policy.read_zip_entry(fh, info, limits, 800_000)  # 800 000 already read elsewhere
+        assert len(safezip.read_zip_entry(fh, info, limits, 0)) == 300_000
+        with pytest.raises(safezip.ZipRefused, match="总大小"):
+            safezip.read_zip_entry(fh, info, limits, 800_000)  # 800 000 already read elsewhere
 
 
 def test_duplicate_and_unsupported_entries(synced, tmp_path):

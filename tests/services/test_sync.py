@@ -5,7 +5,7 @@ import shutil
 import pytest
 from sqlalchemy import func, select
 
-from desktop_app.core.policy import shipped_packs_dir
+from desktop_app.core.pack_files import shipped_packs_dir
 from desktop_app.services import packs
 from desktop_app.store import models as m
 

@@ -423,7 +423,7 @@ def prepare_sync(template: Path, run_dir: Path, dst: Path) -> tuple[Path, Path]:
     """Every shipped pack with its version bumped, signed with a key this clinic trusts, and the
     base database (a copy of `template` beside `trusted_keys/`, the key registered as a supervisor
     does). Returns (pack folder, base database)."""
-    from desktop_app.core.policy import shipped_packs_dir
+    from desktop_app.core.pack_files import shipped_packs_dir
     from desktop_app.core.signing import keygen
 
     run_dir.mkdir(parents=True, exist_ok=True)
