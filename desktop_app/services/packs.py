@@ -113,18 +113,7 @@ def sync(db: Database, path: str | Path, *, force: bool = False, dry_run: bool =
                 require_supervisor(s, actor, "导入政策包")
             except AuthError as exc:
                 raise SyncRefused(str(exc)) from None
-    problems: list[Problem] = []
-    incoming: list[tuple[Pack, dict[str, bytes]]] = []
-    try:
-        for p in pack_dirs(Path(path)):
-            try:
-                incoming.append(pack_files(p))
-            except PackInvalid as exc:
-                problems.extend(exc.problems)
-    except PackInvalid as exc:
-        problems.extend(exc.problems)
-    if problems:
-        raise SyncRefused("政策包校验未通过，数据库未做任何修改。", [str(p) for p in problems])
+    incoming = _read_incoming(Path(path))
     signed_by = _check_signatures(db, incoming, allow_unsigned, actor)
 
     results: list[SyncResult] = []
@@ -153,26 +142,45 @@ def sync(db: Database, path: str | Path, *, force: bool = False, dry_run: bool =
                               [str(p) for p in exc.problems]) from None
         if dry_run:
             return results + [SyncResult(p.id, p.name, p.version, p.content_hash, st, pv) for p, _f, st, pv in todo]
+        from desktop_app.services import audit
+
         now = datetime.now()
         for pack, pfiles, status, prev in todo:
             if pack.id in current:
-                s.execute(delete(m.PackParam).where(m.PackParam.pack_id == pack.id))
-                s.execute(delete(m.CatalogueItem).where(m.CatalogueItem.pack_id == pack.id))
-                s.execute(delete(m.PackInstitution).where(m.PackInstitution.pack_id == pack.id))
-                s.execute(delete(m.PackDisease).where(m.PackDisease.pack_id == pack.id))
-                s.execute(delete(m.PackFile).where(m.PackFile.pack_id == pack.id))
-                s.delete(current[pack.id])
-                s.flush()
+                _remove_pack(s, current[pack.id])
             _insert_pack(s, pack, pfiles, str(path), now)
             results.append(SyncResult(pack.id, pack.name, pack.version, pack.content_hash, status, prev))
-            from desktop_app.services import audit
-
             audit.append(s, actor, "pack_sync", pack.id,
                          {"version": pack.version, "status": status, "previous": prev, "forced": force,
                           "signed_by": signed_by.get(pack.id), "allow_unsigned": allow_unsigned},
                          before=current[pack.id].content_hash if pack.id in current else "",
                          after=pack.content_hash)
     return results
+
+
+def _read_incoming(path: Path) -> list[tuple[Pack, dict[str, bytes]]]:
+    """Every pack under `path`, validated, with its exact files; SyncRefused lists every problem."""
+    problems: list[Problem] = []
+    incoming: list[tuple[Pack, dict[str, bytes]]] = []
+    try:
+        for p in pack_dirs(path):
+            try:
+                incoming.append(pack_files(p))
+            except PackInvalid as exc:
+                problems.extend(exc.problems)
+    except PackInvalid as exc:
+        problems.extend(exc.problems)
+    if problems:
+        raise SyncRefused("政策包校验未通过，数据库未做任何修改。", [str(p) for p in problems])
+    return incoming
+
+
+def _remove_pack(s, old: m.PolicyPack) -> None:
+    """The stored rows of a pack about to be replaced (same transaction as the new rows)."""
+    for table in (m.PackParam, m.CatalogueItem, m.PackInstitution, m.PackDisease, m.PackFile):
+        s.execute(delete(table).where(table.pack_id == old.id))
+    s.delete(old)
+    s.flush()
 
 
 def _sync_status(pack: Pack, old: m.PolicyPack | None, stored: str | None, force: bool) -> str:
