@@ -77,8 +77,16 @@ def write_detail(path: str | Path, *, sheet: str, title: str, headers: Sequence[
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    data, last_row = _sheet_data(title, headers, rows, money_from, totals_label)
+    sheet_xml = _sheet_xml(data, f"A1:{col_letter(len(headers))}{last_row}", widths, freeze)
+    _write_package(path, _package_files(sheet, title, sheet_xml))
+    return path
+
+
+def _sheet_data(title: str, headers: Sequence[str], rows: Iterable[Sequence], money_from: int,
+                totals_label: str) -> tuple[str, int]:
+    """The <sheetData> rows (title, headers, data, totals) and the number of the last row."""
     ncol = len(headers)
-    last = col_letter(ncol)
     parts: list[str] = []
     parts.append(f'<row r="1">{_cell("A1", title, TITLE)}</row>')
     parts.append('<row r="2">' + "".join(_cell(f"{col_letter(i + 1)}2", h, HEADER) for i, h in enumerate(headers))
@@ -97,26 +105,34 @@ def write_detail(path: str | Path, *, sheet: str, title: str, headers: Sequence[
         c = col_letter(i)
         tot.append(f'<c r="{c}{t}" s="{BOLD_MONEY}"><f>SUM({c}3:{c}{max(r, 3)})</f></c>')
     parts.append(f'<row r="{t}">{"".join(tot)}</row>')
+    return "".join(parts), t
+
+
+def _sheet_xml(data: str, dimension: str, widths: Sequence[float], freeze: tuple[int, int]) -> str:
     fr, fc = freeze
     top_left = f"{col_letter(fc)}{fr}"
     pane = (f'<pane xSplit="{fc - 1}" ySplit="{fr - 1}" topLeftCell="{top_left}" activePane="bottomRight" '
             f'state="frozen"/><selection pane="bottomRight" activeCell="{top_left}" sqref="{top_left}"/>')
     cols = "".join(f'<col min="{i + 1}" max="{i + 1}" width="{w}" customWidth="1"/>' for i, w in enumerate(widths))
-    sheet_xml = (
+    return (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
         '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
         'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
         '<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>'
-        f'<dimension ref="A1:{last}{t}"/>'
+        f'<dimension ref="{dimension}"/>'
         f'<sheetViews><sheetView workbookViewId="0">{pane}</sheetView></sheetViews>'
         '<sheetFormatPr defaultRowHeight="15"/>'
-        f"<cols>{cols}</cols><sheetData>{''.join(parts)}</sheetData>"
+        f"<cols>{cols}</cols><sheetData>{data}</sheetData>"
         '<printOptions horizontalCentered="1"/>'
         '<pageMargins left="0.5" right="0.5" top="0.6" bottom="0.6" header="0.3" footer="0.3"/>'
         '<pageSetup paperSize="9" orientation="landscape" fitToWidth="1" fitToHeight="0"/>'
         '<headerFooter><oddFooter>&amp;C第 &amp;P 页 / 共 &amp;N 页</oddFooter></headerFooter>'
         "</worksheet>"
     )
+
+
+def _package_files(sheet: str, title: str, sheet_xml: str) -> dict[str, str]:
+    """Every part of the one-sheet package (fixed document times: the same rows give the same bytes)."""
     workbook = (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
         '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
@@ -125,7 +141,7 @@ def write_detail(path: str | Path, *, sheet: str, title: str, headers: Sequence[
         f'<definedNames><definedName name="_xlnm.Print_Titles" localSheetId="0">\'{escape(sheet)}\'!$2:$2'
         "</definedName></definedNames></workbook>"
     )
-    files = {
+    return {
         "[Content_Types].xml": (
             '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
             '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
@@ -174,6 +190,9 @@ def write_detail(path: str | Path, *, sheet: str, title: str, headers: Sequence[
         "xl/styles.xml": _STYLES,
         "xl/worksheets/sheet1.xml": sheet_xml,
     }
+
+
+def _write_package(path: Path, files: dict[str, str]) -> None:
     tmp = path.with_name(path.name + ".tmp")
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
         for name, text in files.items():
@@ -182,4 +201,3 @@ def write_detail(path: str | Path, *, sheet: str, title: str, headers: Sequence[
             zi.external_attr = 0o600 << 16
             zf.writestr(zi, text.encode("utf-8"))
     tmp.replace(path)
-    return path

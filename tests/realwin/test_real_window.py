@@ -178,5 +178,14 @@ def test_a_whole_visit_and_day_on_the_real_window(xdisplay, tmp_path):
         items = _rows(db, "SELECT count(*) FROM settlement_item si JOIN settlement s ON s.id = si.settlement_id "
                           "WHERE s.kind = 'settle'")
         assert items == [(2,)]
+
+        # closing the window ends the program cleanly (after printing, previewing and a day close)
+        xd.keys("alt+F4")
+        try:
+            code = app.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            app.shot("close-timeout")
+            raise AssertionError("the program did not exit after its window was closed") from None
+        assert code == 0, f"the program exited with {code} after its window was closed; see {app.log.name}"
     finally:
         app.close()
