@@ -6,7 +6,6 @@ from datetime import date, datetime
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
-from sqlalchemy import select
 
 from desktop_app.services.roster import pinyin_keys
 from desktop_app.store import models as m
