@@ -140,11 +140,19 @@ class MainWindow(QMainWindow):
             ctx.operator.name, role, ctx.settings.clinic_code, ctx.settings.clinic_name, ctx.db.path or ctx.db.url))
         qs = QSettings(ORG, APP)
         geo = qs.value("main/geometry")
-        if geo is not None:
-            self.restoreGeometry(geo)
-        else:
-            self.resize(1280, 860)
+        if geo is None or not self.restoreGeometry(geo):  # (restoreGeometry fits a saved size to this screen)
+            self._first_geometry()
         self.settle_tab.focus_search()
+
+    def _first_geometry(self) -> None:
+        """No saved geometry: 1280×800 or the screen, whichever is smaller (room left for the title bar),
+        centred, and maximised — never taller than the screen (1366×768 and 1024×768 counters)."""
+        screen = self.screen() or QApplication.primaryScreen()
+        avail = screen.availableGeometry()
+        w, h = min(1280, avail.width() - 16), min(800, avail.height() - 48)
+        self.resize(w, h)
+        self.move(avail.x() + (avail.width() - w) // 2, avail.y() + (avail.height() - h - 32) // 2)
+        self.setWindowState(self.windowState() | Qt.WindowState.WindowMaximized)
 
     def _settings_saved(self, st) -> None:
         self.ctx.settings = st

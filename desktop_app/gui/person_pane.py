@@ -219,8 +219,12 @@ class PersonPane(QSplitter):
         while len(rows) < len(s.benefits):
             r = len(rows)
             rows.append((QLabel(), QProgressBar(), QLabel()))
+            rows[-1][2].setWordWrap(True)  # a long note wraps beside the bar instead of being cut
+            rows[-1][2].setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
             for col, w in enumerate(rows[-1]):
                 self.caps.addWidget(w, r, col)
+            self.caps.setColumnStretch(1, 3)
+            self.caps.setColumnStretch(2, 2)
         for i, (name_l, bar, q_l) in enumerate(rows):
             visible = i < len(s.benefits)
             for w in (name_l, bar, q_l):
@@ -230,14 +234,19 @@ class PersonPane(QSplitter):
             b = s.benefits[i]
             name_l.setText(b.benefit_label + (f"（{b.disease}）" if b.disease else ""))
             bar.setObjectName(f"cap_{b.benefit}")
+            note = ""
             if b.annual_cap:
                 bar.setRange(0, int(b.annual_cap * 100))
                 bar.setValue(min(int(b.fund_paid * 100), int(b.annual_cap * 100)))
                 bar.setFormat(f"已付 {b.fund_paid} / 限额 {b.annual_cap}，剩余 {b.annual_remaining}")
-            else:
+            else:  # no plain figure: the bar says what was paid, the note beside it says how the cap reads
                 bar.setRange(0, 1)
                 bar.setValue(0)
-                bar.setFormat(f"已付 {b.fund_paid}；{b.cap_note}")
+                bar.setFormat(f"已付 {b.fund_paid}")
+                note = b.cap_note
             bar.setTextVisible(True)
-            bar.setToolTip(b.basis)
-            q_l.setText(f"第{b.quarter}季度剩余 {b.quarterly_remaining}" if b.quarterly_cap else "")
+            bar.setMinimumWidth(bar.fontMetrics().horizontalAdvance(bar.text()) + 24)  # the text is never cut
+            bar.setToolTip("\n".join(x for x in (note, b.basis) if x))
+            quarter = f"第{b.quarter}季度剩余 {b.quarterly_remaining}" if b.quarterly_cap else ""
+            q_l.setText("；".join(x for x in (quarter, note) if x))
+            q_l.setToolTip(bar.toolTip())

@@ -49,7 +49,10 @@ class SettleTab(QWidget):
         lower = QSplitter(Qt.Orientation.Horizontal)
         lower.addWidget(self.items_pane)
         lower.addWidget(self.split_view)
-        lower.setSizes([700, 580])
+        lower.setChildrenCollapsible(False)
+        lower.setStretchFactor(0, 5)
+        lower.setStretchFactor(1, 4)
+        lower.setSizes([560, 440])
         root.addWidget(lower, 5)
         # the parts' widgets, reached from the screen (tests, screenshots, the bench)
         pp, ip, sv = self.person_pane, self.items_pane, self.split_view
@@ -65,6 +68,9 @@ class SettleTab(QWidget):
         pp.loaded.connect(self._person_loaded)
         pp.chosen.connect(lambda: self.item_entry.setFocus())
         pp.failed.connect(self._show_error)
+        pp.loaded.connect(lambda *_a: self.split_view.clear_warning())  # a red "pick a person first" is stale now
+        ip.changed.connect(self.split_view.clear_warning)
+        ip.search_requested.connect(self.focus_search)
         ip.failed.connect(self._show_error)
         ip.changed.connect(self._invalidate)
         ip.presettle_btn.clicked.connect(self.presettle)

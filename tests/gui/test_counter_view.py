@@ -130,3 +130,135 @@ def test_nothing_found_says_what_to_try(qtbot, window):
     text = tab.person_pane.search_msg.text()
     for hint in ("身份证号", "人员编号", "后4", "拼音"):
         assert hint in text, text
+
+
+# --------------------------------------------------------------------------- #13.7 layout
+def a_resident(db):
+    from sqlalchemy import select
+
+    with db.read() as s:
+        return s.execute(select(m.Person).where(m.Person.insutype == "390", m.Person.admdvs == "141102",
+                                                m.Person.category == "resident").order_by(m.Person.psn_no)
+                         .limit(1)).scalar_one()
+
+
+def pick(qtbot, tab, psn_no):
+    type_search(qtbot, tab, psn_no)
+    qtbot.keyClick(tab.search, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: tab.person is not None and tab.ctx.ops.pending == 0, timeout=10000)
+
+
+def add_line(qtbot, tab, code, qty="1"):
+    qtbot.keyClicks(tab.item_entry, code)
+    qtbot.keyClick(tab.item_entry, Qt.Key.Key_Return)
+    tab.qty.selectAll()
+    qtbot.keyClicks(tab.qty, qty)
+    qtbot.keyClick(tab.qty, Qt.Key.Key_Return)
+
+
+def sized(qtbot, window, w, h):
+    window.showNormal()
+    window.resize(w, h)
+    qtbot.waitUntil(lambda: window.width() == w and window.height() == h, timeout=5000)
+    QApplication.processEvents()
+
+
+def fully_shown(view, row, col) -> bool:
+    """The cell's text fits its column (nothing elided to `1…`)."""
+    text = view.model().index(row, col).data() or ""
+    fm = view.fontMetrics()
+    return fm.horizontalAdvance(text) + 6 <= view.columnWidth(col)
+
+
+def test_first_start_fits_the_screen(qtbot, db, tmp_path):
+    from PySide6.QtCore import QSettings
+
+    from desktop_app.gui.app import MainWindow, build_context
+    from desktop_app.services import accounts
+
+    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp_path / "qs"))
+    win = MainWindow(build_context(db, accounts.authenticate(db, "clerk", "clerk123")))
+    qtbot.addWidget(win)
+    win.show()
+    avail = win.screen().availableGeometry()
+    assert win.isMaximized() or (win.frameGeometry().width() <= avail.width()
+                                 and win.frameGeometry().height() <= avail.height())
+    win.showNormal()  # (this offscreen screen is 800 wide, less than the window's minimum; counters have ≥ 1024)
+    assert win.width() <= max(avail.width(), win.minimumSizeHint().width()) and win.height() <= avail.height()
+    win.ctx.ops.wait()
+
+
+@pytest.mark.parametrize("size", [(1366, 768), (1024, 768)])
+def test_split_and_items_are_readable(qtbot, window, db, size):
+    tab = window.settle_tab
+    sized(qtbot, window, *size)
+    pick(qtbot, tab, a_resident(db).psn_no)
+    for code, qty in (("XJ01DCA030A001", "12"), ("250101015", "1"), ("HC0003", "100"), ("120400006", "30")):
+        add_line(qtbot, tab, code, qty)
+    qtbot.keyClick(tab, Qt.Key.Key_F5)
+    qtbot.waitUntil(lambda: tab.preview_result is not None and tab.split.rowCount() > 5, timeout=10000)
+    QApplication.processEvents()
+    split = tab.split
+    widths = [split.columnWidth(c) for c in range(3)]
+    assert sum(widths) <= split.viewport().width() + 1, (widths, split.viewport().width())
+    assert widths[2] >= 120, widths  # 依据 is more than a sliver
+    for r in range(split.rowCount()):
+        assert fully_shown(split, r, 0) and fully_shown(split, r, 1), split.item(r, 1).text()
+    # a click on a row shows its whole 依据 under the table (the column may be shortened with …)
+    row = [r for r in range(split.rowCount()) if split.item(r, 2).toolTip()][0]
+    qtbot.mouseClick(split.viewport(), Qt.MouseButton.LeftButton, pos=split.visualItemRect(split.item(row, 0)).center())
+    assert split.item(row, 2).toolTip().split("\n")[0] in tab.split_view.why.text()
+    items = tab.items_view
+    cells = [(r, c) for r in range(items.model().rowCount())
+             for c in (tab.items.COL_QTY, tab.items.COL_PRICE, tab.items.COL_AMOUNT)]
+    qtbot.waitUntil(lambda: all(fully_shown(items, r, c) for r, c in cells), timeout=5000)  # (sized on layout)
+    # the buttons are on screen, inside the window
+    for b in (tab.presettle_btn, tab.settle_btn, tab.print_btn):
+        assert b.isVisible()
+        bottom = b.mapTo(window, b.rect().bottomRight())
+        assert bottom.y() <= window.height() and bottom.x() <= window.width(), (b.text(), bottom)
+
+
+@pytest.mark.parametrize("size", [(1366, 768), (1024, 768)])
+def test_cap_bar_text_is_never_clipped(qtbot, window, db, size):
+    from PySide6.QtWidgets import QProgressBar
+
+    tab = window.settle_tab
+    sized(qtbot, window, *size)
+    pick(qtbot, tab, a_resident(db).psn_no)
+    bars = [b for b in tab.person_pane.person_box.findChildren(QProgressBar) if b.isVisible()]
+    assert any(b.objectName() == "cap_assisted_reproduction" for b in bars)
+    for b in bars:
+        assert b.fontMetrics().horizontalAdvance(b.text()) + 12 <= b.width(), (b.text(), b.width())
+    art = [b for b in bars if b.objectName() == "cap_assisted_reproduction"][0]
+    assert "文件未给出数额" in art.toolTip()  # the whole note is there
+
+
+def test_stale_red_messages_clear_when_the_input_is_fixed(qtbot, window, db):
+    tab = window.settle_tab
+    qtbot.keyClick(tab, Qt.Key.Key_F5)  # nobody picked yet
+    assert "请先查找" in tab.result_label.text()
+    pick(qtbot, tab, a_resident(db).psn_no)
+    assert tab.result_label.text() == ""
+    qtbot.keyClicks(tab.item_entry, "no-such-item")
+    qtbot.keyClick(tab.item_entry, Qt.Key.Key_Return)
+    assert "找不到该项目" in tab.entry_msg.text()
+    tab.item_entry.selectAll()
+    qtbot.keyClick(tab.item_entry, Qt.Key.Key_Backspace)
+    assert tab.entry_msg.text() == ""
+
+
+def test_the_item_drop_down_never_keeps_f2_from_the_search_box(qtbot, window, db):
+    tab = window.settle_tab
+    pick(qtbot, tab, a_resident(db).psn_no)
+    comp = tab.item_entry.completer()
+    qtbot.waitUntil(lambda: comp is not None or tab.item_entry.completer() is not None, timeout=10000)
+    comp = tab.item_entry.completer()
+    qtbot.keyClicks(tab.item_entry, "a")
+    qtbot.waitUntil(lambda: comp.popup().isVisible(), timeout=5000)
+    qtbot.keyClick(comp.popup(), Qt.Key.Key_F2)
+    qtbot.waitUntil(lambda: not comp.popup().isVisible(), timeout=5000)
+    assert window.focusWidget() is tab.search
+    qtbot.keyClicks(tab.search, "zz")
+    assert tab.search.text().endswith("zz") and "zz" not in tab.item_entry.text()
+    qtbot.waitUntil(lambda: tab.ctx.ops.pending == 0 and not tab.person_pane._search_timer.isActive(), timeout=10000)
