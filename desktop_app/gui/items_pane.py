@@ -59,7 +59,7 @@ class ItemsPane(QGroupBox):
         self._connect()
 
     # ------------------------------------------------------------------ layout
-    def _visit_form(self) -> QHBoxLayout:
+    def _visit_form(self) -> QVBoxLayout:
         form = QHBoxLayout()
         fl = QFormLayout()
         self.visit_date = QDateEdit(QDate.currentDate())
@@ -81,7 +81,16 @@ class ItemsPane(QGroupBox):
         self.delivery.setEnabled(False)
         fl2.addRow(self.tr("分娩方式"), self.delivery)
         form.addLayout(fl2)
-        return form
+        outer = QVBoxLayout()
+        outer.addLayout(form)
+        diag = QFormLayout()
+        self.diagnosis = QLineEdit()
+        self.diagnosis.setObjectName("diagnosis")
+        self.diagnosis.setPlaceholderText(self.tr("可不填：ICD-10 编码 名称，如 J06.900 急性上呼吸道感染（印在结算单上）"))
+        self.diagnosis.setMaxLength(120)
+        diag.addRow(self.tr("诊断"), self.diagnosis)
+        outer.addLayout(diag)
+        return outer
 
     def _entry_form(self) -> QFormLayout:
         fl3 = QFormLayout()
@@ -289,4 +298,5 @@ class ItemsPane(QGroupBox):
             disease=self.disease.currentData() if code == "chronic_special" else None,
             delivery=self.delivery.currentData() if code == "maternity_delivery" else None,
             use_account=self.use_account.isChecked(),
+            diagnosis=self.diagnosis.text().strip() or None,
         )

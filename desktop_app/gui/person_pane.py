@@ -86,6 +86,13 @@ class PersonPane(QSplitter):
         self.person_label.setWordWrap(True)
         self.person_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         pl.addWidget(self.person_label)
+        self.glyph_warning = QLabel("")  # a character of the name no font here can print
+        self.glyph_warning.setObjectName("glyph_warning")
+        self.glyph_warning.setWordWrap(True)
+        self.glyph_warning.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.glyph_warning.setStyleSheet("color: #c00000; font-weight: bold;")
+        self.glyph_warning.hide()
+        pl.addWidget(self.glyph_warning)
         self.caps = QGridLayout()
         pl.addLayout(self.caps)
         pl.addStretch(1)
@@ -212,6 +219,28 @@ class PersonPane(QSplitter):
             self._show_caps(s)
         finally:
             self.person_box.setUpdatesEnabled(True)
+        self._check_glyphs(s.name)
+
+    def _check_glyphs(self, name: str) -> None:
+        """Say so when the name has a character (𠮷, 䶮…) that no font on this machine prints (in the background:
+        the fonts are read once)."""
+        from desktop_app.reports import fonts
+
+        self.glyph_warning.hide()
+        gen = self._person_gen
+        font_path = self.ctx.settings.get("font_path") or None
+
+        def done(missing):
+            if gen != self._person_gen or not missing:
+                return
+            chars = "、".join(f"“{c}”（U+{ord(c):04X}）" for c in missing)
+            self.glyph_warning.setText(self.tr(
+                "⚠ 姓名中的 {0} 本机没有字体能打印：结算单上以□代替并注明，请核对证件后手写补正；"
+                "可安装含扩展汉字的字体（Windows：SimSun-ExtB；Linux：fonts-hanazono）。").format(chars))
+            self.glyph_warning.show()
+
+        self.ctx.ops.query(lambda n: fonts.missing_glyphs(n, fonts.register_fonts(font_path)), name, done=done,
+                           failed=self.failed.emit)
 
     def _show_caps(self, s) -> None:
         """Cap bars are created once per row and reused: no widget churn while the clerk searches."""

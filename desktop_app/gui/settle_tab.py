@@ -86,7 +86,8 @@ class SettleTab(QWidget):
         dl = QShortcut(QKeySequence(Qt.Key.Key_Delete), ip.items_view)
         dl.setContext(Qt.ShortcutContext.WidgetShortcut)
         dl.activated.connect(ip.remove_item)
-        order = (pp.search, pp.results_view, ip.visit_date, ip.benefit, ip.disease, ip.delivery, ip.item_entry, ip.qty,
+        order = (pp.search, pp.results_view, ip.visit_date, ip.benefit, ip.disease, ip.delivery, ip.diagnosis,
+                 ip.item_entry, ip.qty,
                  ip.add_btn, ip.items_view, ip.use_account, ip.presettle_btn, ip.settle_btn, ip.print_btn, ip.new_btn)
         for a, b in itertools.pairwise(order):
             self.setTabOrder(a, b)
@@ -121,6 +122,7 @@ class SettleTab(QWidget):
         self.token = uuid.uuid4().hex  # one request token per visit: F9 twice settles once
         self.preview_result = None
         self.items_pane.visit_date.setDate(QDate.currentDate())
+        self.items_pane.diagnosis.clear()
         if not keep_person:
             self.person_pane.clear()
         self.items_pane.benefit_changed()
@@ -195,9 +197,10 @@ class SettleTab(QWidget):
             self._warn(self.tr("还没有可打印的结算单"))
             return
         from desktop_app.reports.qtprint import preview_dialog
-        from desktop_app.reports.receipt import ReceiptData, layout
+        from desktop_app.reports.receipt import ReceiptData, receipt_pages
 
-        dlg = preview_dialog(layout(ReceiptData.from_record(self.last_record), self.ctx.settings.get("receipt_format")),
+        dlg = preview_dialog(receipt_pages(ReceiptData.from_record(self.last_record),
+                                           self.ctx.settings.get("receipt_format")),
                              self, self.ctx.settings.get("printer"))
         dlg.exec()
 

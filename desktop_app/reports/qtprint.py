@@ -106,7 +106,9 @@ def preview_dialog(pages: list[Page], parent=None, printer_name: str = ""):
     """A QPrintPreviewDialog showing the receipt; printing from it uses the same drawing."""
     from PySide6.QtPrintSupport import QPrintPreviewDialog
 
-    dlg = QPrintPreviewDialog(_printer(pages, printer_name), parent)
+    printer = _printer(pages, printer_name)
+    dlg = QPrintPreviewDialog(printer, parent)
+    dlg._printer = printer  # the dialog does not own its QPrinter: without this reference it is freed → crash
     dlg.setWindowTitle("结算单预览")
     dlg.paintRequested.connect(lambda p: paint_pages(pages, p))
     return dlg

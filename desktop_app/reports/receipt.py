@@ -490,6 +490,24 @@ def save_receipt(rec, path: str | Path, fmt: str = "A5", font_path: str | None =
     return path
 
 
+def save_reprint(rec, folder: str | Path, fmt: str = "A5", font_path: str | None = None,
+                 at: str | None = None) -> tuple[Path, list[Page]]:
+    """补打: the stored settlement as a copy marked 补打 with the time (`at`, default now), written to
+    `folder/<结算单号>_补打_<time>.pdf`; returns the file and the pages (for the print preview)."""
+    from datetime import datetime
+
+    at = at or datetime.now().strftime("%Y-%m-%d %H:%M:%S")
+    fonts = register_fonts(font_path)
+    pages = receipt_pages(ReceiptData.from_record(rec, reprint_at=at), fmt, fonts)
+    stamp = "".join(ch for ch in at if ch.isdigit())
+    path = Path(folder) / f"{rec.setl_no}_补打_{stamp}.pdf"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(render_pdf(pages, fonts))
+    tmp.replace(path)
+    return path, pages
+
+
 __all__ = [
     "CLASSES",
     "FORMATS",
@@ -504,4 +522,5 @@ __all__ = [
     "receipt_pdf",
     "render_pdf",
     "save_receipt",
+    "save_reprint",
 ]

@@ -19,6 +19,7 @@ from sqlalchemy import and_, func, select
 from desktop_app.core.model import BENEFITS, CATEGORIES, INSUTYPES
 from desktop_app.core.money import q2
 from desktop_app.services import packs as packs_service
+from desktop_app.services import regions
 from desktop_app.services.roster import mask_id
 from desktop_app.store import models as m
 from desktop_app.store.db import Database
@@ -219,8 +220,8 @@ def summary(db: Database, psn_no: str, *, on: date | None = None, show_full_id: 
         except packs_service.SyncRefused:
             policy = None
         benefits = _usage(p, history, policy, on)
-        region = region_names.get(p.admdvs) or region_names.get(p.admdvs[:4] + "00") or \
-            region_names.get(p.admdvs[:2] + "0000") or ""
+        region = regions.name(p.admdvs) or region_names.get(p.admdvs) or \
+            region_names.get(p.admdvs[:4] + "00") or region_names.get(p.admdvs[:2] + "0000") or ""
         return PersonSummary(
             psn_no=p.psn_no, name=p.name, id_masked=mask_id(p.id_no), id_full=p.id_no if show_full_id else None,
             gender=p.gender, birth_date=p.birth_date, age=_age(p.birth_date, on), insutype=p.insutype,

@@ -6,6 +6,7 @@ from datetime import date, datetime
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
+from sqlalchemy import select
 
 from desktop_app.services.roster import pinyin_keys
 from desktop_app.store import models as m
@@ -262,3 +263,139 @@ def test_the_item_drop_down_never_keeps_f2_from_the_search_box(qtbot, window, db
     qtbot.keyClicks(tab.search, "zz")
     assert tab.search.text().endswith("zz") and "zz" not in tab.item_entry.text()
     qtbot.waitUntil(lambda: tab.ctx.ops.pending == 0 and not tab.person_pane._search_timer.isActive(), timeout=10000)
+
+
+# --------------------------------------------------------------------------- #13.9 / #12.13 receipts
+def answer_modal(act):
+    """Answer the next modal dialog with `act(dialog)` once it is up (the way a clerk would)."""
+    from PySide6.QtCore import QTimer
+
+    def go():
+        w = QApplication.activeModalWidget()
+        if w is None:
+            QTimer.singleShot(20, go)
+            return
+        act(w)
+
+    QTimer.singleShot(0, go)
+
+
+def press(button):
+    from PySide6.QtWidgets import QMessageBox
+
+    return lambda box: box.button(button).click() if isinstance(box, QMessageBox) else box.reject()
+
+
+def pdf_text(path) -> str:
+    import io
+
+    from pypdf import PdfReader
+
+    return "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(path.read_bytes())).pages).replace(" ", "")
+
+
+def settle_in_window(qtbot, window, db, diagnosis=""):
+    from PySide6.QtWidgets import QMessageBox
+
+    tab = window.settle_tab
+    pick(qtbot, tab, a_resident(db).psn_no)
+    if diagnosis:
+        code, name = diagnosis.split(" ", 1)
+        qtbot.keyClicks(tab.items_pane.diagnosis, code + " ")
+        tab.items_pane.diagnosis.insert(name)
+    tab.item_entry.setFocus()
+    add_line(qtbot, tab, "XJ01CAA040A001", "2")
+    add_line(qtbot, tab, "110200005", "1")
+    answer_modal(press(QMessageBox.StandardButton.Yes))
+    qtbot.keyClick(tab, Qt.Key.Key_F9)
+    qtbot.waitUntil(lambda: tab.last_record is not None and tab.ctx.ops.pending == 0, timeout=15000)
+    return tab.last_record
+
+
+def test_settle_cancelled_at_the_confirmation_settles_nothing(qtbot, window, db):
+    from PySide6.QtWidgets import QMessageBox
+
+    tab = window.settle_tab
+    pick(qtbot, tab, a_resident(db).psn_no)
+    add_line(qtbot, tab, "110200005", "1")
+    answer_modal(press(QMessageBox.StandardButton.No))
+    qtbot.keyClick(tab, Qt.Key.Key_F9)
+    qtbot.waitUntil(lambda: tab.ctx.ops.pending == 0 and QApplication.activeModalWidget() is None, timeout=10000)
+    assert tab.last_record is None
+    with db.read() as s:
+        assert s.execute(select(m.Settlement)).first() is None
+
+
+def test_the_receipt_from_the_window_is_one_an_auditor_accepts(qtbot, window, db):
+    rec = settle_in_window(qtbot, window, db, diagnosis="J06.900 急性上呼吸道感染")
+    receipt = window.ctx.receipts_dir / f"{rec.setl_no}.pdf"
+    txt = pdf_text(receipt)
+    assert "定点机构编码：H14110200031" in txt and "诊断：J06.900急性上呼吸道感染" in txt
+    assert "离石区" in txt and "患者（家属）签字" in txt and "个人现金（大写）" in txt
+    assert "盒" in txt and "次" in txt and "补打" not in txt and "遗失不补" not in txt
+    assert window.settle_tab.items_pane.diagnosis.text() == "J06.900 急性上呼吸道感染"
+    window.windowHandle().requestActivate()  # (the window manager's part once the confirmation has closed)
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5000)
+    window.settle_tab.item_entry.setFocus()
+    qtbot.keyClick(window.settle_tab.item_entry, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    assert window.settle_tab.items_pane.diagnosis.text() == ""
+
+
+def test_a_bad_diagnosis_is_refused_with_its_field(qtbot, window, db):
+    tab = window.settle_tab
+    pick(qtbot, tab, a_resident(db).psn_no)
+    tab.items_pane.diagnosis.insert("感冒")
+    tab.item_entry.setFocus()
+    add_line(qtbot, tab, "110200005", "1")
+    qtbot.keyClick(tab, Qt.Key.Key_F5)
+    qtbot.waitUntil(lambda: "诊断" in tab.result_label.text(), timeout=10000)
+    assert "ICD-10" in tab.result_label.text()
+
+
+def test_a_reprint_is_marked_and_kept(qtbot, window, db):
+    from PySide6.QtPrintSupport import QPrintPreviewDialog
+
+    rec = settle_in_window(qtbot, window, db)
+    original = (window.ctx.receipts_dir / f"{rec.setl_no}.pdf").read_bytes()
+    today = window.today_tab
+    window.tabs.setCurrentWidget(today)
+    qtbot.waitUntil(lambda: len(today.model.records) == 1, timeout=10000)
+    today.view.selectRow(0)
+    seen = []
+    answer_modal(lambda dlg: (seen.append(dlg), dlg.reject()))  # the print preview: closed without printing
+    qtbot.mouseClick(today.reprint_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "已补打" in today.msg.text(), timeout=10000)
+    qtbot.waitUntil(lambda: bool(seen) and QApplication.activeModalWidget() is None, timeout=10000)
+    assert isinstance(seen[0], QPrintPreviewDialog)
+    copies = list(window.ctx.receipts_dir.glob(f"{rec.setl_no}_补打_*.pdf"))
+    assert len(copies) == 1 and copies[0].name in today.msg.text()
+    txt = pdf_text(copies[0])
+    assert "医疗保险结算单（补打）" in txt and "补打时间" in txt
+    assert (window.ctx.receipts_dir / f"{rec.setl_no}.pdf").read_bytes() == original
+
+
+def test_a_name_no_font_prints_is_warned_on_screen(qtbot, window, db, monkeypatch):
+    from desktop_app.reports import fonts
+
+    monkeypatch.setattr(fonts, "FALLBACK_CANDIDATES", ())
+    monkeypatch.setattr(fonts, "_CACHE", {})
+    add_person(db, "14110299000006", "𠮷野家", "142301198001016666")
+    tab = window.settle_tab
+    pick(qtbot, tab, "14110299000006")
+    warn = tab.person_pane.glyph_warning
+    qtbot.waitUntil(lambda: warn.isVisible(), timeout=10000)
+    assert "𠮷" in warn.text() and "U+20BB7" in warn.text() and "□" in warn.text()
+
+
+def test_a_name_a_font_prints_is_not_warned(qtbot, window, db):
+    from desktop_app.reports import fonts
+
+    fonts._CACHE.clear()
+    if fonts.missing_glyphs("𠮷"):
+        pytest.skip("no font with CJK Ext-B on this machine (Debian: fonts-hanazono, installed by .ci/run)")
+    add_person(db, "14110299000007", "𠮷野家", "142301198001017777")
+    tab = window.settle_tab
+    pick(qtbot, tab, "14110299000007")
+    qtbot.waitUntil(lambda: tab.ctx.ops.pending == 0, timeout=10000)
+    assert not tab.person_pane.glyph_warning.isVisible()
+    assert "离石区" in tab.person_label.text()
