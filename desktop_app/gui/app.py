@@ -88,11 +88,15 @@ def install_exception_hook(parent_getter=lambda: None) -> None:
     sys.excepthook = hook
 
 
-SHORTCUTS = (
-    ("F2", "光标到查找框（可直接扫码）"), ("Enter", "查找框：选第一人并转到项目录入；项目框：转到数量；数量：添加"),
-    ("F5", "预结算"), ("F9", "结算（同一就诊重复按只结算一次）"), ("F10", "打印/预览结算单"),
-    ("Ctrl+N", "新就诊"), ("Del", "删除选中的费用行"), ("Ctrl+1…5", "切换页面"), ("F1", "本帮助"),
-)
+def shortcuts(screens: int) -> tuple[tuple[str, str], ...]:
+    """The keys this window answers to (F1 shows them); `screens`: how many tabs this operator has."""
+    return (
+        ("F2", "光标到查找框（可直接扫码）"),
+        ("Enter", "查找框：只有一人时选中他并转到项目录入（多人时说明人数）；项目框：转到数量；数量：添加"),
+        ("↓ / ↑", "查找框：进入查找结果；在结果中上下移动，Enter 选中"),
+        ("F5", "预结算"), ("F9", "结算（同一就诊重复按只结算一次）"), ("F10", "打印/预览结算单"),
+        ("Ctrl+N", "新就诊"), ("Del", "删除选中的费用行"), (f"Ctrl+1…{screens}", "切换页面"), ("F1", "本帮助"),
+    )
 
 
 class MainWindow(QMainWindow):
@@ -135,9 +139,7 @@ class MainWindow(QMainWindow):
         pwact.triggered.connect(self.change_my_password)
         self.menuBar().addAction(pwact)
         self.menuBar().addAction(helpact)
-        role = accounts.ROLES.get(ctx.operator.role, ctx.operator.role)
-        self.statusBar().showMessage(self.tr("操作员：{0}（{1}）　机构：{2} {3}　数据库：{4}").format(
-            ctx.operator.name, role, ctx.settings.clinic_code, ctx.settings.clinic_name, ctx.db.path or ctx.db.url))
+        self._show_status()
         qs = QSettings(ORG, APP)
         geo = qs.value("main/geometry")
         if geo is None or not self.restoreGeometry(geo):  # (restoreGeometry fits a saved size to this screen)
@@ -154,9 +156,16 @@ class MainWindow(QMainWindow):
         self.move(avail.x() + (avail.width() - w) // 2, avail.y() + (avail.height() - h - 32) // 2)
         self.setWindowState(self.windowState() | Qt.WindowState.WindowMaximized)
 
+    def _show_status(self) -> None:
+        ctx = self.ctx
+        role = accounts.ROLES.get(ctx.operator.role, ctx.operator.role)
+        self.statusBar().showMessage(self.tr("操作员：{0}（{1}）　机构：{2} {3}　数据库：{4}").format(
+            ctx.operator.name, role, ctx.settings.clinic_code, ctx.settings.clinic_name, ctx.db.path or ctx.db.url))
+
     def _settings_saved(self, st) -> None:
         self.ctx.settings = st
         self.setWindowTitle(self.tr("乡镇医保结算台 — {0}").format(st.clinic_name))
+        self._show_status()
 
     def change_my_password(self) -> bool:
         dlg = PasswordDialog.for_own(self.ctx.db, self.ctx.operator.login, self, ask_current=True)
@@ -166,7 +175,7 @@ class MainWindow(QMainWindow):
         return ok
 
     def show_help(self) -> None:
-        rows = "".join(f"<tr><td><b>{k}</b></td><td>{v}</td></tr>" for k, v in SHORTCUTS)
+        rows = "".join(f"<tr><td><b>{k}</b></td><td>{v}</td></tr>" for k, v in shortcuts(self.tabs.count()))
         QMessageBox.information(self, self.tr("快捷键"), f"<table cellspacing=6>{rows}</table>")
 
     def closeEvent(self, event) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -71,6 +72,22 @@ def load(db: Database) -> ClinicSettings:
         return clinic_settings(s)
 
 
+CLINIC_CODE = re.compile(r"H\d{11}")  # 定点医药机构编码: H + 11 digits (H14110200031)
+
+
+def check(values: dict[str, str]) -> list[tuple[str, str]]:
+    """(field, message) for every value that cannot be saved; empty when all can."""
+    out = []
+    if "clinic_code" in values and not CLINIC_CODE.fullmatch(values["clinic_code"]):
+        out.append(("clinic_code", f"机构编码须为定点医药机构编码：大写 H 加 11 位数字（如 H14110200031），"
+                                   f"收到“{values['clinic_code'][:20]}”"))
+    if "clinic_name" in values and not values["clinic_name"].strip():
+        out.append(("clinic_name", "机构名称不能为空"))
+    if "clinic_admdvs" in values and not re.fullmatch(r"\d{6}", values["clinic_admdvs"]):
+        out.append(("clinic_admdvs", "机构医保区划须为6位数字"))
+    return out
+
+
 def save(db: Database, values: dict[str, str], actor: str = "system") -> ClinicSettings:
     import hashlib
     import json
@@ -80,6 +97,9 @@ def save(db: Database, values: dict[str, str], actor: str = "system") -> ClinicS
     unknown = [k for k in values if k not in DEFAULTS]
     if unknown:
         raise ValueError(f"未知的设置项：{', '.join(unknown)}")
+    bad = check(values)
+    if bad:
+        raise ValueError("；".join(msg for _f, msg in bad))
 
     def digest(d: dict) -> str:
         return hashlib.sha256(json.dumps(d, ensure_ascii=False, sort_keys=True).encode()).hexdigest()

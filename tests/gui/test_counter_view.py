@@ -399,3 +399,137 @@ def test_a_name_a_font_prints_is_not_warned(qtbot, window, db):
     qtbot.waitUntil(lambda: tab.ctx.ops.pending == 0, timeout=10000)
     assert not tab.person_pane.glyph_warning.isVisible()
     assert "离石区" in tab.person_label.text()
+
+
+# --------------------------------------------------------------------------- #13.10 Chinese throughout
+def test_file_dialog_is_chinese_and_answers_both_ways(qtbot, admin_window, tmp_path):
+    from PySide6.QtWidgets import QFileDialog, QLabel
+
+    admin = admin_window.admin_tab
+    folder = tmp_path / "政策包"
+    folder.mkdir()
+    seen = {}
+
+    def choose(dlg):
+        seen["dialog"] = dlg
+        seen["labels"] = [w.text() for w in dlg.findChildren(QLabel) if w.isVisible()]
+        dlg.setDirectory(str(tmp_path))
+        dlg.selectFile(str(folder))
+        dlg.accept()
+
+    answer_modal(choose)
+    qtbot.mouseClick(admin.pack_browse, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: admin.pack_path.text() != "", timeout=10000)
+    assert isinstance(seen["dialog"], QFileDialog)
+    labels = " ".join(seen["labels"])
+    assert "Look in" not in labels and "Files of type" not in labels and "File name" not in labels, labels
+    assert "查找范围" in labels, labels
+    assert admin.pack_path.text() == str(folder)
+    answer_modal(lambda dlg: dlg.reject())  # cancelled: the path stays
+    qtbot.mouseClick(admin.pack_browse, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: QApplication.activeModalWidget() is None, timeout=10000)
+    assert admin.pack_path.text() == str(folder)
+
+
+def test_pack_import_says_what_happened_in_chinese(qtbot, admin_window, tmp_path):
+    import shutil
+
+    from desktop_app.core.policy import shipped_packs_dir
+
+    admin = admin_window.admin_tab
+    qtbot.waitUntil(lambda: admin.pack_info.text() != "", timeout=10000)
+    assert "loaded" not in admin.pack_info.text()
+    good = tmp_path / "lvliang"
+    shutil.copytree(shipped_packs_dir() / "cn-141100-lvliang", good)
+    toml = good / "pack.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace('"1.0.0"', '"1.0.1"'), encoding="utf-8")
+    admin.pack_path.setText(str(good))
+    admin.allow_unsigned.setChecked(True)
+    qtbot.mouseClick(admin.pack_check_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: admin.pack_sync_btn.isEnabled(), timeout=10000)
+    qtbot.mouseClick(admin.pack_sync_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "已导入" in admin.pack_result.toPlainText(), timeout=10000)
+    text = admin.pack_result.toPlainText()
+    assert "升级" in text and "upgraded" not in text, text
+
+
+def test_f1_lists_the_shortcuts_that_exist(qtbot, window):
+    from PySide6.QtWidgets import QMessageBox
+
+    seen = {}
+
+    def read(box):
+        seen["text"] = box.text()
+        box.button(QMessageBox.StandardButton.Ok).click()
+
+    answer_modal(read)
+    window.settle_tab.search.setFocus()
+    qtbot.keyClick(window.settle_tab.search, Qt.Key.Key_F1)
+    qtbot.waitUntil(lambda: "text" in seen, timeout=5000)
+    text = seen["text"]
+    for key in ("F2", "F5", "F9", "F10", "Ctrl+N", "Del", "F1", "↓"):
+        assert key in text, key
+    assert f"Ctrl+1…{window.tabs.count()}" in text and "Ctrl+1…5" not in text  # a clerk has 3 screens
+    assert "选第一人" not in text  # Enter no longer takes the first of many
+
+
+def test_the_region_shown_is_the_county(qtbot, window, db):
+    tab = window.settle_tab
+    pick(qtbot, tab, a_resident(db).psn_no)
+    assert "141102 离石区" in tab.person_label.text()
+
+
+# --------------------------------------------------------------------------- #13.11 settings, reports
+def test_clinic_code_is_checked_and_the_status_bar_follows(qtbot, admin_window, db):
+    from desktop_app.services import settings
+
+    admin = admin_window.admin_tab
+    code = admin.fields["clinic_code"]
+    for bad in ("H123", "14110200031", "H1411020003X", "h141102000310"):
+        code.selectAll()
+        qtbot.keyClicks(code, bad)
+        qtbot.mouseClick(admin.save_btn, Qt.MouseButton.LeftButton)
+        assert "机构编码" in admin.settings_msg.text() and "H" in admin.settings_msg.text(), bad
+        assert settings.load(db).clinic_code == "H14110200031"
+    code.selectAll()
+    qtbot.keyClicks(code, "H14110200099")
+    qtbot.mouseClick(admin.save_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: admin.settings_msg.text() == "已保存", timeout=10000)
+    assert settings.load(db).clinic_code == "H14110200099"
+    assert "H14110200099" in admin_window.statusBar().currentMessage()
+
+
+def test_clinic_code_is_checked_by_the_service_too(db):
+    from desktop_app.services import settings
+
+    with pytest.raises(ValueError, match="机构编码"):
+        settings.save(db, {"clinic_code": "X1"}, actor="admin")
+
+
+def test_month_report_and_export_from_the_window(qtbot, window, db, tmp_path):
+    from PySide6.QtWidgets import QFileDialog
+
+    settle_in_window(qtbot, window, db)
+    admin = window.admin_tab
+    window.tabs.setCurrentWidget(admin)
+    out = tmp_path / "对账"
+    out.mkdir()
+
+    def choose(dlg):
+        assert isinstance(dlg, QFileDialog)
+        dlg.setDirectory(str(tmp_path))
+        dlg.selectFile(str(out))
+        dlg.accept()
+
+    answer_modal(choose)
+    qtbot.mouseClick(admin.report_browse, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: admin.report_folder.text() == str(out), timeout=10000)
+    qtbot.mouseClick(admin.month_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "月报" in admin.report_msg.text() and ".xlsx" in admin.report_msg.text(), timeout=15000)
+    written = list(out.glob("*.xlsx"))
+    assert written and str(written[0]) in admin.report_msg.text()
+    qtbot.mouseClick(admin.export_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "对账导出" in admin.report_msg.text(), timeout=15000)
+    manifests = list(out.rglob("manifest*.json"))
+    assert manifests and str(manifests[0].parent) in admin.report_msg.text()
+    assert "1 笔" in admin.report_msg.text()
