@@ -230,7 +230,7 @@ def _visit_from_json(path: str):
     if not isinstance(raw, dict):
         raise InvalidInput("(根)", "就诊信息须为 JSON 对象")
     allowed = {"psn_no", "date", "benefit", "disease", "delivery", "use_account", "family_account",
-               "institution", "items"}
+               "institution", "items", "diagnosis"}
     for k in raw:
         if k not in allowed:
             raise InvalidInput(k, f"未知字段“{k}”")
@@ -258,7 +258,7 @@ def _visit_from_json(path: str):
     return VisitInput(psn_no=str(raw["psn_no"]), date=day, benefit=raw["benefit"], items=items,
                       disease=raw.get("disease"), delivery=raw.get("delivery"),
                       use_account=raw.get("use_account", True), family_account=raw.get("family_account"),
-                      institution=raw.get("institution"))
+                      institution=raw.get("institution"), diagnosis=raw.get("diagnosis"))
 
 
 def _ledger_exit(exc) -> int:
@@ -389,7 +389,10 @@ def _day(value: str | None, field: str) -> date:
 
 @signed_in()
 def cmd_receipt(args, d, op) -> int:
-    from desktop_app.reports.receipt import save_receipt
+    from datetime import datetime
+
+    from desktop_app.reports.fonts import register_fonts
+    from desktop_app.reports.receipt import ReceiptData, receipt_pages, render_pdf
     from desktop_app.services import ledger
 
     try:
@@ -399,8 +402,12 @@ def cmd_receipt(args, d, op) -> int:
     from desktop_app.services.settings import load
 
     out = Path(args.out or f"{rec.setl_no}_{args.format}.pdf")
-    save_receipt(rec, out, args.format, font_path=load(d).get("font_path") or None)
-    emit({"setl_no": rec.setl_no, "pdf": str(out), "format": args.format}, args.json, f"已生成结算单：{out}")
+    at = None if args.as_issued else datetime.now().strftime("%Y-%m-%d %H:%M:%S")  # a reprint says 补打 and when
+    fonts = register_fonts(load(d).get("font_path") or None)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(render_pdf(receipt_pages(ReceiptData.from_record(rec, reprint_at=at), args.format, fonts), fonts))
+    emit({"setl_no": rec.setl_no, "pdf": str(out), "format": args.format, "reprint_at": at}, args.json,
+         f"已生成结算单（{'补打 ' + at if at else '原样'}）：{out}")
     return 0
 
 
@@ -512,6 +519,8 @@ def add_commands(sub, db_help: str) -> None:
     p.add_argument("setl_no")
     p.add_argument("--format", choices=("A5", "80mm"), default="A5")
     p.add_argument("--out", help="PDF 文件（默认：<结算单号>_<格式>.pdf）")
+    p.add_argument("--as-issued", action="store_true",
+                   help="原样生成结算时开具的结算单（逐字节相同，不标“补打”）；默认生成标明补打时间的补打件")
     common_options(p, db_help)
     p.set_defaults(func=cmd_receipt)
 
