@@ -178,6 +178,7 @@ class PersonPane(QSplitter):
         if not current.isValid():
             return
         hit = self.results.hits[self.proxy.mapToSource(current).row()]
+        self.search_msg.setText("")  # "找到 3 人…" is answered: the clerk is on a row
         self.load_person(hit.psn_no)
 
     # ------------------------------------------------------------------ person

@@ -57,6 +57,8 @@ class SplitView(QGroupBox):
         hh.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         hh.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         hh.setMinimumSectionSize(40)
+        # compact rows: the whole split (11 rows) fits above a three-line result on a 768-pixel screen
+        self.split.verticalHeader().setDefaultSectionSize(self.split.fontMetrics().height() + 8)
         prl.addWidget(self.split, 1)
         self.why = QLabel("")  # the whole 依据 of the row the clerk is on
         self.why.setObjectName("why")

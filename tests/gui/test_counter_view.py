@@ -72,6 +72,7 @@ def test_enter_with_many_hits_picks_nobody_until_the_clerk_moves(qtbot, window, 
     qtbot.waitUntil(lambda: tab.person is not None and tab.ctx.ops.pending == 0, timeout=10000)
     assert tab.person.name == second
     assert window.focusWidget() is tab.item_entry
+    assert tab.person_pane.search_msg.text() == ""  # the count is not left behind
 
 
 def test_enter_with_one_hit_picks_it(qtbot, window, li_ming):
