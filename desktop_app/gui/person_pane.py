@@ -43,7 +43,7 @@ class PersonPane(QSplitter):
         self._search_gen = 0
         self._searched = None  # the text the hits on screen were found for
         self._person_gen = 0
-        self._cap_rows: list[tuple[QLabel, QProgressBar, QLabel]] = []
+        self._cap_rows: list[tuple[QLabel, QProgressBar, QLabel, QLabel]] = []  # name, bar, quarter, note
         self._build()
         self._connect()
 
@@ -248,16 +248,18 @@ class PersonPane(QSplitter):
         rows = self._cap_rows
         while len(rows) < len(s.benefits):
             r = len(rows)
-            rows.append((QLabel(), QProgressBar(), QLabel()))
-            rows[-1][2].setWordWrap(True)  # a long note wraps beside the bar instead of being cut
-            rows[-1][2].setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-            for col, w in enumerate(rows[-1]):
-                self.caps.addWidget(w, r, col)
-            self.caps.setColumnStretch(1, 3)
-            self.caps.setColumnStretch(2, 2)
-        for i, (name_l, bar, q_l) in enumerate(rows):
+            rows.append((QLabel(), QProgressBar(), QLabel(), QLabel()))
+            note_l = rows[-1][3]
+            note_l.setWordWrap(True)  # a long note wraps under the bar instead of being cut
+            note_l.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            note_l.setStyleSheet("color: #505050;")
+            for col, w in enumerate(rows[-1][:3]):
+                self.caps.addWidget(w, 2 * r, col)
+            self.caps.addWidget(note_l, 2 * r + 1, 1, 1, 2)
+            self.caps.setColumnStretch(1, 1)
+        for i, (name_l, bar, q_l, note_l) in enumerate(rows):
             visible = i < len(s.benefits)
-            for w in (name_l, bar, q_l):
+            for w in (name_l, bar, q_l, note_l):
                 w.setVisible(visible)
             if not visible:
                 continue
@@ -269,7 +271,7 @@ class PersonPane(QSplitter):
                 bar.setRange(0, int(b.annual_cap * 100))
                 bar.setValue(min(int(b.fund_paid * 100), int(b.annual_cap * 100)))
                 bar.setFormat(f"已付 {b.fund_paid} / 限额 {b.annual_cap}，剩余 {b.annual_remaining}")
-            else:  # no plain figure: the bar says what was paid, the note beside it says how the cap reads
+            else:  # no plain figure: the bar says what was paid, the note under it says how the cap reads
                 bar.setRange(0, 1)
                 bar.setValue(0)
                 bar.setFormat(f"已付 {b.fund_paid}")
@@ -277,6 +279,7 @@ class PersonPane(QSplitter):
             bar.setTextVisible(True)
             bar.setMinimumWidth(bar.fontMetrics().horizontalAdvance(bar.text()) + 24)  # the text is never cut
             bar.setToolTip("\n".join(x for x in (note, b.basis) if x))
-            quarter = f"第{b.quarter}季度剩余 {b.quarterly_remaining}" if b.quarterly_cap else ""
-            q_l.setText("；".join(x for x in (quarter, note) if x))
-            q_l.setToolTip(bar.toolTip())
+            q_l.setText(f"第{b.quarter}季度剩余 {b.quarterly_remaining}" if b.quarterly_cap else "")
+            note_l.setText(note)
+            note_l.setVisible(bool(note))
+            note_l.setToolTip(bar.toolTip())
