@@ -13,6 +13,7 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
@@ -47,7 +48,8 @@ def main() -> int:
 
     op = accounts.authenticate(db, "clerk", "clerk123")
     win = MainWindow(build_context(db, op))
-    win.resize(1280, 860)
+    win.setWindowState(Qt.WindowState.WindowNoState)  # (a first start opens maximised; the pictures are 1280×800)
+    win.resize(1280, 800)
     win.show()
     ctx = win.ctx
     pump(app, ctx)
@@ -98,7 +100,8 @@ def main() -> int:
     from desktop_app.gui.login import FirstStartDialog, PasswordDialog
 
     sup = MainWindow(build_context(db, accounts.authenticate(db, "admin", "admin123")))
-    sup.resize(1280, 860)
+    sup.setWindowState(Qt.WindowState.WindowNoState)
+    sup.resize(1280, 800)
     sup.show()
     sup.tabs.setCurrentIndex(3)
     sup.audit_tab.refresh()

@@ -74,7 +74,7 @@ def cmd_lookup(args, d, op) -> int:
 # settle, reverse, day-close
 # ---------------------------------------------------------------------------
 VISIT_FIELDS = {"psn_no", "date", "benefit", "disease", "delivery", "use_account", "family_account",
-                "institution", "items", "reason"}
+                "institution", "items", "reason", "diagnosis"}
 
 
 def _read_visit(path: str) -> object:
@@ -123,7 +123,8 @@ def _visit_from_json(path: str):
     return VisitInput(psn_no=str(raw["psn_no"]), date=day, benefit=raw["benefit"], items=items,
                       disease=raw.get("disease"), delivery=raw.get("delivery"),
                       use_account=raw.get("use_account", True), family_account=raw.get("family_account"),
-                      institution=raw.get("institution"), reason=str(raw.get("reason") or ""))
+                      institution=raw.get("institution"), reason=str(raw.get("reason") or ""),
+                      diagnosis=raw.get("diagnosis"))
 
 
 def _rec_json(rec) -> dict:
@@ -222,15 +223,22 @@ def cmd_day_reopen(args, d, op) -> int:
 # ---------------------------------------------------------------------------
 @signed_in()
 def cmd_receipt(args, d, op) -> int:
-    from desktop_app.reports.receipt import save_receipt
+    from datetime import datetime
+
+    from desktop_app.reports.fonts import register_fonts
+    from desktop_app.reports.receipt import ReceiptData, receipt_pages, render_pdf
     from desktop_app.services import ledger
     from desktop_app.services.settings import load
 
     with refusing(ledger.LedgerError, field="setl_no", code="not_found"):
         rec = ledger.get(d, args.setl_no)
     out = Path(args.out or f"{rec.setl_no}_{args.format}.pdf")
-    save_receipt(rec, out, args.format, font_path=load(d).get("font_path") or None)
-    emit({"setl_no": rec.setl_no, "pdf": str(out), "format": args.format}, args.json, f"已生成结算单：{out}")
+    at = None if args.as_issued else datetime.now().strftime("%Y-%m-%d %H:%M:%S")  # a reprint says 补打 and when
+    fonts = register_fonts(load(d).get("font_path") or None)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(render_pdf(receipt_pages(ReceiptData.from_record(rec, reprint_at=at), args.format, fonts), fonts))
+    emit({"setl_no": rec.setl_no, "pdf": str(out), "format": args.format, "reprint_at": at}, args.json,
+         f"已生成结算单（{'补打 ' + at if at else '原样'}）：{out}")
     return 0
 
 
@@ -322,6 +330,8 @@ def _receipt_arguments(p) -> None:
     p.add_argument("setl_no")
     p.add_argument("--format", choices=("A5", "80mm"), default="A5")
     p.add_argument("--out", help="PDF 文件（默认：<结算单号>_<格式>.pdf）")
+    p.add_argument("--as-issued", action="store_true",
+                   help="原样生成结算时开具的结算单（逐字节相同，不标“补打”）；默认生成标明补打时间的补打件")
     common_options(p)
     p.set_defaults(func=cmd_receipt)
 

@@ -1,13 +1,16 @@
-"""政策包与花名册、设置: imports validated before anything changes, long work off the GUI thread."""
+"""政策包与花名册、设置: imports validated before anything changes, long work off the GUI thread;
+the month report (月报) and the reconciliation export (对账导出) into a chosen folder."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Qt, QUrl, Signal
+from datetime import date
+
+from PySide6.QtCore import QDate, QObject, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QFileDialog,
+    QDateEdit,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -21,7 +24,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_app.gui.dialogs import choose_dir, choose_file
 from desktop_app.services import packs as packs_service
+from desktop_app.services import reporting
 from desktop_app.services import roster as roster_service
 from desktop_app.services import settings as settings_service
 
@@ -42,7 +47,11 @@ class AdminTab(QWidget):
         left.addWidget(self._packs_box())
         left.addWidget(self._roster_box())
         lay.addLayout(left, 3)
-        lay.addWidget(self._settings_box(ctx.settings), 2)
+        right = QVBoxLayout()
+        right.addWidget(self._settings_box(ctx.settings))
+        right.addWidget(self._reports_box())
+        right.addStretch(1)
+        lay.addLayout(right, 2)
         self._connect()
         self._show_packs()
         self._clerk = ctx.operator.role != "supervisor"
@@ -155,7 +164,52 @@ class AdminTab(QWidget):
         sl.addRow("", self.settings_msg)
         return sg
 
+    def _reports_box(self) -> QGroupBox:
+        """月报 and 对账导出 (the same files as `clinic-settle report month` / `clinic-settle export`)."""
+        rg = QGroupBox(self.tr("月报与对账导出"))
+        fl = QFormLayout(rg)
+        today = QDate.currentDate()
+        self.month = QDateEdit(today)
+        self.month.setDisplayFormat("yyyy-MM")
+        self.month.setObjectName("report_month")
+        fl.addRow(self.tr("月份"), self.month)
+        self.export_from = QDateEdit(QDate(today.year(), today.month(), 1))
+        self.export_to = QDateEdit(today)
+        for w in (self.export_from, self.export_to):
+            w.setDisplayFormat("yyyy-MM-dd")
+            w.setCalendarPopup(True)
+        span = QHBoxLayout()
+        span.addWidget(self.export_from)
+        span.addWidget(QLabel(self.tr("至")))
+        span.addWidget(self.export_to)
+        fl.addRow(self.tr("对账日期"), span)
+        row = QHBoxLayout()
+        self.report_folder = QLineEdit(str(self.ctx.reports_dir))
+        self.report_folder.setObjectName("report_folder")
+        row.addWidget(self.report_folder, 1)
+        self.report_browse = QPushButton(self.tr("选择…"))
+        row.addWidget(self.report_browse)
+        fl.addRow(self.tr("保存到"), row)
+        buttons = QHBoxLayout()
+        self.month_btn = QPushButton(self.tr("生成月报"))
+        self.month_btn.setObjectName("month_report")
+        self.export_btn = QPushButton(self.tr("对账导出"))
+        self.export_btn.setObjectName("export")
+        buttons.addWidget(self.month_btn)
+        buttons.addWidget(self.export_btn)
+        buttons.addStretch(1)
+        fl.addRow("", buttons)
+        self.report_msg = QLabel("")
+        self.report_msg.setObjectName("report_msg")
+        self.report_msg.setWordWrap(True)
+        self.report_msg.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        fl.addRow("", self.report_msg)
+        return rg
+
     def _connect(self) -> None:
+        self.report_browse.clicked.connect(self._browse_reports)
+        self.month_btn.clicked.connect(self.month_report)
+        self.export_btn.clicked.connect(self.export)
         self.pack_browse.clicked.connect(self._browse_pack)
         self.pack_check_btn.clicked.connect(self.check_pack)
         self.pack_sync_btn.clicked.connect(self.sync_pack)
@@ -170,12 +224,12 @@ class AdminTab(QWidget):
     # ------------------------------------------------------------------ packs
     def _show_packs(self) -> None:
         def done(infos):
-            self.pack_info.setText(self.tr("已加载：") + "；".join(f"{p.name} {p.version}" for p in infos))
+            self.pack_info.setText(self.tr("已装入的政策包：") + "；".join(f"{p.name} {p.version}" for p in infos))
 
         self.ctx.ops.query(packs_service.installed, self.ctx.db, done=done)
 
     def _browse_pack(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, self.tr("选择政策包文件夹"))
+        path = choose_dir(self, self.tr("选择政策包文件夹"), self.pack_path.text())
         if path:
             self.pack_path.setText(path)
 
@@ -186,9 +240,8 @@ class AdminTab(QWidget):
             return
 
         def done(results):
-            labels = packs_service.SYNC_STATUS_LABELS
             self.pack_result.setPlainText(self.tr("校验通过，尚未导入。导入后：\n") + "\n".join(
-                f"  {r.pack_id}（{r.name}）{r.version}：{labels[r.status]}" for r in results))
+                f"  {r.pack_id}（{r.name}）{r.version}：{packs_service.SYNC_STATUS_LABELS[r.status]}" for r in results))
             self.pack_sync_btn.setEnabled(any(r.status != "unchanged" for r in results) and not self._clerk)
 
         self.ctx.ops.query(packs_service.sync, self.ctx.db, path, dry_run=True, actor=self.ctx.operator.login,
@@ -199,7 +252,7 @@ class AdminTab(QWidget):
 
         def done(results):
             self.pack_result.setPlainText(self.tr("已导入：\n") + "\n".join(
-                f"  {r.pack_id} {r.version}：{packs_service.SYNC_STATUS_LABELS[r.status]}" for r in results))
+                f"  {r.pack_id}（{r.name}）{r.version}：{packs_service.SYNC_STATUS_LABELS[r.status]}" for r in results))
             self.pack_sync_btn.setEnabled(False)
             self._show_packs()
 
@@ -213,7 +266,7 @@ class AdminTab(QWidget):
 
     # ----------------------------------------------------------------- roster
     def _browse_roster(self) -> None:
-        path, _f = QFileDialog.getOpenFileName(self, self.tr("选择花名册"), "", "花名册 (*.xlsx *.csv)")
+        path = choose_file(self, self.tr("选择花名册"), self.tr("花名册 (*.xlsx *.csv)"))
         if path:
             self.roster_path.setText(path)
 
@@ -267,12 +320,13 @@ class AdminTab(QWidget):
         values = {}
         for key, w in self.fields.items():
             values[key] = w.currentData() if isinstance(w, QComboBox) else w.text().strip()
-        if not values["clinic_code"] or not values["clinic_name"]:
-            self.settings_msg.setText(self.tr("机构编码和名称不能为空"))
+        bad = settings_service.check(values)
+        if bad:
+            self.settings_msg.setText("；".join(msg for _f, msg in bad))
+            self.settings_msg.setStyleSheet("color: #c00000;")
+            self.fields[bad[0][0]].setFocus()
             return
-        if not (values["clinic_admdvs"].isdigit() and len(values["clinic_admdvs"]) == 6):
-            self.settings_msg.setText(self.tr("机构医保区划须为6位数字"))
-            return
+        self.settings_msg.setStyleSheet("")
 
         try:  # 数量上限, 单行金额上限: the service's own check, said beside the button
             settings_service.check_limits(values)
@@ -286,3 +340,47 @@ class AdminTab(QWidget):
 
         self.ctx.ops.change(settings_service.save, self.ctx.db, values, actor=self.ctx.operator.login, done=done,
                             failed=lambda e: QMessageBox.warning(self, self.tr("设置"), str(e)))
+
+    # ---------------------------------------------------------- reports, export
+    def _browse_reports(self) -> None:
+        path = choose_dir(self, self.tr("选择保存月报和对账文件的文件夹"), self.report_folder.text())
+        if path:
+            self.report_folder.setText(path)
+
+    def _folder(self):
+        from pathlib import Path
+
+        text = self.report_folder.text().strip()
+        if not text:
+            self._report_said(self.tr("请先选择保存的文件夹"), error=True)
+            return None
+        return Path(text)
+
+    def month_report(self) -> None:
+        folder = self._folder()
+        if folder is None:
+            return
+        y, m = self.month.date().year(), self.month.date().month()
+        path = folder / f"月报_{y}-{m:02d}.xlsx"
+        self.ctx.ops.query(reporting.month_report_xlsx, self.ctx.db, y, m, path,
+                           done=lambda p: self._report_said(self.tr("已生成 {0}年{1}月 月报：{2}").format(y, m, p)),
+                           failed=lambda e: self._report_said(str(e), error=True))
+
+    def export(self) -> None:
+        folder = self._folder()
+        if folder is None:
+            return
+        a, b = (date(d.year(), d.month(), d.day()) for d in (self.export_from.date(), self.export_to.date()))
+        out = folder / f"对账_{a:%Y%m%d}-{b:%Y%m%d}"
+
+        def done(res):
+            self._report_said(self.tr("已对账导出 {0} 至 {1}：结算 {2} 笔，冲正 {3} 笔；文件夹：{4}（{5} 个文件，清单 {6}）")
+                              .format(a, b, res.settlements, res.reversals, res.folder, len(res.files),
+                                      res.manifest))
+
+        self.ctx.ops.query(reporting.export, self.ctx.db, a, b, out, done=done,
+                           failed=lambda e: self._report_said(str(e), error=True))
+
+    def _report_said(self, text: str, error: bool = False) -> None:
+        self.report_msg.setStyleSheet("color: #c00000;" if error else "color: #006100;")
+        self.report_msg.setText(text)

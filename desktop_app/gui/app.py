@@ -88,12 +88,17 @@ def install_exception_hook(parent_getter=lambda: None) -> None:
     sys.excepthook = hook
 
 
-SHORTCUTS = (
-    ("F2", "光标到查找框（可直接扫码）"), ("Enter", "查找框：选第一人并转到项目录入；项目框：转到数量；数量：添加"),
-    ("F5", "预结算"), ("F9", "结算（同一就诊重复按只结算一次）"), ("F10", "打印/预览结算单"),
-    ("Ctrl+N", "新就诊（结算后本次就诊不能再改）"), ("Del", "删除选中的费用行"),
-    ("Alt+P / Alt+R / Alt+D", "今日结算：补打结算单 / 冲正 / 日结"), ("Ctrl+1…5", "切换页面"), ("F1", "本帮助"),
-)
+def shortcuts(screens: int) -> tuple[tuple[str, str], ...]:
+    """The keys this window answers to (F1 shows them); `screens`: how many tabs this operator has."""
+    return (
+        ("F2", "光标到查找框（可直接扫码）"),
+        ("Enter", "查找框：只有一人时选中他并转到项目录入（多人时说明人数）；项目框：转到数量；数量：添加"),
+        ("↓ / ↑", "查找框：进入查找结果；在结果中上下移动，Enter 选中"),
+        ("F5", "预结算"), ("F9", "结算（同一就诊重复按只结算一次）"), ("F10", "打印/预览结算单"),
+        ("Ctrl+N", "新就诊（结算后本次就诊不能再改）"), ("Del", "删除选中的费用行"),
+        ("Alt+P / Alt+R / Alt+D", "今日结算：补打结算单 / 冲正 / 日结"),
+        (f"Ctrl+1…{screens}", "切换页面"), ("F1", "本帮助"),
+    )
 
 
 class MainWindow(QMainWindow):
@@ -136,31 +141,33 @@ class MainWindow(QMainWindow):
         pwact.triggered.connect(self.change_my_password)
         self.menuBar().addAction(pwact)
         self.menuBar().addAction(helpact)
+        self._show_status()
+        qs = QSettings(ORG, APP)
+        geo = qs.value("main/geometry")
+        if geo is None or not self.restoreGeometry(geo):  # (restoreGeometry fits a saved size to this screen)
+            self._first_geometry()
+        self.settle_tab.focus_search()
+
+    def _first_geometry(self) -> None:
+        """No saved geometry: 1280×800 or the screen, whichever is smaller (room left for the title bar),
+        centred, and maximised — never taller than the screen (1366×768 and 1024×768 counters)."""
+        screen = self.screen() or QApplication.primaryScreen()
+        avail = screen.availableGeometry()
+        w, h = min(1280, avail.width() - 16), min(800, avail.height() - 48)
+        self.resize(w, h)
+        self.move(avail.x() + (avail.width() - w) // 2, avail.y() + (avail.height() - h - 32) // 2)
+        self.setWindowState(self.windowState() | Qt.WindowState.WindowMaximized)
+
+    def _show_status(self) -> None:
+        ctx = self.ctx
         role = accounts.ROLES.get(ctx.operator.role, ctx.operator.role)
         self.statusBar().showMessage(self.tr("操作员：{0}（{1}）　机构：{2} {3}　数据库：{4}").format(
             ctx.operator.name, role, ctx.settings.clinic_code, ctx.settings.clinic_name, ctx.db.path or ctx.db.url))
-        qs = QSettings(ORG, APP)
-        geo = qs.value("main/geometry")
-        if geo is not None:
-            self.restoreGeometry(geo)
-        else:
-            self._first_size()
-        self.settle_tab.focus_search()
-
-    def _first_size(self) -> None:
-        """1280×860 where it fits; on a smaller screen (1366×768, 1024×768) the window starts maximised, so the
-        result line and the buttons at the bottom are on the screen."""
-        screen = self.screen() or QApplication.primaryScreen()
-        avail = screen.availableGeometry() if screen is not None else None
-        if avail is not None and (avail.width() < 1300 or avail.height() < 900):
-            self.resize(min(1280, avail.width()), min(860, avail.height()))
-            self.setWindowState(Qt.WindowState.WindowMaximized)
-        else:
-            self.resize(1280, 860)
 
     def _settings_saved(self, st) -> None:
         self.ctx.settings = st
         self.setWindowTitle(self.tr("乡镇医保结算台 — {0}").format(st.clinic_name))
+        self._show_status()
 
     def change_my_password(self) -> bool:
         dlg = PasswordDialog.for_own(self.ctx.db, self.ctx.operator.login, self, ask_current=True)
@@ -170,7 +177,7 @@ class MainWindow(QMainWindow):
         return ok
 
     def show_help(self) -> None:
-        rows = "".join(f"<tr><td><b>{k}</b></td><td>{v}</td></tr>" for k, v in SHORTCUTS)
+        rows = "".join(f"<tr><td><b>{k}</b></td><td>{v}</td></tr>" for k, v in shortcuts(self.tabs.count()))
         QMessageBox.information(self, self.tr("快捷键"), f"<table cellspacing=6>{rows}</table>")
 
     def closeEvent(self, event) -> None:

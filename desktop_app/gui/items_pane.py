@@ -11,9 +11,11 @@ from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 
-from PySide6.QtCore import QDate, QStringListModel, Qt, Signal
+import shiboken6
+from PySide6.QtCore import QDate, QEvent, QStringListModel, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QCheckBox,
     QComboBox,
     QCompleter,
@@ -43,6 +45,7 @@ class ItemsPane(QGroupBox):
     EDIT_TRIGGERS = (QAbstractItemView.EditTrigger.DoubleClicked | QAbstractItemView.EditTrigger.EditKeyPressed
                      | QAbstractItemView.EditTrigger.AnyKeyPressed)
     changed = Signal()  # the visit changed: a pre-settlement on screen no longer applies
+    search_requested = Signal()  # F2 pressed while the item drop-down had the keyboard
     failed = Signal(object)  # the catalogue could not be read (the exception)
 
     def __init__(self, ctx, person: Callable[[], object], parent=None):
@@ -59,7 +62,7 @@ class ItemsPane(QGroupBox):
         self._connect()
 
     # ------------------------------------------------------------------ layout
-    def _visit_form(self) -> QHBoxLayout:
+    def _visit_form(self) -> QVBoxLayout:
         form = QHBoxLayout()
         fl = QFormLayout()
         self.visit_date = QDateEdit(QDate.currentDate())
@@ -81,7 +84,16 @@ class ItemsPane(QGroupBox):
         self.delivery.setEnabled(False)
         fl2.addRow(self.tr("分娩方式"), self.delivery)
         form.addLayout(fl2)
-        return form
+        outer = QVBoxLayout()
+        outer.addLayout(form)
+        diag = QFormLayout()
+        self.diagnosis = QLineEdit()
+        self.diagnosis.setObjectName("diagnosis")
+        self.diagnosis.setPlaceholderText(self.tr("可不填：ICD-10 编码 名称，如 J06.900 急性上呼吸道感染（印在结算单上）"))
+        self.diagnosis.setMaxLength(120)
+        diag.addRow(self.tr("诊断"), self.diagnosis)
+        outer.addLayout(diag)
+        return outer
 
     def _entry_form(self) -> QFormLayout:
         fl3 = QFormLayout()
@@ -112,34 +124,46 @@ class ItemsPane(QGroupBox):
         self.items_view.setObjectName("items")
         self.items_view.setModel(self.items)
         self.items_view.verticalHeader().hide()
-        self.items_view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.items_view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.items_view.horizontalHeader().setSectionResizeMode(ItemsModel.COL_NAME, QHeaderView.ResizeMode.Stretch)
+        self.items_view.horizontalHeader().setMinimumSectionSize(36)
         self.items_view.setEditTriggers(self.EDIT_TRIGGERS)
         return self.items_view
 
-    def _bottom_row(self) -> QHBoxLayout:
-        bottom = QHBoxLayout()
+    def _bottom_row(self) -> QVBoxLayout:
+        """Two rows (total and account; the buttons), so the pane stays narrow enough for the split beside it
+        on a 1024-pixel screen."""
+        bottom = QVBoxLayout()
+        first = QHBoxLayout()
         self.total_label = QLabel(self.tr("合计：0.00 元"))
         self.total_label.setObjectName("total")
-        bottom.addWidget(self.total_label)
-        bottom.addStretch(1)
+        first.addWidget(self.total_label)
+        first.addStretch(1)
         self.use_account = QCheckBox(self.tr("使用个人账户"))
         self.use_account.setChecked(True)
-        bottom.addWidget(self.use_account)
+        first.addWidget(self.use_account)
         self.remove_btn = QPushButton(self.tr("删除行（Del）"))
+        first.addWidget(self.remove_btn)
+        bottom.addLayout(first)
+        buttons = QHBoxLayout()
         self.presettle_btn = QPushButton(self.tr("预结算（F5）"))
         self.presettle_btn.setObjectName("presettle")
         self.settle_btn = QPushButton(self.tr("结算（F9）"))
         self.settle_btn.setObjectName("settle")
         self.print_btn = QPushButton(self.tr("打印（F10）"))
         self.new_btn = QPushButton(self.tr("新就诊（Ctrl+N）"))
-        for b in (self.remove_btn, self.presettle_btn, self.settle_btn, self.print_btn, self.new_btn):
-            bottom.addWidget(b)
+        for b in (self.presettle_btn, self.settle_btn, self.print_btn, self.new_btn):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        bottom.addLayout(buttons)
         return bottom
 
     def _connect(self) -> None:
         self.benefit.currentIndexChanged.connect(lambda _i: self.benefit_changed())
         self.item_entry.returnPressed.connect(self._item_enter)
+        self.item_entry.textEdited.connect(self._input_edited)
+        QApplication.instance().focusChanged.connect(self._focus_changed)
+        self.qty.textEdited.connect(self._input_edited)
         self.qty.returnPressed.connect(self.add_item)
         self.add_btn.clicked.connect(lambda: self.add_item())
         self.remove_btn.clicked.connect(lambda: self.remove_item())
@@ -163,11 +187,41 @@ class ItemsPane(QGroupBox):
             comp.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
             comp.setMaxVisibleItems(12)
             comp.activated.connect(self._completer_picked)
+            comp.popup().installEventFilter(self)
             self.item_entry.setCompleter(comp)
 
         self.ctx.ops.query(catalogue.all_items, self.ctx.db, done=done, failed=self.failed.emit)
 
+    def eventFilter(self, obj, event) -> bool:
+        """The drop-down never keeps the keyboard from F2: F2 while it has the keyboard closes it and hands
+        F2 on (the cursor goes to the search box)."""
+        comp = self.item_entry.completer()
+        popup = comp.popup() if comp is not None else None
+        if obj is popup and event.type() == QEvent.Type.KeyPress and event.key() == Qt.Key.Key_F2:
+            popup.hide()
+            self.search_requested.emit()
+            return True
+        return super().eventFilter(obj, event)
+
+    def _focus_changed(self, _old, new) -> None:
+        """The cursor went elsewhere (F2, a click): the drop-down closes, so what is typed goes where the cursor is."""
+        if not shiboken6.isValid(self.item_entry):  # the window is being taken down
+            return
+        comp = self.item_entry.completer()
+        if comp is not None and comp.popup().isVisible() and new not in (self.item_entry, comp.popup()):
+            comp.popup().hide()
+
+    def _input_edited(self, _text: str) -> None:
+        """The clerk is correcting the entry: an old complaint about it goes (a bad line in the table stays)."""
+        self.entry_msg.setText(self.items.first_error())
+
+    def _close_drop_down(self) -> None:
+        comp = self.item_entry.completer()
+        if comp is not None and comp.popup().isVisible():
+            comp.popup().hide()
+
     def _completer_picked(self, label: str) -> None:
+        self._close_drop_down()  # the item is taken: the list has done its job
         self.item_entry.setText(label)
         self.qty.setFocus()
         self.qty.selectAll()
@@ -265,6 +319,7 @@ class ItemsPane(QGroupBox):
             return
         self.entry_msg.setText("")
         self.item_entry.clear()
+        self._close_drop_down()
         self.qty.setText("1")
         self.item_entry.setFocus()
 
@@ -274,6 +329,9 @@ class ItemsPane(QGroupBox):
             self.items.remove(idx.row())
 
     def _items_changed(self, *_a) -> None:
+        for c in range(self.items.columnCount()):  # every change: amounts are never cut to `1…`
+            if c != ItemsModel.COL_NAME:  # (the name takes the rest of the width)
+                self.items_view.resizeColumnToContents(c)
         self.total_label.setText(self.tr("合计：{0} 元").format(f"{self.items.total():.2f}"))
         err = self.items.first_error()
         self.entry_msg.setText(err)
@@ -291,4 +349,5 @@ class ItemsPane(QGroupBox):
             disease=self.disease.currentData() if code == "chronic_special" else None,
             delivery=self.delivery.currentData() if code == "maternity_delivery" else None,
             use_account=self.use_account.isChecked(),
+            diagnosis=self.diagnosis.text().strip() or None,
         )

@@ -1,13 +1,15 @@
 """结算 screen, top: find the insured person and show who it is.
 
-Type or scan into the search box (a search runs 150 ms after the last key; Enter runs it at
-once, picks the first hit and moves on to the items); the details beside it show the person,
+Type or scan into the search box (a search runs 150 ms after the last key). Hits are listed in
+rank order (the name exactly, then names starting with it, then pinyin). Enter picks a person
+only when there is exactly one hit or the clerk moved to a row (↓ from the search box, then ↑↓
+and Enter); with several hits it says how many and waits. The details beside it show the person,
 the registered diseases, the account balance and a bar per benefit cap.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSortFilterProxyModel, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QSortFilterProxyModel, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QGridLayout,
@@ -16,6 +18,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QProgressBar,
+    QSizePolicy,
     QSplitter,
     QTableView,
     QVBoxLayout,
@@ -24,6 +27,8 @@ from PySide6.QtWidgets import (
 
 from desktop_app.gui.models import ResultsModel
 from desktop_app.services import lookup
+
+MAX_QUERY = 512  # characters kept in the search box (a 医保电子凭证 code is far shorter)
 
 
 class PersonPane(QSplitter):
@@ -36,8 +41,9 @@ class PersonPane(QSplitter):
         self.ctx = ctx  # AppContext: db, ops, operator, show_full_id
         self.person = None  # the PersonSummary shown
         self._search_gen = 0
+        self._searched = None  # the text the hits on screen were found for
         self._person_gen = 0
-        self._cap_rows: list[tuple[QLabel, QProgressBar, QLabel]] = []
+        self._cap_rows: list[tuple[QLabel, QProgressBar, QLabel, QLabel]] = []  # name, bar, quarter, note
         self._build()
         self._connect()
 
@@ -49,8 +55,13 @@ class PersonPane(QSplitter):
         self.search.setObjectName("search")
         self.search.setPlaceholderText(self.tr("扫码 / 身份证号 / 人员编号 / 姓名 / 拼音首字母（F2）"))
         self.search.setClearButtonEnabled(True)
-        self.search.setMaxLength(100)
+        self.search.setMaxLength(MAX_QUERY)  # a scanner's run-on garbage is cut, never shown whole
         ll.addWidget(self.search)
+        self.search_msg = QLabel("")  # how many hits / nothing found and what to try
+        self.search_msg.setObjectName("search_msg")
+        self.search_msg.setWordWrap(True)
+        self.search_msg.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        ll.addWidget(self.search_msg)
         self.results = ResultsModel(self)
         self.proxy = QSortFilterProxyModel(self)
         self.proxy.setSourceModel(self.results)
@@ -63,7 +74,8 @@ class PersonPane(QSplitter):
         self.results_view.verticalHeader().hide()
         self.results_view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.results_view.horizontalHeader().setStretchLastSection(True)
-        self.results_view.setSortingEnabled(True)
+        self.results_view.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        self.results_view.setSortingEnabled(True)  # a header click sorts; a new search is in rank order again
         ll.addWidget(self.results_view)
         self.addWidget(left)
         self.person_box = QGroupBox(self.tr("参保人"))
@@ -72,7 +84,15 @@ class PersonPane(QSplitter):
         self.person_label.setObjectName("person")
         self.person_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.person_label.setWordWrap(True)
+        self.person_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         pl.addWidget(self.person_label)
+        self.glyph_warning = QLabel("")  # a character of the name no font here can print
+        self.glyph_warning.setObjectName("glyph_warning")
+        self.glyph_warning.setWordWrap(True)
+        self.glyph_warning.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.glyph_warning.setStyleSheet("color: #c00000; font-weight: bold;")
+        self.glyph_warning.hide()
+        pl.addWidget(self.glyph_warning)
         self.caps = QGridLayout()
         pl.addLayout(self.caps)
         pl.addStretch(1)
@@ -86,8 +106,19 @@ class PersonPane(QSplitter):
         self._search_timer.timeout.connect(self._run_search)
         self.search.textEdited.connect(lambda _t: self._search_timer.start())
         self.search.returnPressed.connect(self._search_enter)
+        self.search.installEventFilter(self)
         self.results_view.selectionModel().currentRowChanged.connect(self._pick_current)
         self.results_view.activated.connect(lambda _i: self.chosen.emit())
+
+    def eventFilter(self, obj, event) -> bool:
+        """↓ / PgDn in the search box moves into the hits (the first one), where ↑↓ and Enter choose."""
+        if obj is self.search and event.type() == QEvent.Type.KeyPress and \
+                event.key() in (Qt.Key.Key_Down, Qt.Key.Key_PageDown) and self.proxy.rowCount():
+            self.results_view.setFocus()
+            if not self.results_view.selectionModel().hasSelection():
+                self.results_view.selectRow(0)
+            return True
+        return super().eventFilter(obj, event)
 
     # ------------------------------------------------------------------ search
     def focus_search(self) -> None:
@@ -95,47 +126,59 @@ class PersonPane(QSplitter):
         self.search.selectAll()
 
     def _run_search(self) -> None:
+        self._query(self.search.text(), enter=False)
+
+    def _search_enter(self) -> None:
+        """Enter in the search box: the chosen row if the clerk moved to one for this text, the only hit,
+        or else say how many there are (never the first of many)."""
+        self._search_timer.stop()
         q = self.search.text()
+        if q == self._searched and self.results_view.selectionModel().hasSelection():
+            self.chosen.emit()
+            return
+        self._query(q, enter=True)
+
+    def _query(self, q: str, *, enter: bool) -> None:
         self._search_gen += 1
         gen = self._search_gen
 
         def done(hits):
             if gen != self._search_gen:
                 return  # the clerk typed on; a newer search is under way
+            self._searched = q
             self._set_hits(hits)
-            if hits:
+            self._say_hits(q, hits)
+            if len(hits) == 1:
                 self.results_view.selectRow(0)
+                if enter:
+                    self.chosen.emit()
 
         self.ctx.ops.query(lookup.search, self.ctx.db, q, done=done, failed=self.failed.emit)
 
     def _set_hits(self, hits) -> None:
         first = not self.results.hits
+        self.results_view.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)  # rank order
         self.results.set_hits(hits)
         if first and hits:
             self.results_view.resizeColumnsToContents()  # once; no relayout on every keystroke
 
-    def _search_enter(self) -> None:
-        self._search_timer.stop()
-        q = self.search.text()
-        self._search_gen += 1
-        gen = self._search_gen
-
-        def done(hits):
-            if gen != self._search_gen:
-                return
-            self._set_hits(hits)
-            if hits:
-                self.results_view.selectRow(0)
-                self.chosen.emit()
-            else:
-                self.person_label.setText(self.tr("没有找到“{0}”").format(q))
-
-        self.ctx.ops.query(lookup.search, self.ctx.db, q, done=done, failed=self.failed.emit)
+    def _say_hits(self, q: str, hits) -> None:
+        shown = q if len(q) <= 24 else q[:24] + "…"
+        if not hits and q.strip():
+            self.search_msg.setText(self.tr("没有找到“{0}”。可以试：身份证号（18位）、身份证后4–6位、人员编号、姓名，"
+                                            "或拼音首字母（如 zs）；扫码请对准医保电子凭证。").format(shown))
+            self.search_msg.setStyleSheet("color: #c00000;")
+        elif len(hits) > 1:
+            self.search_msg.setText(self.tr("找到 {0} 人：按 ↓ 进入列表，↑↓ 选择，Enter 确认").format(len(hits)))
+            self.search_msg.setStyleSheet("")
+        else:
+            self.search_msg.setText("")
 
     def _pick_current(self, current, _previous) -> None:
         if not current.isValid():
             return
         hit = self.results.hits[self.proxy.mapToSource(current).row()]
+        self.search_msg.setText("")  # "找到 3 人…" is answered: the clerk is on a row
         self.load_person(hit.psn_no)
 
     # ------------------------------------------------------------------ person
@@ -191,32 +234,66 @@ class PersonPane(QSplitter):
             self._show_caps(s)
         finally:
             self.person_box.setUpdatesEnabled(True)
+        self._check_glyphs(s.name)
+
+    def _check_glyphs(self, name: str) -> None:
+        """Say so when the name has a character (𠮷, 䶮…) that no font on this machine prints (in the background:
+        the fonts are read once)."""
+        from desktop_app.reports import fonts
+
+        self.glyph_warning.hide()
+        gen = self._person_gen
+        font_path = self.ctx.settings.get("font_path") or None
+
+        def done(missing):
+            if gen != self._person_gen or not missing:
+                return
+            chars = "、".join(f"“{c}”（U+{ord(c):04X}）" for c in missing)
+            self.glyph_warning.setText(self.tr(
+                "⚠ 姓名中的 {0} 本机没有字体能打印：结算单上以□代替并注明，请核对证件后手写补正；"
+                "可安装含扩展汉字的字体（Windows：SimSun-ExtB；Linux：fonts-hanazono）。").format(chars))
+            self.glyph_warning.show()
+
+        self.ctx.ops.query(lambda n: fonts.missing_glyphs(n, fonts.register_fonts(font_path)), name, done=done,
+                           failed=self.failed.emit)
 
     def _show_caps(self, s) -> None:
         """Cap bars are created once per row and reused: no widget churn while the clerk searches."""
         rows = self._cap_rows
         while len(rows) < len(s.benefits):
             r = len(rows)
-            rows.append((QLabel(), QProgressBar(), QLabel()))
-            for col, w in enumerate(rows[-1]):
-                self.caps.addWidget(w, r, col)
-        for i, (name_l, bar, q_l) in enumerate(rows):
+            rows.append((QLabel(), QProgressBar(), QLabel(), QLabel()))
+            note_l = rows[-1][3]
+            note_l.setWordWrap(True)  # a long note wraps under the bar instead of being cut
+            note_l.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            note_l.setStyleSheet("color: #505050;")
+            for col, w in enumerate(rows[-1][:3]):
+                self.caps.addWidget(w, 2 * r, col)
+            self.caps.addWidget(note_l, 2 * r + 1, 1, 1, 2)
+            self.caps.setColumnStretch(1, 1)
+        for i, (name_l, bar, q_l, note_l) in enumerate(rows):
             visible = i < len(s.benefits)
-            for w in (name_l, bar, q_l):
+            for w in (name_l, bar, q_l, note_l):
                 w.setVisible(visible)
             if not visible:
                 continue
             b = s.benefits[i]
             name_l.setText(b.benefit_label + (f"（{b.disease}）" if b.disease else ""))
             bar.setObjectName(f"cap_{b.benefit}")
+            note = ""
             if b.annual_cap:
                 bar.setRange(0, int(b.annual_cap * 100))
                 bar.setValue(min(int(b.fund_paid * 100), int(b.annual_cap * 100)))
                 bar.setFormat(f"已付 {b.fund_paid} / 限额 {b.annual_cap}，剩余 {b.annual_remaining}")
-            else:
+            else:  # no plain figure: the bar says what was paid, the note under it says how the cap reads
                 bar.setRange(0, 1)
                 bar.setValue(0)
-                bar.setFormat(f"已付 {b.fund_paid}；{b.cap_note}")
+                bar.setFormat(f"已付 {b.fund_paid}")
+                note = b.cap_note
             bar.setTextVisible(True)
-            bar.setToolTip(b.basis)
+            bar.setMinimumWidth(bar.fontMetrics().horizontalAdvance(bar.text()) + 24)  # the text is never cut
+            bar.setToolTip("\n".join(x for x in (note, b.basis) if x))
             q_l.setText(f"第{b.quarter}季度剩余 {b.quarterly_remaining}" if b.quarterly_cap else "")
+            note_l.setText(note)
+            note_l.setVisible(bool(note))
+            note_l.setToolTip(bar.toolTip())

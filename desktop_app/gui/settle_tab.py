@@ -55,7 +55,10 @@ class SettleTab(QWidget):
         lower = QSplitter(Qt.Orientation.Horizontal)
         lower.addWidget(self.items_pane)
         lower.addWidget(self.split_view)
-        lower.setSizes([700, 580])
+        lower.setChildrenCollapsible(False)
+        lower.setStretchFactor(0, 5)
+        lower.setStretchFactor(1, 4)
+        lower.setSizes([560, 440])
         root.addWidget(lower, 5)
         # the parts' widgets, reached from the screen (tests, screenshots, the bench)
         pp, ip, sv = self.person_pane, self.items_pane, self.split_view
@@ -71,6 +74,9 @@ class SettleTab(QWidget):
         pp.loaded.connect(self._person_loaded)
         pp.chosen.connect(lambda: self.item_entry.setFocus())
         pp.failed.connect(self._show_error)
+        pp.loaded.connect(lambda *_a: self.split_view.clear_warning())  # a red "pick a person first" is stale now
+        ip.changed.connect(self.split_view.clear_warning)
+        ip.search_requested.connect(self.focus_search)
         ip.failed.connect(self._show_error)
         ip.changed.connect(self._invalidate)
         # clicked(bool) would hand its `checked` to a slot with a parameter: every action goes through a lambda
@@ -87,7 +93,8 @@ class SettleTab(QWidget):
         dl = QShortcut(QKeySequence(Qt.Key.Key_Delete), ip.items_view)
         dl.setContext(Qt.ShortcutContext.WidgetShortcut)
         dl.activated.connect(lambda: ip.remove_item())
-        order = (pp.search, pp.results_view, ip.visit_date, ip.benefit, ip.disease, ip.delivery, ip.item_entry, ip.qty,
+        order = (pp.search, pp.results_view, ip.visit_date, ip.benefit, ip.disease, ip.delivery, ip.diagnosis,
+                 ip.item_entry, ip.qty,
                  ip.add_btn, ip.items_view, ip.use_account, ip.presettle_btn, ip.settle_btn, ip.print_btn, ip.new_btn)
         for a, b in itertools.pairwise(order):
             self.setTabOrder(a, b)
@@ -143,6 +150,7 @@ class SettleTab(QWidget):
         self.preview_result = None
         self.last_record = None
         self.split_view.clear()
+        self.items_pane.diagnosis.clear()
         if not keep_person:
             self.person_pane.clear()
         self.person_pane.set_locked(False)
@@ -316,9 +324,9 @@ class SettleTab(QWidget):
             self._warn(self.tr("还没有可打印的结算单"))
             return
         from desktop_app.reports.qtprint import show_preview
-        from desktop_app.reports.receipt import ReceiptData, layout
+        from desktop_app.reports.receipt import ReceiptData, receipt_pages
 
-        show_preview(layout(ReceiptData.from_record(self.last_record), self.ctx.settings.get("receipt_format")),
+        show_preview(receipt_pages(ReceiptData.from_record(self.last_record), self.ctx.settings.get("receipt_format")),
                      self, self.ctx.settings.get("printer"))
 
     # ----------------------------------------------------------------- errors

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHeaderView,
     QLabel,
+    QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app.core.model import FIELD_STEPS, MONEY_LABELS
 
+MIN_WIDTH = 380  # 项目 and 金额 in full and a readable 依据, also on a 1024-pixel screen
 SPLIT_ROWS = tuple((f, MONEY_LABELS[f]) for f in (
     "medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt", "act_pay_dedc",
     "hifp_pay", "hifmi_pay", "hifob_pay", "acct_pay", "acct_mulaid_pay", "psn_cash_pay"))
@@ -46,25 +48,59 @@ class SplitView(QGroupBox):
         self.split.setHorizontalHeaderLabels([self.tr("项目"), self.tr("金额（元）"), self.tr("依据")])
         self.split.verticalHeader().hide()
         self.split.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.split.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
-        prl.addWidget(self.split)
+        self.split.setWordWrap(False)
+        self.split.setTextElideMode(Qt.TextElideMode.ElideRight)  # only 依据 may be shortened; full text below
+        self.split.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        hh = self.split.horizontalHeader()
+        hh.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        hh.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        hh.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        hh.setMinimumSectionSize(40)
+        # compact rows: the whole split (11 rows) fits above a three-line result on a 768-pixel screen
+        self.split.verticalHeader().setDefaultSectionSize(self.split.fontMetrics().height() + 8)
+        prl.addWidget(self.split, 1)
+        self.why = QLabel("")  # the whole 依据 of the row the clerk is on
+        self.why.setObjectName("why")
+        self.why.setWordWrap(True)
+        self.why.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.why.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.why.setStyleSheet("color: #404040;")
+        prl.addWidget(self.why)
+        self.split.currentCellChanged.connect(self._show_why)
+        self.setMinimumWidth(MIN_WIDTH)
+        self._warning = False
         self.result_label = QLabel("")
         self.result_label.setObjectName("result")
         self.result_label.setWordWrap(True)
+        self.result_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.notices.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         prl.addWidget(self.result_label)
 
     def clear(self) -> None:
         self.split.setRowCount(0)
         self.notices.setText("")
+        self.why.setText("")
         self.result_label.setText("")
         self.set_settled("")
+        self._warning = False
 
     def set_settled(self, setl_no: str) -> None:
         """Say that the split on screen is a settlement (locked), or no longer ("")."""
         self.setTitle(self.tr("结算结果") if setl_no else self.tr("预结算"))
         self.settled_label.setText(self.tr("已结算　结算单号 {0}").format(setl_no) if setl_no else "")
         self.settled_label.setVisible(bool(setl_no))
+
+    def _show_why(self, row: int, _col: int, _prow: int, _pcol: int) -> None:
+        it = self.split.item(row, 2) if row >= 0 else None
+        label = self.split.item(row, 0) if row >= 0 else None
+        self.why.setText(f"{label.text()}：{it.toolTip()}" if it is not None and it.toolTip() else "")
+
+    def clear_warning(self) -> None:
+        """The input a red message was about has changed: the message is stale (a green one stays)."""
+        if self._warning:
+            self.result_label.setText("")
+            self._warning = False
 
     def show_split(self, r: dict) -> None:
         trace = r.get("trace", [])
@@ -88,19 +124,20 @@ class SplitView(QGroupBox):
             why_item = QTableWidgetItem("；".join(why))
             why_item.setToolTip("\n".join(why))
             self.split.setItem(row, 2, why_item)
-        self.split.resizeColumnsToContents()
-        self.split.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.why.setText("")
         self.notices.setText("\n".join("⚠ " + n["message"] for n in r.get("notices", [])))
 
     def say(self, text: str) -> None:
         """What was done (green)."""
         self.result_label.setText(text)
         self.result_label.setStyleSheet("color: #006100; font-weight: bold;")
+        self._warning = False
 
     def warn(self, text: str) -> None:
         """Why not (red)."""
         self.result_label.setText(text)
         self.result_label.setStyleSheet("color: #c00000; font-weight: bold;")
+        self._warning = True
 
     def refused(self, exc) -> None:
         """A (pre-)settlement refused: its message, and no split that could be taken for its result."""

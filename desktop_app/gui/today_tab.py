@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -160,15 +160,24 @@ class TodayTab(QWidget):
 
     # ------------------------------------------------------------------ 补打
     def reprint(self) -> None:
+        """补打: a copy marked 补打 with the time, kept in receipts/ and shown in the print preview."""
         rec = self.selected()
         if rec is None:
             self._error(self.tr("请先选择一笔结算"))
             return
         from desktop_app.reports.qtprint import show_preview
-        from desktop_app.reports.receipt import ReceiptData, layout
+        from desktop_app.reports.receipt import save_reprint
 
-        show_preview(layout(ReceiptData.from_record(rec), self.ctx.settings.get("receipt_format")), self,
-                     self.ctx.settings.get("printer"))
+        st = self.ctx.settings
+
+        def done(out):
+            path, pages = out
+            self._say(self.tr("已补打 {0}，补打件：{1}").format(rec.setl_no, path))
+            # the preview's own event loop runs after this answer is delivered, not inside it
+            QTimer.singleShot(0, lambda: show_preview(pages, self, st.get("printer")))
+
+        self.ctx.ops.query(save_reprint, rec, self.ctx.receipts_dir, st.get("receipt_format"),
+                           st.get("font_path") or None, done=done, failed=self._error)
 
     # ------------------------------------------------------------------ 冲正
     def reverse(self) -> None:

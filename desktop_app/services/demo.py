@@ -188,12 +188,10 @@ def create_demo(db: Database, *, persons: int = 500, seed: int = 20241001, today
 
 
 def _price_list(db: Database) -> None:
-    from pypinyin import Style, lazy_pinyin
-
     with db.write() as s:
         for code, name, kind, lv, fee, unit, price, pay_std in PRICE_LIST:
             if s.get(m.ClinicItem, code) is None:
-                py = "".join(p[0] for p in lazy_pinyin(name, style=Style.FIRST_LETTER, errors="ignore") if p).lower()
+                py = roster_service.pinyin_initials(name)  # Latin letters and digits kept: 维生素C → wssc…
                 s.add(m.ClinicItem(code=code, name=name, pinyin=py, kind=kind, chrgitm_lv=lv, fee_category=fee,
                                    unit=unit, price=price, pay_std=pay_std, active=True))
 

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -76,6 +77,7 @@ class VisitInput:
     family_account: dict | None = None
     institution: dict | None = None  # default: this clinic (settings)
     reason: str = ""  # required for a visit of an earlier calendar year (supervisor only; stored and audited)
+    diagnosis: str | None = None  # optional, printed on the receipt: ICD-10 code and name ("J06.900 急性上呼吸道感染")
 
 
 @dataclass(frozen=True)
@@ -288,6 +290,7 @@ def _compute_full(s, db: Database, visit: VisitInput):
 def presettle(db: Database, visit: VisitInput, *, today: date | None = None) -> Preview:
     """预结算: the full split with reasons; writes nothing. A visit after today is refused."""
     check_visit_date(visit.date, today=today or date.today())
+    check_diagnosis(visit.diagnosis)  # a bad 诊断 is said at F5, not only at F9
     with db.read() as s:
         _person, claim, result = _compute(s, db, visit)
     return Preview(result, claim)
@@ -441,10 +444,16 @@ def reverse(db: Database, setl_no: str, *, reason: str, operator: str, token: st
 def _receipt_snapshot(s, person, visit, claim, result, history, policy, settings, op) -> dict:
     """The receipt's header data and year-to-date figures, frozen at settlement."""
     from desktop_app.core.model import CATEGORIES
+    from desktop_app.services import regions
     from desktop_app.services.roster import mask_id
 
-    region = region_name(dict(s.execute(select(m.PolicyPack.admdvs, m.PolicyPack.name).where(
-        m.PolicyPack.admdvs.in_(admdvs_levels(person.admdvs)))).all()), person.admdvs)
+    region = regions.name(person.admdvs) or region_name(dict(s.execute(
+        select(m.PolicyPack.admdvs, m.PolicyPack.name).where(m.PolicyPack.admdvs.in_(admdvs_levels(person.admdvs))))
+        .all()), person.admdvs)
+    units = {}
+    for it in claim["items"]:
+        ci = s.get(m.ClinicItem, it["code"])
+        units[it["code"]] = {"spec": "", "unit": ci.unit if ci else ""}  # (the price list has no 规格 column yet)
     disease_name = ""
     if visit.disease:
         disease_name = s.execute(select(m.PackDisease.name).where(m.PackDisease.code == visit.disease)).scalar() or ""
@@ -465,7 +474,24 @@ def _receipt_snapshot(s, person, visit, claim, result, history, policy, settings
         "admdvs": person.admdvs, "region": region,
         "benefit_label": BENEFITS.get(visit.benefit, visit.benefit), "disease": visit.disease or "",
         "disease_name": disease_name, "operator_name": op.name, "ytd": ytd,
+        "diagnosis": check_diagnosis(visit.diagnosis), "item_units": units,
     }
+
+
+_ICD10 = re.compile(r"([A-Za-z]\d{2}(?:\.[0-9A-Za-z]{1,8})?)(?:\s+(\S.*))?")
+
+
+def check_diagnosis(text: str | None) -> str:
+    """An optional 诊断: an ICD-10 code, then its name ("J06.900 急性上呼吸道感染"); "" when not given."""
+    text = " ".join((text or "").split())
+    if not text:
+        return ""
+    m_ = _ICD10.fullmatch(text)
+    if m_ is None or len(text) > 120:
+        raise LedgerError(f"诊断须为 ICD-10 编码加名称，如“J06.900 急性上呼吸道感染”，收到“{text[:40]}”",
+                          field="diagnosis", code="invalid_input")
+    code, name = m_.group(1), m_.group(2) or ""
+    return f"{code[0].upper()}{code[1:]} {name}".strip()
 
 
 def _neg(v: str) -> str:

@@ -1,8 +1,9 @@
 """Finding an insured person, and the summary the clerk sees.
 
 One query box takes: a scanned 医保电子凭证 / card-reader text, an ID number,
-a 人员编号, a name (prefix, then substring) or pinyin (initials `zs`, full
-`zhangsan`). Prefix searches are range scans on indexed columns (`>= q AND < q+1`),
+a 人员编号, the last 4–6 digits of an ID number, a name (the name exactly, then
+names starting with it, then names containing it) or pinyin (initials `zs`, full
+`zhangsan`; Latin letters and digits of a name are part of its keys: 维生素C → wssc). Prefix searches are range scans on indexed columns (`>= q AND < q+1`),
 which SQLite and PostgreSQL both serve from a b-tree.
 """
 
@@ -19,6 +20,7 @@ from desktop_app.core import caps
 from desktop_app.core.model import BENEFITS, CATEGORIES, INSUTYPES, region_name
 from desktop_app.core.money import q2
 from desktop_app.services import packs as packs_service
+from desktop_app.services import regions
 from desktop_app.services.roster import mask_id
 from desktop_app.store import models as m
 from desktop_app.store.db import Database
@@ -122,47 +124,80 @@ def _rows(s, *where, order=None, limit: int | None = None):
 
 def _search(s, q: str, limit: int) -> list[PersonHit]:
     compact = re.sub(r"\s+", "", q)
-    # an ID number, typed or inside scanned text
+    exact = _exact_keys(s, compact)
+    if exact is not None:
+        return exact
+    # scanned text (医保电子凭证 / card reader): an ID number or 人员编号 inside it
+    if len(compact) > 18 or any(c in compact for c in ":|;=&?"):
+        return _scanned(s, compact)
+    if re.fullmatch(r"\d+|\d{3,5}[Xx]", compact):
+        hits = []
+        if 4 <= len(compact) <= 6:  # the last 4–6 digits of the ID number (read off the card)
+            hits = _hits(_rows(s, m.Person.id_no.endswith(compact.upper(), autoescape=True),
+                               order=(m.Person.name, m.Person.psn_no), limit=limit), f"身份证后{len(compact)}位")
+        if compact.isdigit() and len(hits) < limit:
+            hits += _hits(_rows(s, _prefix(m.Person.psn_no, compact), order=(m.Person.psn_no,), limit=limit),
+                          "人员编号前缀")
+        return _unique(hits)[:limit]
+    hits = _by_name(s, compact, limit)
+    if compact.isascii() and compact.isalnum() and len(hits) < limit:
+        hits += _by_pinyin(s, compact.lower(), limit)
+    return _unique(hits)[:limit]
+
+
+def _exact_keys(s, compact: str) -> list[PersonHit] | None:
+    """An ID number or a 人员编号, exactly (None: not one of those)."""
     if re.fullmatch(r"\d{17}[\dXx]", compact):
         rows = _rows(s, m.Person.id_no == compact.upper())
         if rows:
             return _hits(rows, "身份证号")
-    # 人员编号 exactly
     if re.fullmatch(r"[0-9A-Za-z]{1,32}", compact):
         rows = _rows(s, m.Person.psn_no == compact)
         if rows:
             return _hits(rows, "人员编号")
-    # scanned text (医保电子凭证 / card reader): an ID number or 人员编号 inside it
-    if len(compact) > 18 or any(c in compact for c in ":|;=&?"):
-        for idn in _ID_IN_TEXT.findall(compact):
-            rows = _rows(s, m.Person.id_no == idn.upper())
+    return None
+
+
+def _scanned(s, compact: str) -> list[PersonHit]:
+    for idn in _ID_IN_TEXT.findall(compact):
+        rows = _rows(s, m.Person.id_no == idn.upper())
+        if rows:
+            return _hits(rows, "扫码")
+    for token in re.split(r"[^0-9A-Za-z]+", compact):
+        if 6 <= len(token) <= 32:
+            rows = _rows(s, m.Person.psn_no == token)
             if rows:
                 return _hits(rows, "扫码")
-        for token in re.split(r"[^0-9A-Za-z]+", compact):
-            if 6 <= len(token) <= 32:
-                rows = _rows(s, m.Person.psn_no == token)
-                if rows:
-                    return _hits(rows, "扫码")
-        return []
-    if compact.isdigit():
-        return _hits(_rows(s, _prefix(m.Person.psn_no, compact), order=(m.Person.psn_no,), limit=limit),
-                     "人员编号前缀")
-    if compact.isascii() and compact.isalpha():
-        key = compact.lower()
-        psns = s.execute(select(m.PersonKey.psn_no).where(_prefix(m.PersonKey.key, key))
-                         .order_by(m.PersonKey.key, m.PersonKey.psn_no).limit(limit * 3)).scalars().all()
-        psns = list(dict.fromkeys(psns))[:limit]
-        if not psns:
-            return []
-        by = {p.psn_no: p for p in _rows(s, m.Person.psn_no.in_(psns))}
-        return _hits([by[x] for x in psns if x in by], "拼音")
-    rows = _rows(s, _prefix(m.Person.name, compact), order=(m.Person.name, m.Person.psn_no), limit=limit)
-    hits = _hits(rows, "姓名")
+    return []
+
+
+def _by_name(s, compact: str, limit: int) -> list[PersonHit]:
+    """The name exactly first, then names that start with it, then names that contain it."""
+    hits = _hits(_rows(s, m.Person.name == compact, order=(m.Person.psn_no,), limit=limit), "姓名")
     if len(hits) < limit:
+        rows = _rows(s, _prefix(m.Person.name, compact), m.Person.name != compact,
+                     order=(m.Person.name, m.Person.psn_no), limit=limit)
+        hits += _hits(rows, "姓名前缀")
+    if len(hits) < limit and not (compact.isascii() and compact.isalnum()):
         seen = {h.psn_no for h in hits}
         more = _rows(s, m.Person.name.contains(compact, autoescape=True), limit=limit)
         hits += _hits([p for p in more if p.psn_no not in seen][: limit - len(hits)], "姓名包含")
     return hits
+
+
+def _by_pinyin(s, key: str, limit: int) -> list[PersonHit]:
+    psns = s.execute(select(m.PersonKey.psn_no).where(_prefix(m.PersonKey.key, key))
+                     .order_by(m.PersonKey.key, m.PersonKey.psn_no).limit(limit * 3)).scalars().all()
+    psns = list(dict.fromkeys(psns))[:limit]
+    if not psns:
+        return []
+    by = {p.psn_no: p for p in _rows(s, m.Person.psn_no.in_(psns))}
+    return _hits([by[x] for x in psns if x in by], "拼音")
+
+
+def _unique(hits: list[PersonHit]) -> list[PersonHit]:
+    seen: set[str] = set()
+    return [h for h in hits if not (h.psn_no in seen or seen.add(h.psn_no))]
 
 
 def _age(birth: date, on: date) -> int:
@@ -186,7 +221,7 @@ def summary(db: Database, psn_no: str, *, on: date | None = None, show_full_id: 
         except packs_service.SyncRefused:
             policy = None
         benefits = _usage(p, history, policy, on)
-        region = region_name(region_names, p.admdvs)
+        region = regions.name(p.admdvs) or region_name(region_names, p.admdvs)
         return PersonSummary(
             psn_no=p.psn_no, name=p.name, id_masked=mask_id(p.id_no), id_full=p.id_no if show_full_id else None,
             gender=p.gender, birth_date=p.birth_date, age=_age(p.birth_date, on), insutype=p.insutype,

@@ -456,31 +456,51 @@ def _surname_readings(ch: str) -> tuple[str, ...]:
     return tuple(first[0]) if first else ()
 
 
+_CJK_RUN = re.compile(r"([\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003134f]+)")
+
+
 @functools.lru_cache(maxsize=65536)
-def _given_pinyin(text: str) -> tuple[str, ...]:
+def _segments(text: str) -> tuple[tuple[str, bool], ...]:
+    """(syllable or kept token, is_pinyin) in order: Chinese runs become pinyin syllables; Latin letters
+    and digits between them are kept as they are (维生素C → wei sheng su c), anything else is dropped."""
     from pypinyin import lazy_pinyin
 
-    return tuple(lazy_pinyin(text, errors="ignore"))
+    out: list[tuple[str, bool]] = []
+    for i, run in enumerate(_CJK_RUN.split(text)):
+        if i % 2:  # a Chinese run
+            out.extend((p.lower(), True) for p in lazy_pinyin(run, errors="ignore") if p)
+        else:
+            out.extend((t.lower(), False) for t in re.findall(r"[0-9A-Za-z]+", run))
+    return tuple(out)
+
+
+def _initials(segs) -> str:
+    """First letter of each syllable; a kept Latin/digit token whole (维生素C → wssc, 张3丰 → z3f)."""
+    return "".join(t[0] if is_py else t for t, is_py in segs if t)
+
+
+def pinyin_initials(text: str) -> str:
+    """Search initials of any name (persons, price-list items): 维生素C咀嚼片 → wssczjp."""
+    return _initials(_segments(text.strip()))
 
 
 def pinyin_keys(name: str, limit: int = 8) -> list[str]:
-    """Full pinyin and initials of a name; every reading of the surname (单 dan/shan/chan)."""
+    """Full pinyin and initials of a name; every reading of the surname (单 dan/shan/chan); Latin letters
+    and digits of the name are kept (维生素C → weishengsuc, wssc)."""
     name = name.strip()
     if not name:
         return []
-    rest = list(_given_pinyin(name[1:])) if len(name) > 1 else []
-    readings = _surname_readings(name[0])
+    readings = _surname_readings(name[0]) if _CJK_RUN.match(name[0]) else ()
+    if readings:
+        rest = list(_segments(name[1:]))
+        variants = [[(r, True), *rest] for r in itertools.islice(readings, limit)]
+    else:
+        variants = [list(_segments(name))]
     keys: list[str] = []
-    for r in itertools.islice(readings, limit):
-        parts = [r, *rest]
-        full = "".join(parts).lower()
-        initials = "".join(p[0] for p in parts if p).lower()
-        for k in (full, initials):
+    for segs in variants:
+        for k in ("".join(t for t, _p in segs), _initials(segs)):
             if k and k not in keys:
                 keys.append(k)
-    ascii_name = name.lower()
-    if ascii_name.isascii() and ascii_name.replace(" ", "").isalpha() and ascii_name not in keys:
-        keys.append(ascii_name.replace(" ", ""))
     return keys
 
 

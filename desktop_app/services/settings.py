@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -75,6 +76,22 @@ def load(db: Database) -> ClinicSettings:
         return clinic_settings(s)
 
 
+CLINIC_CODE = re.compile(r"H\d{11}")  # 定点医药机构编码: H + 11 digits (H14110200031)
+
+
+def check(values: dict[str, str]) -> list[tuple[str, str]]:
+    """(field, message) for every value that cannot be saved; empty when all can."""
+    out = []
+    if "clinic_code" in values and not CLINIC_CODE.fullmatch(values["clinic_code"]):
+        out.append(("clinic_code", f"机构编码须为定点医药机构编码：大写 H 加 11 位数字（如 H14110200031），"
+                                   f"收到“{values['clinic_code'][:20]}”"))
+    if "clinic_name" in values and not values["clinic_name"].strip():
+        out.append(("clinic_name", "机构名称不能为空"))
+    if "clinic_admdvs" in values and not re.fullmatch(r"\d{6}", values["clinic_admdvs"]):
+        out.append(("clinic_admdvs", "机构医保区划须为6位数字"))
+    return out
+
+
 def check_limits(values: dict[str, str]) -> None:
     """数量上限 and 单行金额上限 are positive numbers (the ledger refuses a line above them)."""
     from decimal import Decimal, InvalidOperation
@@ -97,6 +114,9 @@ def save(db: Database, values: dict[str, str], actor: str = "system") -> ClinicS
     unknown = [k for k in values if k not in DEFAULTS]
     if unknown:
         raise ValueError(f"未知的设置项：{', '.join(unknown)}")
+    bad = check(values)
+    if bad:
+        raise ValueError("；".join(msg for _f, msg in bad))
     check_limits(values)
     digest = audit.settings_digest  # recorded before/after; `audit verify` compares the stored settings
 

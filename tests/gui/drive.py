@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QApplication, QDialog, QLabel, QMessageBox
+from PySide6.QtWidgets import QApplication, QDialog, QLabel, QMainWindow, QMessageBox
 from sqlalchemy import select
 
 from desktop_app.store import models as m
@@ -59,7 +59,12 @@ class Modal:
         self.seen: list[tuple[object, str]] = []
         self._answered: set[int] = set()
         self.stopped = False
-        self.window = QApplication.activeWindow()  # the main window, active again once the dialogs are gone
+        active = QApplication.activeWindow()  # the main window, active again once the dialogs are gone
+        # (offscreen, a completer popup that was shown can stay the "active window": its top level counts)
+        if active is not None and active.windowType() == Qt.WindowType.Popup:
+            active = next((w for w in QApplication.topLevelWidgets() if isinstance(w, QMainWindow) and w.isVisible()),
+                          active)
+        self.window = active
         QTimer.singleShot(0, self._poll)
 
     @property
@@ -132,6 +137,9 @@ def edit_cell(qtbot, view, index, text):
     """Click a cell, type over it (any key opens the editor), Enter; the delegate commits on the next turn."""
     from PySide6.QtWidgets import QApplication
 
+    if QApplication.activeWindow() is not view.window():  # a click activates its window (what a WM does)
+        view.window().activateWindow()
+        qtbot.waitUntil(lambda: QApplication.activeWindow() is view.window(), timeout=5000)
     qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=view.visualRect(index).center())
     qtbot.keyClicks(view, text[0])
     editor = QApplication.focusWidget()

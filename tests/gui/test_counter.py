@@ -529,7 +529,7 @@ def test_a_supervisor_sets_the_maxima_in_the_settings(qtbot, admin_window, db):
 
 def test_text_fields_have_length_limits(qtbot, admin_window):
     tab = admin_window.settle_tab
-    assert 0 < tab.search.maxLength() <= 100 and 0 < tab.item_entry.maxLength() <= 100 and tab.qty.maxLength() <= 12
+    assert 0 < tab.search.maxLength() <= 512 and 0 < tab.item_entry.maxLength() <= 100 and tab.qty.maxLength() <= 12
     admin = admin_window.admin_tab
     assert all(0 < admin.fields[k].maxLength() <= 260 for k in ("clinic_name", "clinic_code", "clinic_admdvs",
                                                                 "printer", "font_path", "max_qty", "max_line_amount"))

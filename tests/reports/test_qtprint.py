@@ -53,3 +53,22 @@ def test_preview_keeps_its_printer_and_paints_the_receipt(qapp, qtbot, settled):
     qtbot.waitUntil(lambda: pv.pageCount() >= 1, timeout=10000)
     assert dlg.printer().pageLayout().pageSize().name() == "receipt"
     dlg.close()
+
+
+def test_preview_dialog_shows_and_paints_the_receipt(qapp, qtbot, settled):  # noqa: F811
+    """The preview keeps its printer alive while it paints (it used to be freed: a crash on F10 / 补打)."""
+    import gc
+
+    from PySide6.QtCore import QTimer
+
+    from desktop_app.reports.qtprint import preview_dialog
+
+    _db, _p, rec = settled
+    dlg = preview_dialog(layout(ReceiptData.from_record(rec), "A5"))
+    qtbot.addWidget(dlg)
+    painted = []
+    dlg.paintRequested.connect(lambda _p: painted.append(True))
+    gc.collect()
+    QTimer.singleShot(300, dlg.reject)
+    dlg.exec()
+    assert painted

@@ -176,3 +176,27 @@ def test_per_day_history_from_database_for_luoyang_deductible(db):
     a = ledger.settle(db, v, operator="clerk", today=TODAY)
     b = ledger.settle(db, v, operator="clerk", today=TODAY)
     assert (a.result["act_pay_dedc"], b.result["act_pay_dedc"]) == ("50.00", "0.00")
+
+
+def test_diagnosis_units_and_county_go_into_the_receipt_snapshot(db):
+    from datetime import date as _date
+
+    from desktop_app.services import ledger as L
+    from desktop_app.store import models as M
+
+    with db.read() as s:
+        p = s.execute(select(M.Person).where(M.Person.admdvs == "141102", M.Person.insutype == "390")
+                      .order_by(M.Person.psn_no)).scalars().first()
+    visit = L.VisitInput(p.psn_no, _date(2026, 11, 23), "general_outpatient",
+                         [L.ItemInput("XJ01CAA040A001", "1"), L.ItemInput("110200005", "1")],
+                         diagnosis="  j06.900   急性上呼吸道感染 ")
+    rec = L.settle(db, visit, operator="clerk", today=_date(2026, 11, 23))
+    assert rec.receipt["diagnosis"] == "J06.900 急性上呼吸道感染"
+    assert rec.receipt["item_units"]["XJ01CAA040A001"] == {"spec": "", "unit": "盒"}
+    assert rec.receipt["region"] == "离石区"
+    visit.diagnosis = "急性上呼吸道感染"  # no code
+    with pytest.raises(L.LedgerError) as e:
+        L.presettle(db, visit)
+    assert e.value.field == "diagnosis" and "ICD-10" in e.value.message
+    visit.diagnosis = None
+    assert L.settle(db, visit, operator="clerk", today=_date(2026, 11, 23)).receipt["diagnosis"] == ""

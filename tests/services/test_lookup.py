@@ -96,3 +96,52 @@ def test_registered_disease_shows_with_name_and_quarterly_cap(db):
     assert (wil.annual_cap, wil.quarterly_cap, wil.quarter) == (Decimal("12000.00"), Decimal("3000.00"), 3)
     # expired 2026-05-01: no longer listed today
     assert not [b for b in lookup.summary(db, p.psn_no, on=TODAY).benefits if b.benefit == "chronic_special"]
+
+
+# ----------------------------------------------------------------- cap figures at quarter boundaries
+def _chronic(db, snapshots):
+    """A person with 肝豆状核变性 registered and the centre's 待遇累计 rows (year, quarter, fund_paid)."""
+    p = a_person(db, insutype="390", admdvs="141102")
+    with db.write() as s:
+        s.add(m.PersonDisease(psn_no=p.psn_no, disease="M01904"))
+        for year, quarter, paid in snapshots:
+            s.add(m.UsageSnapshot(psn_no=p.psn_no, year=year, benefit="chronic_special", disease="M01904",
+                                  quarter=quarter, fund_paid=Decimal(paid), item_code="", count=0))
+    return p
+
+
+def _wilson(db, p, on):
+    return [b for b in lookup.summary(db, p.psn_no, on=on).benefits if b.benefit == "chronic_special"][0]
+
+
+def test_quarter_figures_turn_over_between_march_31_and_april_1(db):
+    p = _chronic(db, [(2025, 1, "2900.00"), (2025, 2, "500.00")])
+    mar31 = _wilson(db, p, date(2025, 3, 31))
+    assert mar31.quarter == 1
+    assert mar31.quarterly_cap == Decimal("3000.00")
+    apr1 = _wilson(db, p, date(2025, 4, 1))
+    assert (apr1.quarter, apr1.quarter_paid, apr1.quarterly_remaining) == (2, Decimal("500.00"), Decimal("2500.00"))
+    assert apr1.fund_paid == Decimal("3400.00") and apr1.annual_remaining == Decimal("8600.00")
+
+
+def test_quarter_figures_on_march_31_count_the_first_quarter_only(db):
+    p = _chronic(db, [(2025, 1, "2900.00")])
+    mar31 = _wilson(db, p, date(2025, 3, 31))
+    assert (mar31.quarter, mar31.quarter_paid, mar31.quarterly_remaining) == (1, Decimal("2900.00"), Decimal("100.00"))
+    assert mar31.annual_remaining == Decimal("9100.00")
+
+
+def test_december_31_is_the_fourth_quarter_and_the_year_still_counts(db):
+    p = _chronic(db, [(2025, 3, "1000.00"), (2025, 4, "2000.00"), (2024, 4, "2999.00")])
+    dec31 = _wilson(db, p, date(2025, 12, 31))
+    assert (dec31.quarter, dec31.year) == (4, 2025)
+    assert (dec31.quarter_paid, dec31.quarterly_remaining) == (Decimal("2000.00"), Decimal("1000.00"))
+    assert (dec31.fund_paid, dec31.annual_remaining) == (Decimal("3000.00"), Decimal("9000.00"))  # 2024 not counted
+
+
+def test_a_snapshot_above_the_cap_leaves_zero_never_negative(db):
+    p = _chronic(db, [(2025, 1, "9500.00"), (2025, 2, "3100.00")])
+    b = _wilson(db, p, date(2025, 4, 1))
+    assert b.fund_paid == Decimal("12600.00") and b.annual_cap == Decimal("12000.00")
+    assert b.annual_remaining == Decimal("0.00") and str(b.annual_remaining) == "0.00"
+    assert b.quarter_paid == Decimal("3100.00") and str(b.quarterly_remaining) == "0.00"

@@ -1,0 +1,47 @@
+"""File and folder choosers in Chinese on every system.
+
+Qt's own (non-native) dialog is used, with our labels: Qt's shipped zh_CN translation leaves
+"Look in", "Files of type" and the type column ("Folder") in English, and a native dialog
+cannot be driven by a test. The list view shows names only (no untranslated type column).
+"""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QFileDialog
+
+LABELS = {
+    QFileDialog.DialogLabel.LookIn: "查找范围：",
+    QFileDialog.DialogLabel.FileName: "名称(&N)：",
+    QFileDialog.DialogLabel.FileType: "文件类型(&T)：",
+    QFileDialog.DialogLabel.Reject: "取消",
+}
+
+
+def _dialog(parent, title: str, start: str) -> QFileDialog:
+    dlg = QFileDialog(parent, title, start)
+    dlg.setOption(QFileDialog.Option.DontUseNativeDialog, True)
+    dlg.setViewMode(QFileDialog.ViewMode.List)
+    for label, text in LABELS.items():
+        dlg.setLabelText(label, text)
+    return dlg
+
+
+def choose_dir(parent, title: str, start: str = "") -> str:
+    """A folder, or "" when the clerk cancels."""
+    dlg = _dialog(parent, title, start)
+    dlg.setFileMode(QFileDialog.FileMode.Directory)
+    dlg.setOption(QFileDialog.Option.ShowDirsOnly, True)
+    dlg.setLabelText(QFileDialog.DialogLabel.Accept, "选择")
+    dlg.setLabelText(QFileDialog.DialogLabel.FileType, "类型：")
+    ok = dlg.exec() == QFileDialog.DialogCode.Accepted
+    return dlg.selectedFiles()[0] if ok and dlg.selectedFiles() else ""
+
+
+def choose_file(parent, title: str, name_filter: str, start: str = "") -> str:
+    """An existing file, or "" when the clerk cancels."""
+    dlg = _dialog(parent, title, start)
+    dlg.setFileMode(QFileDialog.FileMode.ExistingFile)
+    dlg.setNameFilter(name_filter)
+    dlg.setLabelText(QFileDialog.DialogLabel.Accept, "打开")
+    ok = dlg.exec() == QFileDialog.DialogCode.Accepted
+    return dlg.selectedFiles()[0] if ok and dlg.selectedFiles() else ""
