@@ -64,7 +64,7 @@ class VisitInput:
     delivery: str | None = None
     use_account: bool = True
     family_account: dict | None = None
-    institution: dict | None = None  # default: this clinic (settings)
+    institution: dict | None = None  # always this clinic (settings); if given, it must be this clinic as stored
 
 
 @dataclass(frozen=True)
@@ -151,9 +151,35 @@ def history_for(s, person: m.Person, visit_date: date) -> list[HistoryEntry]:
     return out
 
 
+def _same_clinic(named: object, inst: dict) -> None:
+    """A visit settles at this clinic, as its settings say: a visit that names an institution may only
+    name this one, exactly as stored (level, price class, designations decide what the fund pays)."""
+    if not isinstance(named, dict):
+        raise LedgerError("institution 须为 JSON 对象，且只能是本机构（可省略：结算总按本机构设置）",
+                          field="institution", code="invalid_input")
+    for key, value in named.items():
+        mine = inst.get(key, _MISSING)
+        if isinstance(value, Decimal) and value == value.to_integral_value():
+            value = int(value)  # a JSON number read exactly
+        if key == "designated_diseases" and isinstance(value, list):
+            value = sorted(value)
+            mine = sorted(mine)
+        if mine is _MISSING or value != mine or type(value) is not type(mine):
+            shown = "未知字段" if mine is _MISSING else f"本机构为 {json.dumps(mine, ensure_ascii=False)}"
+            raise LedgerError(f"就诊信息中的机构 institution.{key} 与本机构设置不符（{shown}）：结算总按本机构"
+                              "（设置中的机构编码、级别、收费价格类别、定点病种）计算，不能在就诊信息中改动；"
+                              "请删去 institution", field="institution", code="invalid_input")
+
+
+_MISSING = object()
+
+
 def _claim_dict(s, visit: VisitInput, person: m.Person) -> dict:
-    """The contract claim (without history) from a visit and the person's record."""
-    inst = visit.institution or clinic_settings(s).institution()
+    """The contract claim (without history) from a visit and the person's record. The institution is
+    always this clinic's stored settings."""
+    inst = clinic_settings(s).institution()
+    if visit.institution is not None:
+        _same_clinic(visit.institution, inst)
     items = []
     for i, it in enumerate(visit.items):
         ci = s.get(m.ClinicItem, it.code) if (it.price is None or it.kind is None or it.chrgitm_lv is None) else None
