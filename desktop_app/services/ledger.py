@@ -1,8 +1,11 @@
 """The settlement ledger: pre-settle, settle, reverse, day close.
 
-- History for the engine = the centre's snapshot (待遇累计 as of the person's
-  截至日期) + local settlements of the same year made after that date that have
-  not been reversed. Reversed settlements give their caps back.
+- History for the engine = the centre's snapshot (待遇累计 as of the end of the
+  person's 截至日期) + local settlements of the same year that are not in it and
+  have not been reversed: those of a business day after 截至日期, and every one
+  made after the snapshot was imported (`Person.updated_at`) — so a 截至日期 of
+  today or (in an old database) in the future neither skips nor double-counts
+  anything (docs/roster.md). Reversed settlements give their caps back.
 - `settle` runs in one `BEGIN IMMEDIATE` transaction that re-reads the history,
   so two settlements for one person at the same moment cannot both use a cap.
 - A request token makes settle and reverse idempotent: the same token twice
@@ -22,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 
 from desktop_app.core.claim_io import InvalidInput, parse_claim, settlement_to_json
 from desktop_app.core.engine import PolicyError
@@ -138,7 +141,8 @@ def history_for(s, person: m.Person, visit_date: date) -> list[HistoryEntry]:
         select(m.Settlement).where(
             m.Settlement.psn_no == person.psn_no,
             m.Settlement.kind == "settle",
-            m.Settlement.business_date > person.as_of,
+            # not in the centre's figures: after their day, or made after they were imported
+            or_(m.Settlement.business_date > person.as_of, m.Settlement.created_at >= person.updated_at),
             m.Settlement.visit_date >= date(year, 1, 1),
             m.Settlement.visit_date <= date(year, 12, 31),
             m.Settlement.id.not_in(reversed_ids),
