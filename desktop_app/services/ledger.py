@@ -27,7 +27,16 @@ from decimal import Decimal
 
 from sqlalchemy import func, or_, select, update
 
-from desktop_app.core.claim_io import InvalidInput, parse_claim, settlement_to_json
+from desktop_app.core.claim_io import (
+    MAX_ITEMS,
+    NAME_MAX,
+    InvalidInput,
+    check_amount,
+    check_text,
+    parse_claim,
+    settlement_to_json,
+    shown,
+)
 from desktop_app.core.engine import PolicyError
 from desktop_app.core.engine import settle as engine_settle
 from desktop_app.core.model import BENEFITS, INSUTYPES, MONEY_FIELDS, HistoryEntry, HistoryItem
@@ -112,6 +121,90 @@ class DayCloseRecord:
     operator: str
     count: int
     totals: dict = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------
+# Visit input: checked and normalised once, here, for the window and the command line
+# ---------------------------------------------------------------------------
+PSN_MAX = 32  # person.psn_no
+CODE_MAX = 32  # settlement_item.code, settlement.disease
+TOKEN_MAX = 64  # settlement.request_token
+REASON_MAX = 200
+AMOUNT_MAX = Decimal("1000000")  # a quantity or unit price, as in the window (gui/validate.py)
+ENUM_MAX = 32
+
+
+def _bad(exc: InvalidInput) -> LedgerError:
+    return LedgerError(exc.message, field=exc.field, code="invalid_input")
+
+
+def _decimal_text(raw: object, field: str, label: str, *, positive: bool = False) -> str:
+    """A quantity or price as stored: the normalised decimal (１．５ → 1.5); commas refused."""
+    v = check_amount(raw, field, label, max_dp=4, positive=positive, limit=AMOUNT_MAX)
+    return format(v, "f")
+
+
+def _optional_text(raw: object, field: str, label: str, max_len: int) -> str | None:
+    return None if raw is None else check_text(raw, field, label, max_len=max_len)
+
+
+def _check_item(i: int, it: ItemInput) -> ItemInput:
+    f = f"items[{i}]"
+    return ItemInput(
+        code=check_text(it.code, f"{f}.code", "项目编码", max_len=CODE_MAX),
+        qty=_decimal_text(it.qty, f"{f}.qty", "数量", positive=True),
+        price=None if it.price is None else _decimal_text(it.price, f"{f}.price", "单价"),
+        name=None if it.name is None else check_text(it.name, f"{f}.name", "项目名称", max_len=NAME_MAX, empty=True),
+        kind=_optional_text(it.kind, f"{f}.kind", "费用类型", ENUM_MAX),
+        chrgitm_lv=_optional_text(it.chrgitm_lv, f"{f}.chrgitm_lv", "支付类别", ENUM_MAX),
+        pay_std=None if it.pay_std is None else _decimal_text(it.pay_std, f"{f}.pay_std", "支付标准"),
+    )
+
+
+def check_visit(visit: VisitInput) -> VisitInput:
+    """The visit with every value checked (type, length, number format) and normalised — quantities and
+    prices as plain decimals — or a refusal naming the field (exit 2). Nothing the clerk typed reaches
+    the database unchecked."""
+    try:
+        psn_no = check_text(visit.psn_no, "psn_no", "人员编号", max_len=PSN_MAX)
+        if not isinstance(visit.date, date):
+            raise InvalidInput("date", "就诊日期须为日期（YYYY-MM-DD）")
+        if not isinstance(visit.benefit, str) or visit.benefit not in BENEFITS:
+            raise InvalidInput("benefit", f"待遇类别“{shown(visit.benefit)}”无效，允许：{'、'.join(BENEFITS)}")
+        disease = _optional_text(visit.disease, "disease", "病种编码", CODE_MAX)
+        delivery = _optional_text(visit.delivery, "delivery", "分娩方式", ENUM_MAX)
+        if not isinstance(visit.use_account, bool):
+            raise InvalidInput("use_account", "是否使用个人账户 use_account 须为 true 或 false")
+        if visit.family_account is not None and not isinstance(visit.family_account, dict):
+            raise InvalidInput("family_account", "家庭共济账户 family_account 须为 JSON 对象")
+        if not isinstance(visit.items, list | tuple) or not visit.items:
+            raise InvalidInput("items", "费用明细 items 须为非空列表")
+        if len(visit.items) > MAX_ITEMS:
+            raise InvalidInput("items", f"费用明细最多 {MAX_ITEMS} 条")
+        items = [_check_item(i, it) for i, it in enumerate(visit.items)]
+    except InvalidInput as exc:
+        raise _bad(exc) from None
+    return VisitInput(psn_no=psn_no, date=visit.date, benefit=visit.benefit, items=items, disease=disease,
+                      delivery=delivery, use_account=visit.use_account, family_account=visit.family_account,
+                      institution=visit.institution)
+
+
+def _check_token(token: str | None) -> str:
+    if token is None or token == "":
+        return uuid.uuid4().hex
+    try:
+        return check_text(token, "token", "请求令牌", max_len=TOKEN_MAX)
+    except InvalidInput as exc:
+        raise _bad(exc) from None
+
+
+def _check_reason(reason: object) -> str:
+    if not isinstance(reason, str) or not reason.strip():
+        raise LedgerError("冲正必须填写原因", field="reason", code="invalid_input")
+    try:
+        return check_text(reason, "reason", "冲正原因", max_len=REASON_MAX)
+    except InvalidInput as exc:
+        raise _bad(exc) from None
 
 
 # ---------------------------------------------------------------------------
@@ -262,6 +355,7 @@ def _compute_full(s, db: Database, visit: VisitInput):
 
 def presettle(db: Database, visit: VisitInput) -> Preview:
     """预结算: the full split with reasons; writes nothing."""
+    visit = check_visit(visit)
     with db.read() as s:
         _person, claim, result = _compute(s, db, visit)
     return Preview(result, claim)
@@ -306,7 +400,8 @@ def _prior(s, token: str, kind: str, request) -> SettlementRecord | None:
 def settle(db: Database, visit: VisitInput, *, token: str | None = None, operator: str,
            today: date | None = None) -> SettlementRecord:
     """结算: durable, once per request token."""
-    token = token or uuid.uuid4().hex
+    visit = check_visit(visit)
+    token = _check_token(token)
     today = today or date.today()
     with db.write() as s:
         prior = _prior(s, token, "settle", (visit.psn_no, visit.date, visit.benefit, visit.disease or ""))
@@ -355,10 +450,9 @@ def settle(db: Database, visit: VisitInput, *, token: str | None = None, operato
 def reverse(db: Database, setl_no: str, *, reason: str, operator: str, token: str | None = None,
             today: date | None = None) -> SettlementRecord:
     """冲正: a new record with every amount negated, pointing at the original; caps come back."""
-    token = token or uuid.uuid4().hex
+    token = _check_token(token)
     today = today or date.today()
-    if not reason or not reason.strip():
-        raise LedgerError("冲正必须填写原因", field="reason", code="invalid_input")
+    reason = _check_reason(reason)
     with db.write() as s:
         prior = _prior(s, token, "reverse", setl_no)
         if prior is not None:
