@@ -22,7 +22,7 @@ from pathlib import Path
 from sqlalchemy import delete, select, update
 
 from desktop_app.core.model import BENEFITS
-from desktop_app.core.money import decimals, parse_decimal
+from desktop_app.core.money import CommaInNumber, decimals, parse_decimal
 from desktop_app.core.policy import NotAZip, ZipLimits, ZipRefused, open_zip_checked, read_zip_entry
 from desktop_app.errors import Refused
 from desktop_app.privacy import mask_id
@@ -51,6 +51,7 @@ _FULLWIDTH = str.maketrans("０１２３４５６７８９ＸｘＡＢＣＤＥ�
 _PSN = re.compile(r"^[0-9A-Za-z]{1,32}$")
 _ADMDVS = re.compile(r"^\d{6}$")
 MAX_ROWS = 2_000_000
+MONEY_LIMIT = Decimal("1000000000")  # yuan; far inside what integer fen hold
 
 
 class RosterError(Refused):
@@ -318,12 +319,16 @@ def _money(v, field: str) -> Decimal:
         return Decimal("0.00")
     try:
         d = parse_decimal(s)
+    except CommaInNumber:
+        raise _Bad(field, f"{field}“{s[:20]}”含逗号：小数点请用“.”，也不要用千位分隔符（如 1250.00）") from None
     except ValueError:
-        raise _Bad(field, f"{field}“{s}”不是数字") from None
+        raise _Bad(field, f"{field}“{s[:20]}”不是数字") from None
     if d < 0:
         raise _Bad(field, f"{field}不能为负数")
     if decimals(d) > 2:
         raise _Bad(field, f"{field}最多两位小数")
+    if d >= MONEY_LIMIT:
+        raise _Bad(field, f"{field}数值过大（须小于 {MONEY_LIMIT:f} 元）")
     return d
 
 
@@ -450,9 +455,19 @@ def _usage(cells: dict, row: int) -> _UsageRow:
     cs = _text(cells.get("次数"))
     if cs and not cs.isdigit():
         raise _Bad("次数", f"次数须为非负整数，收到“{cs}”")
-    return _UsageRow(row, psn_no, int(ys), benefit, _plain(cells.get("病种"), "病种"), quarter,
-                     _money(cells.get("统筹已支付"), "统筹已支付"), _plain(cells.get("项目编码"), "项目编码"),
+    if len(cs) > 9:
+        raise _Bad("次数", f"次数过大：{cs[:20]}")
+    return _UsageRow(row, psn_no, int(ys), benefit, _code(cells.get("病种"), "病种"), quarter,
+                     _money(cells.get("统筹已支付"), "统筹已支付"), _code(cells.get("项目编码"), "项目编码"),
                      int(cs or 0))
+
+
+def _code(v, field: str) -> str:
+    """A code cell (病种, 项目编码): free text, at most 32 characters (what the database stores)."""
+    s = _plain(v, field)
+    if len(s) > 32:
+        raise _Bad(field, f"{field}过长（{len(s)} 个字符，最多 32 个）")
+    return s
 
 
 # ---------------------------------------------------------------------------

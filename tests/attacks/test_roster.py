@@ -108,3 +108,20 @@ def test_roster_from_a_read_only_folder_reports_beside_the_database(clinic):
         report = clinic.path.parent / "reports" / "花名册_错误报告.xlsx"
         assert f"错误报告：{report}" in out and report.is_file()
         assert list(stick.iterdir()) == [path]
+
+
+# ---------------------------------------------------------------------------
+# holes 4 and 15 in the roster: a comma in an amount, unbounded codes in 待遇累计
+# ---------------------------------------------------------------------------
+def test_roster_amount_with_a_comma_and_overlong_usage_codes_are_row_errors(clinic):
+    a, b = clinic.resident(0), clinic.resident(1)
+    usage = [usage_row(a, "1,250.00"), [b, str(date.today().year), "门诊慢特病", "M" * 100, "", "10.00", "", ""],
+             [b, str(date.today().year), "治疗性辅助生殖", "", "", "10.00", "X" * 100, "1"],
+             usage_row(b, "9" * 30)]  # past what the database stores (integer fen)
+    res = import_roster(clinic, roster_xlsx(clinic.tmp / "r.xlsx", [clinic.roster_row(a, 个人账户余额="1,000.00"),
+                                                                    clinic.roster_row(b)], usage))
+    fields = sorted((e["sheet"], e["field"]) for e in res["errors"])
+    assert fields == [("待遇累计", "病种"), ("待遇累计", "统筹已支付"), ("待遇累计", "统筹已支付"), ("待遇累计", "项目编码"),
+                      ("花名册", "个人账户余额")]
+    assert all("逗号" in e["reason"] for e in res["errors"] if e["field"] in ("统筹已支付", "个人账户余额"))
+    assert clinic.one("SELECT max(length(disease)) FROM usage_snapshot") <= 32
