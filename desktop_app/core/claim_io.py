@@ -202,11 +202,28 @@ def _opt(obj: dict, key: str, default=None):
 
 
 def parse_claim(raw: object) -> tuple[Claim, tuple[HistoryEntry, ...]]:
-    """Parse and check one claim object of the contract. Raises `InvalidInput`."""
+    """Parse and check one claim object of the contract. Raises `InvalidInput` (for the first problem,
+    in the order of the fields below)."""
     c = _obj(raw, "", CLAIM_FIELDS, "结算请求")
     day = _date(_need(c, "date", "date", "就诊日期 date"), "date", "就诊日期")
     benefit = _enum(_need(c, "benefit", "benefit", "待遇类别 benefit"), "benefit", tuple(BENEFITS), "待遇类别")
+    disease, delivery = _disease_delivery(c, benefit)
+    insured = _insured(_obj(_need(c, "insured", "insured", "参保人信息 insured"), "insured", INSURED_FIELDS,
+                            "参保人信息"))
+    institution = _institution(_obj(_need(c, "institution", "institution", "机构信息 institution"), "institution",
+                                    INSTITUTION_FIELDS, "机构信息"))
+    use_account = _bool(_opt(c, "use_account", True), "use_account", "是否使用个人账户")
+    family = _family(_opt(c, "family_account"))
+    items = _items(_need(c, "items", "items", "费用明细 items"))
+    history = _history(_opt(c, "history", []), day)
+    claim = Claim(
+        date=day, benefit=benefit, insured=insured, institution=institution, items=tuple(items),
+        disease=disease, delivery=delivery, use_account=use_account, family_account=family,
+    )
+    return claim, tuple(history)
 
+
+def _disease_delivery(c: dict, benefit: str) -> tuple[str | None, str | None]:
     disease = _opt(c, "disease")
     if disease is not None:
         disease = _text(disease, "disease", "病种编码")
@@ -221,8 +238,10 @@ def parse_claim(raw: object) -> tuple[Claim, tuple[HistoryEntry, ...]]:
         raise InvalidInput("delivery", "生育住院分娩须填写分娩方式 delivery（natural 自然分娩 / cesarean 剖宫产）")
     if benefit != "maternity_delivery" and delivery is not None:
         raise InvalidInput("delivery", "只有生育住院分娩（maternity_delivery）填写分娩方式")
+    return disease, delivery
 
-    ri = _obj(_need(c, "insured", "insured", "参保人信息 insured"), "insured", INSURED_FIELDS, "参保人信息")
+
+def _insured(ri: dict) -> Insured:
     insutype = _enum(_need(ri, "insutype", "insured.insutype", "险种类型"), "insured.insutype", tuple(INSUTYPES), "险种类型")
     category = _enum(_need(ri, "category", "insured.category", "人员类别"), "insured.category", tuple(CATEGORIES), "人员类别")
     if (insutype == "310") != category.startswith("employee"):
@@ -245,14 +264,15 @@ def parse_claim(raw: object) -> tuple[Claim, tuple[HistoryEntry, ...]]:
             in_extended_period=_bool(rc["in_extended_period"], "insured.contribution.in_extended_period", "是否延长缴费期"),
             waiting_exempt=_bool(rc["waiting_exempt"], "insured.contribution.waiting_exempt", "是否免等待期"),
         )
-    insured = Insured(
+    return Insured(
         insutype=insutype, category=category, admdvs=admdvs, family_doctor_at=fd,
         registered_diseases=_codes(_opt(ri, "registered_diseases"), "insured.registered_diseases", "登记病种"),
         contribution=contribution,
         acct_balance=_amount(_opt(ri, "acct_balance", "0.00"), "insured.acct_balance", "个人账户余额", max_dp=2),
     )
 
-    rn = _obj(_need(c, "institution", "institution", "机构信息 institution"), "institution", INSTITUTION_FIELDS, "机构信息")
+
+def _institution(rn: dict) -> Institution:
     code = _text(_need(rn, "code", "institution.code", "机构编码"), "institution.code", "机构编码")
     iadm = _need(rn, "admdvs", "institution.admdvs", "机构医保区划")
     if not isinstance(iadm, str) or not _ADMDVS.match(iadm):
@@ -262,25 +282,26 @@ def parse_claim(raw: object) -> tuple[Claim, tuple[HistoryEntry, ...]]:
     if isinstance(pc, Decimal) and pc == pc.to_integral_value():
         pc = int(pc)
     pc = _enum(pc, "institution.price_class", (1, 2, 3), "收费价格类别")
-    institution = Institution(
+    return Institution(
         code=code, admdvs=iadm, level=level, price_class=pc,
         art_approved=_bool(_opt(rn, "art_approved", False), "institution.art_approved", "是否批准开展辅助生殖"),
         designated_diseases=_codes(_opt(rn, "designated_diseases"), "institution.designated_diseases", "定点救治病种"),
     )
 
-    use_account = _bool(_opt(c, "use_account", True), "use_account", "是否使用个人账户")
-    family = None
-    rf = _opt(c, "family_account")
-    if rf is not None:
-        rf = _obj(rf, "family_account", {"relation", "balance"}, "家庭共济账户")
-        family = FamilyAccount(
-            relation=_enum(_need(rf, "relation", "family_account.relation", "亲属关系"),
-                           "family_account.relation", tuple(RELATIONS), "亲属关系"),
-            balance=_amount(_need(rf, "balance", "family_account.balance", "共济账户余额"),
-                            "family_account.balance", "共济账户余额", max_dp=2),
-        )
 
-    raw_items = _need(c, "items", "items", "费用明细 items")
+def _family(rf: object) -> FamilyAccount | None:
+    if rf is None:
+        return None
+    rf = _obj(rf, "family_account", {"relation", "balance"}, "家庭共济账户")
+    return FamilyAccount(
+        relation=_enum(_need(rf, "relation", "family_account.relation", "亲属关系"),
+                       "family_account.relation", tuple(RELATIONS), "亲属关系"),
+        balance=_amount(_need(rf, "balance", "family_account.balance", "共济账户余额"),
+                        "family_account.balance", "共济账户余额", max_dp=2),
+    )
+
+
+def _items(raw_items: object) -> list[Item]:
     if not isinstance(raw_items, list):
         raise InvalidInput("items", "费用明细须为列表")
     if not raw_items:
@@ -302,49 +323,46 @@ def parse_claim(raw: object) -> tuple[Claim, tuple[HistoryEntry, ...]]:
             name=_text(_opt(r, "name", ""), f"{f}.name", "项目名称", max_len=NAME_MAX, empty=True),
             pay_std=None if pay_std is None else _amount(pay_std, f"{f}.pay_std", "支付标准", max_dp=4),
         ))
+    return items
 
-    raw_hist = _opt(c, "history", [])
+
+def _history(raw_hist: object, day: date) -> list[HistoryEntry]:
     if not isinstance(raw_hist, list):
         raise InvalidInput("history", "历史结算须为列表")
     if len(raw_hist) > MAX_HISTORY:
         raise InvalidInput("history", f"历史结算最多 {MAX_HISTORY} 条")
-    history = []
-    for i, r in enumerate(raw_hist):
-        f = f"history[{i}]"
-        r = _obj(r, f, HISTORY_FIELDS, "历史结算")
-        hday = _date(_need(r, "date", f"{f}.date", "日期"), f"{f}.date", "历史结算日期")
-        if hday > day:
-            raise InvalidInput(f"{f}.date", f"历史结算日期 {hday} 晚于本次就诊日期 {day}")
-        if hday.year != day.year:
-            raise InvalidInput(f"{f}.date", f"历史结算日期 {hday} 不在本次就诊的同一年度（{day.year}）")
-        hitems = _opt(r, "items", [])
-        if not isinstance(hitems, list):
-            raise InvalidInput(f"{f}.items", "历史结算明细须为列表")
-        hi = []
-        for j, x in enumerate(hitems):
-            g = f"{f}.items[{j}]"
-            x = _obj(x, g, {"code", "qty"}, "历史结算明细")
-            hi.append(HistoryItem(
-                code=_text(_need(x, "code", f"{g}.code", "项目编码"), f"{g}.code", "项目编码"),
-                qty=_amount(_need(x, "qty", f"{g}.qty", "数量"), f"{g}.qty", "数量", max_dp=4),
-            ))
-        hdis = _opt(r, "disease")
-        history.append(HistoryEntry(
-            date=hday,
-            institution=_text(_need(r, "institution", f"{f}.institution", "机构编码"), f"{f}.institution", "机构编码"),
-            benefit=_enum(_need(r, "benefit", f"{f}.benefit", "待遇类别"), f"{f}.benefit", tuple(BENEFITS), "待遇类别"),
-            disease=None if hdis is None else _text(hdis, f"{f}.disease", "病种编码"),
-            hifp_pay=_amount(_need(r, "hifp_pay", f"{f}.hifp_pay", "统筹基金支付"), f"{f}.hifp_pay", "统筹基金支付", max_dp=2),
-            act_pay_dedc=_amount(_need(r, "act_pay_dedc", f"{f}.act_pay_dedc", "起付线"), f"{f}.act_pay_dedc",
-                                 "实际起付线", max_dp=2),
-            items=tuple(hi),
-        ))
+    return [_history_entry(r, f"history[{i}]", day) for i, r in enumerate(raw_hist)]
 
-    claim = Claim(
-        date=day, benefit=benefit, insured=insured, institution=institution, items=tuple(items),
-        disease=disease, delivery=delivery, use_account=use_account, family_account=family,
+
+def _history_entry(r: object, f: str, day: date) -> HistoryEntry:
+    r = _obj(r, f, HISTORY_FIELDS, "历史结算")
+    hday = _date(_need(r, "date", f"{f}.date", "日期"), f"{f}.date", "历史结算日期")
+    if hday > day:
+        raise InvalidInput(f"{f}.date", f"历史结算日期 {hday} 晚于本次就诊日期 {day}")
+    if hday.year != day.year:
+        raise InvalidInput(f"{f}.date", f"历史结算日期 {hday} 不在本次就诊的同一年度（{day.year}）")
+    hitems = _opt(r, "items", [])
+    if not isinstance(hitems, list):
+        raise InvalidInput(f"{f}.items", "历史结算明细须为列表")
+    hi = []
+    for j, x in enumerate(hitems):
+        g = f"{f}.items[{j}]"
+        x = _obj(x, g, {"code", "qty"}, "历史结算明细")
+        hi.append(HistoryItem(
+            code=_text(_need(x, "code", f"{g}.code", "项目编码"), f"{g}.code", "项目编码"),
+            qty=_amount(_need(x, "qty", f"{g}.qty", "数量"), f"{g}.qty", "数量", max_dp=4),
+        ))
+    hdis = _opt(r, "disease")
+    return HistoryEntry(
+        date=hday,
+        institution=_text(_need(r, "institution", f"{f}.institution", "机构编码"), f"{f}.institution", "机构编码"),
+        benefit=_enum(_need(r, "benefit", f"{f}.benefit", "待遇类别"), f"{f}.benefit", tuple(BENEFITS), "待遇类别"),
+        disease=None if hdis is None else _text(hdis, f"{f}.disease", "病种编码"),
+        hifp_pay=_amount(_need(r, "hifp_pay", f"{f}.hifp_pay", "统筹基金支付"), f"{f}.hifp_pay", "统筹基金支付", max_dp=2),
+        act_pay_dedc=_amount(_need(r, "act_pay_dedc", f"{f}.act_pay_dedc", "起付线"), f"{f}.act_pay_dedc",
+                             "实际起付线", max_dp=2),
+        items=tuple(hi),
     )
-    return claim, tuple(history)
 
 
 def settlement_to_json(s: Settlement) -> dict:
