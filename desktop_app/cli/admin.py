@@ -136,10 +136,16 @@ def cmd_import_roster(args, d, op) -> int:
             f"拒绝 {r.rejected} 行。")
     if r.usage_rows:
         text += f"\n待遇累计：共 {r.usage_rows} 行，拒绝 {r.usage_rejected} 行。"
-    if r.encoding_note:
-        text += f"\n注意：{r.encoding_note}。"
+    for note in (r.usage_note, r.encoding_note):
+        if note:
+            text += f"\n注意：{note}。"
     if r.report_path:
         text += f"\n错误报告：{r.report_path}"
+    if r.report_note:  # the report could not be written: the rows themselves, so nothing is lost
+        text += f"\n注意：{r.report_note}：" + "".join(
+            f"\n  {e.sheet} 第 {e.row} 行 {e.psn_no} {e.field}：{e.reason}" for e in r.errors[:50])
+        if len(r.errors) > 50:
+            text += f"\n  ……共 {len(r.errors)} 行（--json 输出前 200 行）"
     data = asdict(r)
     data["errors"] = data["errors"][:200]
     emit(data, args.json, text)

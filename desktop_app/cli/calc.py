@@ -9,35 +9,17 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
-from decimal import Decimal
 from pathlib import Path
 
 from desktop_app.core.calc import calc_one
-from desktop_app.core.claim_io import InvalidInput
+from desktop_app.core.claim_io import InvalidInput, load_json
 from desktop_app.core.pack_files import load_policy
 from desktop_app.core.policy import PackInvalid, PolicySet
 from desktop_app.errors import EXIT_INVALID, EXIT_OK
 
 
-def _no_duplicates(pairs):
-    out = {}
-    for k, v in pairs:
-        if k in out:
-            raise InvalidInput(k, f"字段“{k}”重复出现")
-        out[k] = v
-    return out
-
-
-def _reject_constant(name: str):
-    raise InvalidInput("json", f"不支持的数值 {name}")
-
-
 def loads_claim(text: str) -> object:
-    try:
-        return json.loads(text, parse_float=Decimal, parse_int=Decimal,
-                          object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
-    except json.JSONDecodeError as exc:
-        raise InvalidInput("json", f"不是有效的 JSON（第 {exc.lineno} 行第 {exc.colno} 列：{exc.msg}）") from None
+    return load_json(text, "json")
 
 
 def calc_text(text: str, policy: PolicySet) -> tuple[int, dict]:

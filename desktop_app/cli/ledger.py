@@ -75,35 +75,70 @@ def cmd_lookup(args, d, op) -> int:
 # ---------------------------------------------------------------------------
 VISIT_FIELDS = {"psn_no", "date", "benefit", "disease", "delivery", "use_account", "family_account",
                 "institution", "items", "reason", "diagnosis"}
+ITEM_FIELDS = {"code", "qty", "price", "name", "kind", "chrgitm_lv", "pay_std"}
+MAX_VISIT_BYTES = 4 * 1024 * 1024  # a visit of 1,000 items is ~200 KB
 
 
 def _read_visit(path: str) -> object:
+    """The visit file (or standard input) as JSON, read exactly: UTF-8 only, numbers as Decimal."""
+    from desktop_app.core.claim_io import load_json
+
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8-sig")) if path != "-" else json.loads(sys.stdin.read())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InvalidInput("visit", f"无法读取就诊信息：{exc}") from None
+        if path == "-":
+            data = sys.stdin.buffer.read(MAX_VISIT_BYTES + 1)
+        else:
+            with Path(path).open("rb") as fh:
+                data = fh.read(MAX_VISIT_BYTES + 1)
+    except OSError as exc:
+        raise InvalidInput("visit", f"无法读取就诊信息文件 {path}：{exc.strerror or exc}") from None
+    if len(data) > MAX_VISIT_BYTES:
+        raise InvalidInput("visit", f"就诊信息文件过大（超过 {MAX_VISIT_BYTES // (1024 * 1024)} MB）")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidInput("visit", "就诊信息文件不是 UTF-8 编码（可能是 GBK/ANSI）：请用 UTF-8 保存后重试") from None
+    if not text.strip():
+        raise InvalidInput("visit", "就诊信息文件是空的")
+    return load_json(text, "visit")
 
 
 def _visit_item(i: int, it: object):
-    from desktop_app.core.money import parse_decimal
+    """One line of the visit file as the service takes it; the service checks and normalises the values."""
     from desktop_app.services.ledger import ItemInput
 
-    if not isinstance(it, dict) or "code" not in it or "qty" not in it:
-        raise InvalidInput(f"items[{i}]", "每条明细至少要有 code 和 qty")
-    for f in ("qty", "price", "pay_std"):
-        if it.get(f) is not None:
-            try:
-                parse_decimal(str(it[f]) if not isinstance(it[f], str) else it[f])
-            except ValueError:
-                raise InvalidInput(f"items[{i}].{f}", f"{f} 须为数字") from None
-    return ItemInput(code=str(it["code"]), qty=str(it["qty"]),
-                     price=None if it.get("price") is None else str(it["price"]),
-                     name=it.get("name"), kind=it.get("kind"), chrgitm_lv=it.get("chrgitm_lv"),
-                     pay_std=None if it.get("pay_std") is None else str(it["pay_std"]))
+    if not isinstance(it, dict):
+        raise InvalidInput(f"items[{i}]", "每条明细须为 JSON 对象，至少要有 code 和 qty")
+    for k in it:
+        if k not in ITEM_FIELDS:
+            raise InvalidInput(f"items[{i}]", f"明细中的未知字段“{str(k)[:40]}”")
+    for k in ("code", "qty"):
+        if it.get(k) is None:
+            raise InvalidInput(f"items[{i}].{k}", f"每条明细至少要有 code 和 qty（缺少 {k}）")
+    return ItemInput(code=it["code"], qty=it["qty"], price=it.get("price"), name=it.get("name"),
+                     kind=it.get("kind"), chrgitm_lv=it.get("chrgitm_lv"), pay_std=it.get("pay_std"))
+
+
+def _visit_date(raw: object) -> date:
+    if raw is None or raw == "":
+        return date.today()
+    try:
+        if isinstance(raw, str) and len(raw) == 10:
+            return date.fromisoformat(raw)
+    except ValueError:
+        pass
+    raise InvalidInput("date", f"就诊日期“{str(raw)[:40]}”不是有效日期（应为 YYYY-MM-DD）")
+
+
+def _psn_no(raw: object) -> object:
+    """人员编号 as text; a whole JSON number (a script's) is read as its digits."""
+    if isinstance(raw, Decimal) and raw == raw.to_integral_value() and raw >= 0 and raw.adjusted() < 32:
+        return format(raw, "f")
+    return raw
 
 
 def _visit_from_json(path: str):
-    """The visit file of docs/ledger.md → VisitInput; InvalidInput names the field."""
+    """The visit file of docs/ledger.md → VisitInput; InvalidInput names the field. Values are checked
+    and normalised by the service (services/ledger.py), for the window and this command alike."""
     from desktop_app.services.ledger import VisitInput
 
     raw = _read_visit(path)
@@ -111,17 +146,15 @@ def _visit_from_json(path: str):
         raise InvalidInput("(根)", "就诊信息须为 JSON 对象")
     for k in raw:
         if k not in VISIT_FIELDS:
-            raise InvalidInput(k, f"未知字段“{k}”")
+            raise InvalidInput(str(k)[:40], f"未知字段“{str(k)[:40]}”")
     for k in ("psn_no", "benefit", "items"):
-        if not raw.get(k):
+        if raw.get(k) is None or raw.get(k) == "":
             raise InvalidInput(k, f"缺少必填字段 {k}")
+    if not isinstance(raw["items"], list):
+        raise InvalidInput("items", "费用明细 items 须为列表（[…]）")
     items = [_visit_item(i, it) for i, it in enumerate(raw["items"])]
-    try:
-        day = date.fromisoformat(raw["date"]) if raw.get("date") else date.today()
-    except (TypeError, ValueError):
-        raise InvalidInput("date", f"就诊日期“{raw.get('date')}”不是有效日期") from None
-    return VisitInput(psn_no=str(raw["psn_no"]), date=day, benefit=raw["benefit"], items=items,
-                      disease=raw.get("disease"), delivery=raw.get("delivery"),
+    return VisitInput(psn_no=_psn_no(raw["psn_no"]), date=_visit_date(raw.get("date")), benefit=raw["benefit"],
+                      items=items, disease=raw.get("disease"), delivery=raw.get("delivery"),
                       use_account=raw.get("use_account", True), family_account=raw.get("family_account"),
                       institution=raw.get("institution"), reason=str(raw.get("reason") or ""),
                       diagnosis=raw.get("diagnosis"))

@@ -16,7 +16,12 @@ RATIO_Q = Decimal("0.0001")
 ONE = Decimal(1)
 
 _PLAIN = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
-_FULLWIDTH = str.maketrans("０１２３４５６７８９．－＋", "0123456789.-+")
+_FULLWIDTH = str.maketrans("０１２３４５６７８９．－＋，", "0123456789.-+,")
+
+
+class CommaInNumber(ValueError):
+    """A comma in a number: "1,5" may mean 1.5 (a decimal comma) or 15 (a thousands separator); neither
+    is guessed."""
 
 
 def q2(value: Decimal) -> Decimal:
@@ -41,9 +46,10 @@ def fmt4(value: Decimal) -> str:
 def parse_decimal(raw: object) -> Decimal:
     """Parse a plain decimal from a string or an exact JSON number.
 
-    Accepts "12.5", " 12.50 ", full-width digits "１２.５", ints and Decimals.
+    Accepts "12.5", " 12.50 ", full-width digits and point "１２．５", ints and Decimals.
     Rejects floats (binary floating point never touches money), exponents,
-    NaN/Infinity, booleans and anything else with `ValueError`.
+    NaN/Infinity, booleans and anything else with `ValueError`; a comma (ASCII or
+    full-width) with `CommaInNumber` — it is never read as a thousands separator.
     """
     if isinstance(raw, bool):
         raise ValueError("not a number")
@@ -57,7 +63,9 @@ def parse_decimal(raw: object) -> Decimal:
         raise ValueError("binary floating point is not accepted for money")
     if not isinstance(raw, str):
         raise ValueError("not a number")
-    text = raw.strip().translate(_FULLWIDTH).replace(",", "")
+    text = raw.strip().translate(_FULLWIDTH)
+    if "," in text:
+        raise CommaInNumber("a comma in a number")
     if not _PLAIN.match(text):
         raise ValueError("not a plain decimal")
     try:

@@ -291,10 +291,14 @@ class AdminTab(QWidget):
                 res.rows, res.inserted, res.updated, res.rejected)
             if res.usage_rows:
                 text += self.tr("；待遇累计 {0} 行，拒绝 {1} 行").format(res.usage_rows, res.usage_rejected)
-            if res.encoding_note:
-                text += "。" + res.encoding_note
+            for note in (res.usage_note, res.encoding_note):
+                if note:
+                    text += "。" + note
             if res.report_path:
                 text += self.tr("。错误报告：{0}").format(res.report_path)
+            if res.report_note:
+                text += "。" + res.report_note + "".join(
+                    self.tr("\n{0} 第 {1} 行 {2}：{3}").format(e.sheet, e.row, e.field, e.reason) for e in res.errors[:5])
             self.roster_check_btn.setEnabled(True)
             self.report_path = res.report_path
             self.open_report_btn.setEnabled(bool(res.report_path))

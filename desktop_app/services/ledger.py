@@ -1,8 +1,11 @@
 """The settlement ledger: pre-settle, settle, reverse, day close.
 
-- History for the engine = the centre's snapshot (待遇累计 as of the person's
-  截至日期) + local settlements of the same year made after that date that have
-  not been reversed. Reversed settlements give their caps back.
+- History for the engine = the centre's snapshot (待遇累计 as of the end of the
+  person's 截至日期) + local settlements of the same year that are not in it and
+  have not been reversed: those of a business day after 截至日期, and every one
+  made after the snapshot was imported (`Person.updated_at`) — so a 截至日期 of
+  today or (in an old database) in the future neither skips nor double-counts
+  anything (docs/roster.md). Reversed settlements give their caps back.
 - `settle` runs in one `BEGIN IMMEDIATE` transaction that re-reads the history,
   so two settlements for one person at the same moment cannot both use a cap.
 - A request token makes settle and reverse idempotent: the same token twice
@@ -23,10 +26,19 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 
 from desktop_app.core import caps
-from desktop_app.core.claim_io import InvalidInput, parse_claim, settlement_to_json
+from desktop_app.core.claim_io import (
+    MAX_ITEMS,
+    NAME_MAX,
+    InvalidInput,
+    check_amount,
+    check_text,
+    parse_claim,
+    settlement_to_json,
+    shown,
+)
 from desktop_app.core.engine import PolicyError
 from desktop_app.core.engine import settle as engine_settle
 from desktop_app.core.model import (
@@ -75,7 +87,7 @@ class VisitInput:
     delivery: str | None = None
     use_account: bool = True
     family_account: dict | None = None
-    institution: dict | None = None  # default: this clinic (settings)
+    institution: dict | None = None  # always this clinic (settings); if given, it must be this clinic as stored
     reason: str = ""  # required for a visit of an earlier calendar year (supervisor only; stored and audited)
     diagnosis: str | None = None  # optional, printed on the receipt: ICD-10 code and name ("J06.900 急性上呼吸道感染")
 
@@ -172,6 +184,89 @@ def check_bounds(items, settings) -> None:
 
 
 # ---------------------------------------------------------------------------
+# Visit input: checked and normalised once, here, for the window and the command line
+# ---------------------------------------------------------------------------
+PSN_MAX = 32  # person.psn_no
+CODE_MAX = 32  # settlement_item.code, settlement.disease
+TOKEN_MAX = 64  # settlement.request_token
+AMOUNT_MAX = Decimal("1000000")  # a quantity or unit price, as in the window (gui/validate.py)
+ENUM_MAX = 32
+
+
+def _bad(exc: InvalidInput) -> LedgerError:
+    return LedgerError(exc.message, field=exc.field, code="invalid_input")
+
+
+def _decimal_text(raw: object, field: str, label: str, *, positive: bool = False) -> str:
+    """A quantity or price as stored: the normalised decimal (１．５ → 1.5); commas refused."""
+    v = check_amount(raw, field, label, max_dp=4, positive=positive, limit=AMOUNT_MAX)
+    return format(v, "f")
+
+
+def _optional_text(raw: object, field: str, label: str, max_len: int) -> str | None:
+    return None if raw is None else check_text(raw, field, label, max_len=max_len)
+
+
+def _check_item(i: int, it: ItemInput) -> ItemInput:
+    f = f"items[{i}]"
+    return ItemInput(
+        code=check_text(it.code, f"{f}.code", "项目编码", max_len=CODE_MAX),
+        qty=_decimal_text(it.qty, f"{f}.qty", "数量", positive=True),
+        price=None if it.price is None else _decimal_text(it.price, f"{f}.price", "单价"),
+        name=None if it.name is None else check_text(it.name, f"{f}.name", "项目名称", max_len=NAME_MAX, empty=True),
+        kind=_optional_text(it.kind, f"{f}.kind", "费用类型", ENUM_MAX),
+        chrgitm_lv=_optional_text(it.chrgitm_lv, f"{f}.chrgitm_lv", "支付类别", ENUM_MAX),
+        pay_std=None if it.pay_std is None else _decimal_text(it.pay_std, f"{f}.pay_std", "支付标准"),
+    )
+
+
+def check_visit(visit: VisitInput) -> VisitInput:
+    """The visit with every value checked (type, length, number format) and normalised — quantities and
+    prices as plain decimals — or a refusal naming the field (exit 2). Nothing the clerk typed reaches
+    the database unchecked."""
+    try:
+        psn_no = check_text(visit.psn_no, "psn_no", "人员编号", max_len=PSN_MAX)
+        if not isinstance(visit.date, date):
+            raise InvalidInput("date", "就诊日期须为日期（YYYY-MM-DD）")
+        if not isinstance(visit.benefit, str) or visit.benefit not in BENEFITS:
+            raise InvalidInput("benefit", f"待遇类别“{shown(visit.benefit)}”无效，允许：{'、'.join(BENEFITS)}")
+        disease = _optional_text(visit.disease, "disease", "病种编码", CODE_MAX)
+        delivery = _optional_text(visit.delivery, "delivery", "分娩方式", ENUM_MAX)
+        if not isinstance(visit.use_account, bool):
+            raise InvalidInput("use_account", "是否使用个人账户 use_account 须为 true 或 false")
+        if visit.family_account is not None and not isinstance(visit.family_account, dict):
+            raise InvalidInput("family_account", "家庭共济账户 family_account 须为 JSON 对象")
+        if not isinstance(visit.items, list | tuple) or not visit.items:
+            raise InvalidInput("items", "费用明细 items 须为非空列表")
+        if len(visit.items) > MAX_ITEMS:
+            raise InvalidInput("items", f"费用明细最多 {MAX_ITEMS} 条")
+        items = [_check_item(i, it) for i, it in enumerate(visit.items)]
+    except InvalidInput as exc:
+        raise _bad(exc) from None
+    return VisitInput(psn_no=psn_no, date=visit.date, benefit=visit.benefit, items=items, disease=disease,
+                      delivery=delivery, use_account=visit.use_account, family_account=visit.family_account,
+                      institution=visit.institution, reason=visit.reason, diagnosis=visit.diagnosis)
+
+
+def _check_token(token: str | None) -> str:
+    if token is None or token == "":
+        return uuid.uuid4().hex
+    try:
+        return check_text(token, "token", "请求令牌", max_len=TOKEN_MAX)
+    except InvalidInput as exc:
+        raise _bad(exc) from None
+
+
+def _check_reversal_reason(reason: object) -> str:
+    if not isinstance(reason, str) or not reason.strip():
+        raise LedgerError("冲正必须填写原因", field="reason", code="invalid_input")
+    try:
+        return check_text(reason, "reason", "冲正原因", max_len=MAX_REASON)
+    except InvalidInput as exc:
+        raise _bad(exc) from None
+
+
+# ---------------------------------------------------------------------------
 # History and claims
 # ---------------------------------------------------------------------------
 def history_for(s, person: m.Person, visit_date: date) -> list[HistoryEntry]:
@@ -194,7 +289,8 @@ def history_for(s, person: m.Person, visit_date: date) -> list[HistoryEntry]:
         select(m.Settlement).where(
             m.Settlement.psn_no == person.psn_no,
             m.Settlement.kind == "settle",
-            m.Settlement.business_date > person.as_of,
+            # not in the centre's figures: after their day, or made after they were imported
+            or_(m.Settlement.business_date > person.as_of, m.Settlement.created_at >= person.updated_at),
             m.Settlement.visit_date >= date(year, 1, 1),
             m.Settlement.visit_date <= date(year, 12, 31),
             m.Settlement.id.not_in(reversed_ids),
@@ -207,9 +303,35 @@ def history_for(s, person: m.Person, visit_date: date) -> list[HistoryEntry]:
     return out
 
 
+def _same_clinic(named: object, inst: dict) -> None:
+    """A visit settles at this clinic, as its settings say: a visit that names an institution may only
+    name this one, exactly as stored (level, price class, designations decide what the fund pays)."""
+    if not isinstance(named, dict):
+        raise LedgerError("institution 须为 JSON 对象，且只能是本机构（可省略：结算总按本机构设置）",
+                          field="institution", code="invalid_input")
+    for key, value in named.items():
+        mine = inst.get(key, _MISSING)
+        if isinstance(value, Decimal) and value == value.to_integral_value():
+            value = int(value)  # a JSON number read exactly
+        if key == "designated_diseases" and isinstance(value, list):
+            value = sorted(value)
+            mine = sorted(mine)
+        if mine is _MISSING or value != mine or type(value) is not type(mine):
+            shown = "未知字段" if mine is _MISSING else f"本机构为 {json.dumps(mine, ensure_ascii=False)}"
+            raise LedgerError(f"就诊信息中的机构 institution.{key} 与本机构设置不符（{shown}）：结算总按本机构"
+                              "（设置中的机构编码、级别、收费价格类别、定点病种）计算，不能在就诊信息中改动；"
+                              "请删去 institution", field="institution", code="invalid_input")
+
+
+_MISSING = object()
+
+
 def _claim_dict(s, visit: VisitInput, person: m.Person) -> dict:
-    """The contract claim (without history) from a visit and the person's record."""
-    inst = visit.institution or clinic_settings(s).institution()
+    """The contract claim (without history) from a visit and the person's record. The institution is
+    always this clinic's stored settings."""
+    inst = clinic_settings(s).institution()
+    if visit.institution is not None:
+        _same_clinic(visit.institution, inst)
     items = []
     for i, it in enumerate(visit.items):
         ci = s.get(m.ClinicItem, it.code) if (it.price is None or it.kind is None or it.chrgitm_lv is None) else None
@@ -289,6 +411,7 @@ def _compute_full(s, db: Database, visit: VisitInput):
 
 def presettle(db: Database, visit: VisitInput, *, today: date | None = None) -> Preview:
     """预结算: the full split with reasons; writes nothing. A visit after today is refused."""
+    visit = check_visit(visit)
     check_visit_date(visit.date, today=today or date.today())
     check_diagnosis(visit.diagnosis)  # a bad 诊断 is said at F5, not only at F9
     with db.read() as s:
@@ -335,7 +458,8 @@ def _prior(s, token: str, kind: str, request) -> SettlementRecord | None:
 def settle(db: Database, visit: VisitInput, *, token: str | None = None, operator: str,
            today: date | None = None) -> SettlementRecord:
     """结算: durable, once per request token."""
-    token = token or uuid.uuid4().hex
+    visit = check_visit(visit)
+    token = _check_token(token)
     today = today or date.today()
     with db.write() as s:
         prior = _prior(s, token, "settle", (visit.psn_no, visit.date, visit.benefit, visit.disease or ""))
@@ -386,11 +510,9 @@ def settle(db: Database, visit: VisitInput, *, token: str | None = None, operato
 def reverse(db: Database, setl_no: str, *, reason: str, operator: str, token: str | None = None,
             today: date | None = None) -> SettlementRecord:
     """冲正: a new record with every amount negated, pointing at the original; caps come back."""
-    token = token or uuid.uuid4().hex
+    token = _check_token(token)
     today = today or date.today()
-    if not reason or not reason.strip():
-        raise LedgerError("冲正必须填写原因", field="reason", code="invalid_input")
-    _check_reason(reason, "冲正原因")
+    reason = _check_reversal_reason(reason)
     with db.write() as s:
         prior = _prior(s, token, "reverse", setl_no)
         if prior is not None:

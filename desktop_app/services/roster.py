@@ -22,7 +22,7 @@ from pathlib import Path
 from sqlalchemy import delete, select, update
 
 from desktop_app.core.model import BENEFITS
-from desktop_app.core.money import decimals, parse_decimal
+from desktop_app.core.money import CommaInNumber, decimals, parse_decimal
 from desktop_app.core.safezip import (
     NotAZip,
     ZipLimits,
@@ -41,16 +41,23 @@ PERSON_REQUIRED = ("人员编号", "身份证号", "姓名", "性别", "出生�
 USAGE_COLUMNS = ("人员编号", "年度", "待遇类型", "病种", "季度", "统筹已支付", "项目编码", "次数")
 USAGE_REQUIRED = ("人员编号", "年度", "待遇类型")
 USAGE_SHEET = "待遇累计"
+PERSON_SHEET = "花名册"
 
 CATEGORY_CODES = {"在职": "employee_active", "退休": "employee_retired", "城乡居民": "resident", "大学生": "student"}
 BENEFIT_CODES = {**{v: k for k, v in BENEFITS.items()}, **{k: k for k in BENEFITS},
                  "普通门诊": "general_outpatient", "两病": "two_diseases", "生育": "maternity_delivery",
                  "辅助生殖": "assisted_reproduction"}
-_FULLWIDTH = str.maketrans("０１２３４５６７８９ＸｘＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＹＺ，、．－／　",
-                           "0123456789XxABCDEFGHIJKLMNOPQRSTUVWYZ,,.-/ ")
+# Full-width letters and digits → ASCII; the other spaces (no-break, thin, ideographic…) → a plain
+# space; invisible characters (zero-width space/joiners, word joiner, BOM, soft hyphen) are removed —
+# a name that looks like 张三 is stored as 张三 (docs/roster.md).
+_SPACES = "\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f"
+INVISIBLE = "\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad\u180e\u034f"
+_FULLWIDTH = str.maketrans("０１２３４５６７８９ＸｘＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＹＺ，、．－／　" + _SPACES,
+                           "0123456789XxABCDEFGHIJKLMNOPQRSTUVWYZ,,.-/ " + " " * len(_SPACES), INVISIBLE)
 _PSN = re.compile(r"^[0-9A-Za-z]{1,32}$")
 _ADMDVS = re.compile(r"^\d{6}$")
 MAX_ROWS = 2_000_000
+MONEY_LIMIT = Decimal("1000000000")  # yuan; far inside what integer fen hold
 
 
 class RosterError(Refused):
@@ -81,6 +88,8 @@ class ImportResult:
     report_path: str | None
     encoding_note: str = ""
     errors: list[RowError] = field(default_factory=list)
+    usage_note: str = ""  # said when the file had no 待遇累计 (usage kept as it was)
+    report_note: str = ""  # said when the error report could not be written (the errors are in `errors`)
 
 
 # ---------------------------------------------------------------------------
@@ -316,12 +325,16 @@ def _money(v, field: str) -> Decimal:
         return Decimal("0.00")
     try:
         d = parse_decimal(s)
+    except CommaInNumber:
+        raise _Bad(field, f"{field}“{s[:20]}”含逗号：小数点请用“.”，也不要用千位分隔符（如 1250.00）") from None
     except ValueError:
-        raise _Bad(field, f"{field}“{s}”不是数字") from None
+        raise _Bad(field, f"{field}“{s[:20]}”不是数字") from None
     if d < 0:
         raise _Bad(field, f"{field}不能为负数")
     if decimals(d) > 2:
         raise _Bad(field, f"{field}最多两位小数")
+    if d >= MONEY_LIMIT:
+        raise _Bad(field, f"{field}数值过大（须小于 {MONEY_LIMIT:f} 元）")
     return d
 
 
@@ -354,17 +367,13 @@ class _PersonRow:
     as_of: date
 
 
-def _person(cells: dict, row: int, known_diseases: set[str]) -> _PersonRow:
-    psn_no = _text(cells.get("人员编号"))
-    if not _PSN.match(psn_no):
-        raise _Bad("人员编号", "人员编号为空或含非法字符（只允许字母和数字，最多32位）")
-    id_no = _id_number(cells.get("身份证号"))
-
+def _name_gender_birth(cells: dict, id_no: str) -> tuple[str, str, date]:
+    """姓名, 性别 and 出生日期, the last two checked against the ID number."""
     name = _plain(cells.get("姓名"), "姓名")
     if not name:
         raise _Bad("姓名", "姓名为空")
     if len(name) > 30:
-        raise _Bad("姓名", "姓名过长")
+        raise _Bad("姓名", "姓名过长（最多 30 个字）")
     gender = _text(cells.get("性别"))
     if gender not in ("男", "女"):
         raise _Bad("性别", f"性别须为“男”或“女”，收到“{gender}”")
@@ -375,6 +384,15 @@ def _person(cells: dict, row: int, known_diseases: set[str]) -> _PersonRow:
     id_birth = date(int(id_no[6:10]), int(id_no[10:12]), int(id_no[12:14]))
     if birth != id_birth:
         raise _Bad("出生日期", f"出生日期 {birth} 与身份证号中的 {id_birth} 不一致")
+    return name, gender, birth
+
+
+def _person(cells: dict, row: int, known_diseases: set[str], today: date) -> _PersonRow:
+    psn_no = _text(cells.get("人员编号"))
+    if not _PSN.match(psn_no):
+        raise _Bad("人员编号", "人员编号为空或含非法字符（只允许字母和数字，最多32位）")
+    id_no = _id_number(cells.get("身份证号"))
+    name, gender, birth = _name_gender_birth(cells, id_no)
     insutype = _text(cells.get("险种类型"))
     if insutype not in ("310", "390"):
         raise _Bad("险种类型", f"险种类型须为 310（职工）或 390（城乡居民），收到“{insutype}”")
@@ -403,6 +421,9 @@ def _person(cells: dict, row: int, known_diseases: set[str]) -> _PersonRow:
             raise _Bad("登记病种", f"病种编码 {d} 不在已同步的政策包病种目录中")
     balance = _money(cells.get("个人账户余额"), "个人账户余额")
     as_of = _date(cells.get("截至日期"), "截至日期", required=True)
+    if as_of > today:
+        raise _Bad("截至日期", f"截至日期 {as_of} 晚于今天（{today}）：中心的数据不能截至未来的日期（否则本机构此后的结算"
+                           "不计入年度限额），请核对后重新导出")
     return _PersonRow(row, psn_no, id_no, name, gender, birth, insutype, category, admdvs, paid_on, period,
                       exempt, fd, diseases, balance, as_of)
 
@@ -440,9 +461,19 @@ def _usage(cells: dict, row: int) -> _UsageRow:
     cs = _text(cells.get("次数"))
     if cs and not cs.isdigit():
         raise _Bad("次数", f"次数须为非负整数，收到“{cs}”")
-    return _UsageRow(row, psn_no, int(ys), benefit, _plain(cells.get("病种"), "病种"), quarter,
-                     _money(cells.get("统筹已支付"), "统筹已支付"), _plain(cells.get("项目编码"), "项目编码"),
+    if len(cs) > 9:
+        raise _Bad("次数", f"次数过大：{cs[:20]}")
+    return _UsageRow(row, psn_no, int(ys), benefit, _code(cells.get("病种"), "病种"), quarter,
+                     _money(cells.get("统筹已支付"), "统筹已支付"), _code(cells.get("项目编码"), "项目编码"),
                      int(cs or 0))
+
+
+def _code(v, field: str) -> str:
+    """A code cell (病种, 项目编码): free text, at most 32 characters (what the database stores)."""
+    s = _plain(v, field)
+    if len(s) > 32:
+        raise _Bad(field, f"{field}过长（{len(s)} 个字符，最多 32 个）")
+    return s
 
 
 # ---------------------------------------------------------------------------
@@ -511,15 +542,9 @@ class _DryRun(Exception):
     """Raised inside the write transaction of a dry run so nothing is committed."""
 
 
-def import_roster(db: Database, path: str | Path, *, usage_path: str | Path | None = None,
-                  progress: Callable[[int, int], None] | None = None, dry_run: bool = False,
-                  actor: str = "system") -> ImportResult:
-    """Import a roster. `dry_run`: check every row (against the database too) and report the
-    counts and the error report, changing nothing."""
-    path = Path(path)
-    _check_file(path, "花名册")
-    if usage_path is not None:
-        _check_file(Path(usage_path), "待遇累计")
+def _read_sheets(path: Path, usage_path: Path | None) -> tuple[list[list], list[list] | None, str]:
+    """The 花名册 rows, the 待遇累计 rows (None: the file has no such sheet and no --usage was given),
+    and a note about the encoding."""
     note = ""
     usage_rows: list[list] | None = None
     suffix = path.suffix.lower()
@@ -538,156 +563,238 @@ def import_roster(db: Database, path: str | Path, *, usage_path: str | Path | No
     else:
         raise RosterError(f"不支持的文件类型 {path.suffix}：请用 .xlsx 或 .csv")
     if usage_path is not None:
-        up = Path(usage_path)
-        if up.suffix.lower() == ".csv":
-            usage_rows, _n = _read_csv(up)
+        if usage_path.suffix.lower() == ".csv":
+            usage_rows, _n = _read_csv(usage_path)
         else:
-            us = _read_xlsx(up)
+            us = _read_xlsx(usage_path)
             usage_rows = us.get(USAGE_SHEET) or next(iter(us.values()))
     if len(person_rows) > MAX_ROWS:
         raise RosterError(f"花名册行数超过 {MAX_ROWS}")
+    if usage_rows is not None and not any(r and any(_text(c) for c in r) for r in usage_rows):
+        usage_rows = None  # an empty sheet (Excel's Sheet2) is no 待遇累计
+    return person_rows, usage_rows, note
 
+
+def _blank(raw) -> bool:
+    return raw is None or all(c is None or _text(c) == "" for c in raw)
+
+
+def _check_persons(person_rows: list[list], known_diseases: set[str], today: date, errors: list[RowError],
+                   progress) -> tuple[list[_PersonRow], int]:
     pidx, pdata = _table(person_rows, PERSON_REQUIRED, PERSON_COLUMNS, "花名册")
-    sheet_p = "花名册"
-    with db.read() as s:
-        known_diseases = set(s.execute(select(m.PackDisease.code)).scalars())
-    errors: list[RowError] = []
     good: list[_PersonRow] = []
     seen_psn: dict[str, int] = {}
     seen_id: dict[str, int] = {}
     total = len(pdata)
     for i, raw in enumerate(pdata):
         rownum = i + 2
-        if raw is None or not any(c is not None and c != "" and _text(c) != "" for c in raw):
+        if _blank(raw):
             continue
         cells = {h: (raw[j] if j < len(raw) else None) for h, j in pidx.items()}
         try:
-            p = _person(cells, rownum, known_diseases)
+            p = _person(cells, rownum, known_diseases, today)
             if p.psn_no in seen_psn:
                 raise _Bad("人员编号", f"人员编号 {p.psn_no} 与第 {seen_psn[p.psn_no]} 行重复")
             if p.id_no in seen_id:
                 raise _Bad("身份证号", f"身份证号与第 {seen_id[p.id_no]} 行重复")
         except _Bad as b:
-            errors.append(RowError(sheet_p, rownum, _text(cells.get("人员编号")), b.field, b.reason))
+            errors.append(RowError(PERSON_SHEET, rownum, _text(cells.get("人员编号")), b.field, b.reason))
             continue
         seen_psn[p.psn_no] = rownum
         seen_id[p.id_no] = rownum
         good.append(p)
         if progress and i % 5000 == 0:
             progress(i, total)
+    return good, total
 
+
+def _check_usage(usage_rows: list[list], errors: list[RowError]) -> tuple[list[_UsageRow], int, int]:
+    uidx, udata = _table(usage_rows, USAGE_REQUIRED, USAGE_COLUMNS, "待遇累计")
     usage: list[_UsageRow] = []
-    usage_total = 0
-    usage_errors = 0
-    if usage_rows is not None and len(usage_rows) > 0:
-        uidx, udata = _table(usage_rows, USAGE_REQUIRED, USAGE_COLUMNS, "待遇累计")
-        for i, raw in enumerate(udata):
-            rownum = i + 2
-            if raw is None or all(c is None or _text(c) == "" for c in raw):
-                continue
-            usage_total += 1
-            cells = {h: (raw[j] if j < len(raw) else None) for h, j in uidx.items()}
-            try:
-                usage.append(_usage(cells, rownum))
-            except _Bad as b:
-                usage_errors += 1
-                errors.append(RowError(USAGE_SHEET, rownum, _text(cells.get("人员编号")), b.field, b.reason))
+    total = rejected = 0
+    for i, raw in enumerate(udata):
+        if _blank(raw):
+            continue
+        total += 1
+        cells = {h: (raw[j] if j < len(raw) else None) for h, j in uidx.items()}
+        try:
+            usage.append(_usage(cells, i + 2))
+        except _Bad as b:
+            rejected += 1
+            errors.append(RowError(USAGE_SHEET, i + 2, _text(cells.get("人员编号")), b.field, b.reason))
+    return usage, total, rejected
 
-    inserted = updated = 0
-    now = datetime.now()
+
+def import_roster(db: Database, path: str | Path, *, usage_path: str | Path | None = None,
+                  progress: Callable[[int, int], None] | None = None, dry_run: bool = False,
+                  actor: str = "system", today: date | None = None) -> ImportResult:
+    """Import a roster. `dry_run`: check every row (against the database too) and report the
+    counts and the error report, changing nothing. `today`: the import day (a 截至日期 after it is
+    a row error)."""
+    path = Path(path)
+    today = today or date.today()
+    _check_file(path, "花名册")
+    if usage_path is not None:
+        usage_path = Path(usage_path)
+        _check_file(usage_path, "待遇累计")
+    person_rows, usage_rows, note = _read_sheets(path, usage_path)
+    with db.read() as s:
+        known_diseases = set(s.execute(select(m.PackDisease.code)).scalars())
+    errors: list[RowError] = []
+    good, total = _check_persons(person_rows, known_diseases, today, errors, progress)
+    usage: list[_UsageRow] | None = None
+    usage_total = usage_rejected = 0
+    if usage_rows is not None:
+        usage, usage_total, usage_rejected = _check_usage(usage_rows, errors)
     try:
-        inserted, updated, usage_errors = _write(db, good, usage, errors, sheet_p, usage_errors, now, dry_run,
-                                                 actor, path)
+        inserted, updated, usage_rejected = _write(db, _Batch(good, usage, errors, usage_rejected, datetime.now(),
+                                                              dry_run, actor, path))
     except _DryRun as dr:
-        inserted, updated, usage_errors = dr.args
+        inserted, updated, usage_rejected = dr.args
     if progress:
         progress(total, total)
-
-    report = None
+    report, report_note = None, ""
     if errors:
-        report = write_error_report(path, errors)
-    person_errors = sum(1 for e in errors if e.sheet == sheet_p)
-    return ImportResult(str(path), total, inserted, updated, person_errors, usage_total, usage_errors,
-                        str(report) if report else None, note, errors)
+        report, report_note = _save_report(db, path, errors)
+    usage_note = "" if usage is not None else (
+        "文件中没有待遇累计表：已在数据库中的人员，其待遇累计（本年统筹已支付等）和截至日期未改动")
+    person_errors = sum(1 for e in errors if e.sheet == PERSON_SHEET)
+    return ImportResult(str(path), total, inserted, updated, person_errors, usage_total, usage_rejected,
+                        str(report) if report else None, note, errors, usage_note, report_note)
 
 
-def _write(db, good, usage, errors, sheet_p, usage_errors, now, dry_run, actor, path):
+@dataclass
+class _Batch:
+    """What one import writes: the valid rows, the 待遇累计 rows (None: no 待遇累计 in the file)."""
+
+    good: list[_PersonRow]
+    usage: list[_UsageRow] | None
+    errors: list[RowError]
+    usage_rejected: int
+    now: datetime
+    dry_run: bool
+    actor: str
+    path: Path
+
+
+def _write(db, b: _Batch) -> tuple[int, int, int]:
     """Upsert in one transaction; a dry run computes the same counts and rolls back."""
+    from desktop_app.services import audit
     from desktop_app.services.accounts import AuthError, require_supervisor
 
     with db.write() as s:
-        if not dry_run:
+        if not b.dry_run:
             try:
-                require_supervisor(s, actor, "导入花名册")
+                require_supervisor(s, b.actor, "导入花名册")
             except AuthError as exc:
                 raise RosterError(str(exc)) from None
-        from desktop_app.services import audit
-
-        before = "" if dry_run else audit.roster_digest(s)  # recorded: `audit verify` compares the roster
-        # ID numbers already held by another person in the database
-        existing: dict[str, str] = {}
-        by_id: dict[str, str] = {}
-        psns = [p.psn_no for p in good]
-        for chunk in _chunks(psns, 500):
-            for psn, idn in s.execute(select(m.Person.psn_no, m.Person.id_no).where(m.Person.psn_no.in_(chunk))):
-                existing[psn] = idn
-        for chunk in _chunks([p.id_no for p in good], 500):
-            for psn, idn in s.execute(select(m.Person.psn_no, m.Person.id_no).where(m.Person.id_no.in_(chunk))):
-                by_id[idn] = psn
-        ok: list[_PersonRow] = []
-        for p in good:
-            other = by_id.get(p.id_no)
-            if other is not None and other != p.psn_no:
-                errors.append(RowError(sheet_p, p.row, p.psn_no, "身份证号",
-                                       f"身份证号已属于数据库中的人员 {other}"))
-                continue
-            ok.append(p)
-        good_psn = {p.psn_no for p in ok} | set(existing)
-        new_rows, upd_rows, keys, dis = [], [], [], []
-        for p in ok:
-            rec = dict(psn_no=p.psn_no, id_no=p.id_no, name=p.name, gender=p.gender, birth_date=p.birth_date,
-                       insutype=p.insutype, category=p.category, admdvs=p.admdvs, paid_on=p.paid_on,
-                       pay_period=p.pay_period, waiting_exempt=p.waiting_exempt, family_doctor_at=p.family_doctor_at,
-                       acct_balance=p.acct_balance, as_of=p.as_of, updated_at=now)
-            (upd_rows if p.psn_no in existing else new_rows).append(rec)
-            keys.extend({"psn_no": p.psn_no, "key": k} for k in pinyin_keys(p.name))
-            dis.extend({"psn_no": p.psn_no, "disease": d} for d in dict.fromkeys(p.diseases))
-        upd_psn = [r["psn_no"] for r in upd_rows]
-        for chunk in _chunks(upd_psn, 500):
-            s.execute(delete(m.PersonKey).where(m.PersonKey.psn_no.in_(chunk)))
-            s.execute(delete(m.PersonDisease).where(m.PersonDisease.psn_no.in_(chunk)))
-        # Core executemany (not ORM bulk): an order of magnitude less Python per row
-        if new_rows:
-            s.execute(m.Person.__table__.insert(), new_rows)
-        if upd_rows:
-            s.execute(update(m.Person), upd_rows)
-        if keys:
-            s.execute(m.PersonKey.__table__.insert(), keys)
-        if dis:
-            s.execute(m.PersonDisease.__table__.insert(), dis)
-        inserted, updated = len(new_rows), len(upd_rows)
-        # usage snapshot: replaces the snapshot of every person it names
-        urows = []
-        for u in usage:
-            if u.psn_no not in good_psn:
-                usage_errors += 1
-                errors.append(RowError(USAGE_SHEET, u.row, u.psn_no, "人员编号",
-                                       "人员编号不在花名册（本文件的有效行或数据库）中"))
-                continue
-            urows.append(dict(psn_no=u.psn_no, year=u.year, benefit=u.benefit, disease=u.disease, quarter=u.quarter,
-                              fund_paid=u.fund_paid, item_code=u.item_code, count=u.count))
-        touched = sorted({r["psn_no"] for r in urows} | set(upd_psn))
-        for chunk in _chunks(touched, 500):
-            s.execute(delete(m.UsageSnapshot).where(m.UsageSnapshot.psn_no.in_(chunk)))
-        if urows:
-            s.execute(m.UsageSnapshot.__table__.insert(), urows)
-        if dry_run:
-            raise _DryRun(inserted, updated, usage_errors)  # rolls the transaction back
+        before = "" if b.dry_run else audit.roster_digest(s)  # recorded: `audit verify` compares the roster
+        ok, existing = _not_taken(s, b)
+        inserted, updated = _upsert_persons(s, ok, existing, b)
+        if b.usage is not None:
+            _replace_usage(s, ok, b)
+        if b.dry_run:
+            raise _DryRun(inserted, updated, b.usage_rejected)  # rolls the transaction back
         s.flush()
-        audit.append(s, actor, "roster_import", Path(path).name[:64],
-                     {"inserted": inserted, "updated": updated, "rejected_rows": len(errors)},
+        audit.append(s, b.actor, "roster_import", Path(b.path).name[:64],
+                     {"inserted": inserted, "updated": updated, "rejected_rows": len(b.errors)},
                      before=before, after=audit.roster_digest(s))
-    return inserted, updated, usage_errors
+    return inserted, updated, b.usage_rejected
+
+
+def _not_taken(s, b: _Batch) -> tuple[list[_PersonRow], set[str]]:
+    """The valid rows whose ID number does not belong to another person in the database, and the
+    人员编号 of those already in it."""
+    existing: set[str] = set()
+    by_id: dict[str, str] = {}
+    for chunk in _chunks([p.psn_no for p in b.good], 500):
+        existing.update(s.execute(select(m.Person.psn_no).where(m.Person.psn_no.in_(chunk))).scalars())
+    for chunk in _chunks([p.id_no for p in b.good], 500):
+        for psn, idn in s.execute(select(m.Person.psn_no, m.Person.id_no).where(m.Person.id_no.in_(chunk))):
+            by_id[idn] = psn
+    ok: list[_PersonRow] = []
+    for p in b.good:
+        other = by_id.get(p.id_no)
+        if other is not None and other != p.psn_no:
+            b.errors.append(RowError(PERSON_SHEET, p.row, p.psn_no, "身份证号", f"身份证号已属于数据库中的人员 {other}"))
+            continue
+        ok.append(p)
+    return ok, existing
+
+
+def _upsert_persons(s, ok: list[_PersonRow], existing: set[str], b: _Batch) -> tuple[int, int]:
+    """Insert new persons, update known ones. Without a 待遇累计 the known persons keep their snapshot
+    date (截至日期) and its import time: their 待遇累计 is not replaced (docs/roster.md)."""
+    new_rows, upd_rows, keys, dis = [], [], [], []
+    for p in ok:
+        rec = dict(psn_no=p.psn_no, id_no=p.id_no, name=p.name, gender=p.gender, birth_date=p.birth_date,
+                   insutype=p.insutype, category=p.category, admdvs=p.admdvs, paid_on=p.paid_on,
+                   pay_period=p.pay_period, waiting_exempt=p.waiting_exempt, family_doctor_at=p.family_doctor_at,
+                   acct_balance=p.acct_balance, as_of=p.as_of, updated_at=b.now)
+        if p.psn_no in existing:
+            if b.usage is None:
+                del rec["as_of"], rec["updated_at"]
+            upd_rows.append(rec)
+        else:
+            new_rows.append(rec)
+        keys.extend({"psn_no": p.psn_no, "key": k} for k in pinyin_keys(p.name))
+        dis.extend({"psn_no": p.psn_no, "disease": d} for d in dict.fromkeys(p.diseases))
+    for chunk in _chunks([r["psn_no"] for r in upd_rows], 500):
+        s.execute(delete(m.PersonKey).where(m.PersonKey.psn_no.in_(chunk)))
+        s.execute(delete(m.PersonDisease).where(m.PersonDisease.psn_no.in_(chunk)))
+    # Core executemany (not ORM bulk): an order of magnitude less Python per row
+    if new_rows:
+        s.execute(m.Person.__table__.insert(), new_rows)
+    if upd_rows:
+        s.execute(update(m.Person), upd_rows)
+    if keys:
+        s.execute(m.PersonKey.__table__.insert(), keys)
+    if dis:
+        s.execute(m.PersonDisease.__table__.insert(), dis)
+    return len(new_rows), len(upd_rows)
+
+
+def _replace_usage(s, ok: list[_PersonRow], b: _Batch) -> None:
+    """A 待遇累计 replaces the snapshot of every person of this file and of every person it names that
+    is already in the database (whose 截至日期 becomes this file's). A row for anyone else, or for a
+    person whose 花名册 row was refused, is a row error."""
+    in_file = {p.psn_no for p in ok}
+    refused = {e.psn_no for e in b.errors if e.sheet == PERSON_SHEET}
+    others = sorted({u.psn_no for u in b.usage} - in_file - refused)
+    in_db: set[str] = set()
+    for chunk in _chunks(others, 500):
+        in_db.update(s.execute(select(m.Person.psn_no).where(m.Person.psn_no.in_(chunk))).scalars())
+    dates = {p.as_of for p in ok}
+    file_date = next(iter(dates)) if len(dates) == 1 else None
+    urows = []
+    for u in b.usage:
+        reason = _usage_refusal(u.psn_no, in_file, refused, in_db, file_date, len(dates))
+        if reason:
+            b.usage_rejected += 1
+            b.errors.append(RowError(USAGE_SHEET, u.row, u.psn_no, "人员编号", reason))
+            continue
+        urows.append(dict(psn_no=u.psn_no, year=u.year, benefit=u.benefit, disease=u.disease, quarter=u.quarter,
+                          fund_paid=u.fund_paid, item_code=u.item_code, count=u.count))
+    moved = sorted({r["psn_no"] for r in urows} - in_file)
+    for chunk in _chunks(sorted(in_file | set(moved)), 500):
+        s.execute(delete(m.UsageSnapshot).where(m.UsageSnapshot.psn_no.in_(chunk)))
+    if moved:
+        s.execute(update(m.Person), [{"psn_no": p, "as_of": file_date, "updated_at": b.now} for p in moved])
+    if urows:
+        s.execute(m.UsageSnapshot.__table__.insert(), urows)
+
+
+def _usage_refusal(psn: str, in_file: set, refused: set, in_db: set, file_date: date | None, n_dates: int) -> str:
+    if psn in in_file:
+        return ""
+    if psn in refused:
+        return "该人员在花名册中的行未通过校验，其待遇累计未导入（改正花名册行后重新导入）"
+    if psn not in in_db:
+        return "人员编号不在花名册（本文件的有效行或数据库）中"
+    if file_date is None:
+        why = "没有有效行" if n_dates == 0 else "中的截至日期不止一个"
+        return f"该人员不在本文件的花名册中，而本文件花名册{why}，无法确定其待遇累计的截至日期：请把该人员的行一并放入花名册"
+    return ""
 
 
 def _chunks(seq: list, n: int) -> Iterable[list]:
@@ -695,15 +802,29 @@ def _chunks(seq: list, n: int) -> Iterable[list]:
         yield seq[i:i + n]
 
 
-def error_report_path(path: Path) -> Path:
-    return path.with_name(f"{path.stem}_错误报告.xlsx")
+def error_report_path(db: Database, path: Path) -> Path:
+    """Where the error report of roster `path` goes: `reports/` beside the database (never beside the
+    roster, which may be on a write-protected USB stick)."""
+    from desktop_app.services.database import reports_dir
+
+    return reports_dir(db) / f"{Path(path).stem}_错误报告.xlsx"
 
 
-def write_error_report(path: Path, errors: list[RowError]) -> Path:
+def _save_report(db: Database, path: Path, errors: list[RowError]) -> tuple[Path | None, str]:
+    """The error report, or None and why it could not be written (the counts are reported either way)."""
+    out = error_report_path(db, path)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        return write_error_report(out, errors), ""
+    except OSError as exc:
+        return None, f"错误报告未能写入 {out.parent}（{exc.strerror or exc}）；出错的行见下"
+
+
+def write_error_report(out: Path, errors: list[RowError]) -> Path:
+    """The error rows as an .xlsx at `out` (written beside it first, then moved into place)."""
     from openpyxl import Workbook
     from openpyxl.styles import Font, PatternFill
 
-    out = error_report_path(path)
     wb = Workbook()
     ws = wb.active
     ws.title = "错误行"

@@ -40,6 +40,56 @@ class DatabaseBusy(Refused):
                          field="db", code="database_busy")
 
 
+class StorageRefused(Refused):
+    """The database file cannot be written (or opened) now — a full disk, a read-only file or folder.
+    Nothing was written; like a busy database, the command line exits 4 (`desktop_app.errors`)."""
+
+    def __init__(self, message: str, code: str):
+        super().__init__(message, field="db", code=code)
+
+
+_NOTHING = "本次操作没有写入任何数据"
+
+
+def _disk_nearly_full(path: Path | None) -> bool:
+    import shutil
+
+    try:
+        return path is not None and shutil.disk_usage(path.parent).free < 1024 * 1024
+    except OSError:
+        return False
+
+
+def storage_refusal(exc: BaseException, where: str, busy_ms: int, path: Path | None = None) -> Refused | None:
+    """What a SQLite error about the file itself means for the clerk — busy (another program holds it,
+    also with `PRAGMA locking_mode=EXCLUSIVE`), disk full, read-only, cannot be opened — or None for
+    any other error."""
+    import sqlite3
+
+    from sqlalchemy.exc import DBAPIError
+
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    if not isinstance(orig, sqlite3.Error):
+        return None
+    text = str(orig).lower()
+    if "locked" in text or "busy" in text:
+        return DatabaseBusy(busy_ms)
+    if "disk is full" in text or ("disk i/o error" in text and _disk_nearly_full(path)):
+        return StorageRefused(f"磁盘已满，数据库 {where} 无法写入。{_NOTHING}；请清理磁盘空间"
+                              "（或把数据库移到有空间的磁盘）后重试。", "disk_full")
+    if "readonly" in text or "read-only" in text:
+        return StorageRefused(f"数据库文件 {where} 或它所在的文件夹是只读的（写保护的U盘、只读共享、只读属性），"
+                              f"无法写入。{_NOTHING}；请把数据库放到可写的位置或去掉只读属性后重试。",
+                              "database_read_only")
+    if "unable to open database file" in text:
+        return StorageRefused(f"无法打开数据库文件 {where}：文件夹不存在、是只读的（写保护的U盘）或没有权限。"
+                              f"{_NOTHING}。", "database_unavailable")
+    if "disk i/o error" in text:
+        return StorageRefused(f"读写数据库 {where} 时磁盘出错（磁盘已满、只读、被拔出或损坏）。{_NOTHING}；"
+                              "请检查磁盘后重试。", "disk_io_error")
+    return None
+
+
 def is_busy_error(exc: BaseException) -> bool:
     """SQLite's "database is locked" / "database is busy", however SQLAlchemy wrapped it."""
     import sqlite3
@@ -99,12 +149,13 @@ class Database:
         self.url = to_url(db)
         self.busy_timeout_ms = _busy_timeout_ms() if busy_timeout_ms is None else busy_timeout_ms
         self.is_sqlite = self.url.startswith("sqlite")
-        if self.is_sqlite:
-            path = Path(self.url.removeprefix("sqlite:///"))
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self.path: Path | None = path
-        else:
-            self.path = None
+        self.path: Path | None = Path(self.url.removeprefix("sqlite:///")) if self.is_sqlite else None
+        if self.path is not None:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StorageRefused(f"无法建立数据库所在的文件夹 {self.path.parent}：{exc.strerror or exc}。"
+                                     f"{_NOTHING}。", "database_unavailable") from None
         self.engine = create_engine(self.url)
         self.write_engine = create_engine(self.url)
         if self.is_sqlite:
@@ -113,27 +164,34 @@ class Database:
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(self.write_engine, expire_on_commit=False)
 
+    @property
+    def where(self) -> str:
+        """The database as a message names it: the file, never a server URL (it may hold a password)."""
+        return str(self.path) if self.path is not None else "（服务器数据库）"
+
+    @contextmanager
+    def refusing_storage(self) -> Iterator[None]:
+        """Errors about the file itself (busy, disk full, read-only…) become their refusal."""
+        try:
+            yield
+        except Exception as exc:
+            refusal = storage_refusal(exc, self.where, self.busy_timeout_ms, self.path)
+            if refusal is not None:
+                raise refusal from exc
+            raise
+
     @contextmanager
     def read(self) -> Iterator[Session]:
-        try:
-            with self._read() as s:  # closing ends the read transaction; loaded objects stay readable
-                yield s
-        except Exception as exc:
-            if is_busy_error(exc):
-                raise DatabaseBusy(self.busy_timeout_ms) from exc
-            raise
+        with self.refusing_storage(), self._read() as s:  # closing ends the read transaction
+            yield s
 
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A write transaction: commits on success, rolls back on any exception. If another program
-        holds the write lock longer than the busy timeout: DatabaseBusy (nothing written)."""
-        try:
-            with self._write() as s, s.begin():
-                yield s
-        except Exception as exc:
-            if is_busy_error(exc):
-                raise DatabaseBusy(self.busy_timeout_ms) from exc
-            raise
+        holds the write lock longer than the busy timeout: DatabaseBusy; a full disk or a read-only
+        file: StorageRefused (nothing written either way)."""
+        with self.refusing_storage(), self._write() as s, s.begin():
+            yield s
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -151,7 +209,7 @@ class Database:
     def current_revision(self) -> str | None:
         from alembic.runtime.migration import MigrationContext
 
-        with self.engine.connect() as conn:
+        with self.refusing_storage(), self.engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()
 
     def head_revision(self) -> str:
@@ -165,26 +223,30 @@ class Database:
 
         before = self.current_revision()
         cfg = self._alembic_config()
-        with self.write_engine.connect() as conn:
+        with self.refusing_storage(), self.write_engine.connect() as conn:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
             conn.commit()
         return before, self.head_revision()
 
     def has_schema(self) -> bool:
-        return inspect(self.engine).has_table("settlement")
-
+        with self.refusing_storage():
+            return inspect(self.engine).has_table("settlement")
 
     def schema_version(self) -> str | None:
-        """The recorded migration, read with plain SQL (no Alembic import)."""
+        """The recorded migration, read with plain SQL (no Alembic import); None only when there is no
+        schema yet. A database that cannot be read now (locked by another program, unreadable) is
+        refused — never taken for an empty one, which would start the migrations."""
         from sqlalchemy import text
         from sqlalchemy.exc import OperationalError, ProgrammingError
 
         try:
-            with self.engine.connect() as conn:
+            with self.refusing_storage(), self.engine.connect() as conn:
                 return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-        except (OperationalError, ProgrammingError):
-            return None
+        except (OperationalError, ProgrammingError) as exc:
+            if "no such table" in str(exc) or "does not exist" in str(exc):
+                return None
+            raise
 
 
 def open_db(db: str | Path | None = None, *, migrate: bool = True) -> Database:

@@ -94,6 +94,7 @@ def test_import_roster_prints_counts_and_report(demo_db, tmp_path):
                  "Z1,110101199003070000,王五,男,1990-03-07,390,城乡居民,141102,2026-11-20\n", encoding="utf-8")
     code, out, _ = cs("import-roster", str(f), "--db", str(demo_db), user="admin")
     assert code == 0 and "拒绝 1 行" in out and "错误报告" in out
-    assert (tmp_path / "r_错误报告.xlsx").exists()
+    assert (demo_db.parent / "reports" / "r_错误报告.xlsx").exists()  # beside the database, not the roster
+    assert not (tmp_path / "r_错误报告.xlsx").exists()
     code, _, err = cs("import-roster", str(tmp_path / "none.csv"), "--db", str(demo_db), user="admin")
     assert code == 2 and "找不到" in err

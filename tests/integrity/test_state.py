@@ -88,10 +88,10 @@ def test_changes_through_the_services_verify_clean(db, tmp_path):
     with db.read() as s:
         p = s.execute(select(m.Person).where(m.Person.insutype == "310", m.Person.acct_balance > Decimal("50"))
                       .order_by(m.Person.psn_no).limit(1)).scalar_one()
-    inst = {"code": "H14000000001", "admdvs": "140100", "level": "city", "price_class": 1, "art_approved": True}
+    settings.save(db, {"clinic_level": "city", "clinic_price_class": "1", "clinic_art_approved": "true"},
+                  actor="admin")  # an approved institution (a visit cannot name another one: #12 hole 1)
     v = ledger.VisitInput(p.psn_no, DAY2, "assisted_reproduction",
-                          [ledger.ItemInput("311201045", "1", price="800.00", kind="service", chrgitm_lv="01")],
-                          institution=inst)
+                          [ledger.ItemInput("311201045", "1", price="800.00", kind="service", chrgitm_lv="01")])
     rec = ledger.settle(db, v, operator="clerk", today=DAY2)
     assert rec.result["acct_pay"] != "0.00"
     r = audit.verify(db)

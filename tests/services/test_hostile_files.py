@@ -274,7 +274,7 @@ def refused_roster(db, path, *words, **kw):
         assert w in msg, msg
     assert "Traceback" not in msg
     assert state(db) == before
-    assert not roster.error_report_path(path).exists()
+    assert not roster.error_report_path(db, path).exists()
     return msg
 
 

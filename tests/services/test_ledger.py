@@ -29,6 +29,15 @@ def set_usage(db, psn, paid: str):
                               fund_paid=Decimal(paid), item_code="", count=0))
 
 
+def be_clinic(db, inst: dict) -> None:
+    """The clinic's settings (a visit cannot name another institution: #12 hole 1)."""
+    from desktop_app.services import settings
+
+    settings.save(db, {"clinic_code": inst["code"], "clinic_admdvs": inst["admdvs"], "clinic_level": inst["level"],
+                       "clinic_price_class": str(inst["price_class"]),
+                       "clinic_art_approved": "true" if inst.get("art_approved") else "false"}, actor="admin")
+
+
 def visit(psn, price="100.00"):
     return V(psn, TODAY, "general_outpatient", [I("X1", "1", price=price, kind="service", chrgitm_lv="01")])
 
@@ -108,9 +117,10 @@ def test_personal_account_is_debited_and_credited_back(db):
         ledger.settle(db, visit(p.psn_no), operator="clerk", today=TODAY)
     assert exc.value.code == "policy_parameter_missing"
     # an assisted-reproduction claim at an approved institution computes and uses the account
-    inst = {"code": "H14000000001", "admdvs": "140100", "level": "city", "price_class": 1, "art_approved": True}
+    be_clinic(db, {"code": "H14000000001", "admdvs": "140100", "level": "city", "price_class": 1,
+                   "art_approved": True})
     v = V(p.psn_no, TODAY, "assisted_reproduction",
-          [I("311201045", "1", price="800.00", kind="service", chrgitm_lv="01")], institution=inst)
+          [I("311201045", "1", price="800.00", kind="service", chrgitm_lv="01")])
     rec = ledger.settle(db, v, operator="clerk", today=TODAY)
     assert rec.result["hifp_pay"] == "560.00"  # 70%
     used = Decimal(rec.result["acct_pay"])
@@ -170,9 +180,8 @@ def test_per_day_history_from_database_for_luoyang_deductible(db):
         pytest.skip("demo roster has no 洛阳 resident")
     with db.write() as s:
         s.get(m.Person, p.psn_no).pay_period = "集中"
-    inst = {"code": "H41030000009", "admdvs": "410300", "level": "county", "price_class": 2}
-    v = V(p.psn_no, TODAY, "general_outpatient", [I("X1", "1", price="80.00", kind="service", chrgitm_lv="01")],
-          institution=inst)
+    be_clinic(db, {"code": "H41030000009", "admdvs": "410300", "level": "county", "price_class": 2})
+    v = V(p.psn_no, TODAY, "general_outpatient", [I("X1", "1", price="80.00", kind="service", chrgitm_lv="01")])
     a = ledger.settle(db, v, operator="clerk", today=TODAY)
     b = ledger.settle(db, v, operator="clerk", today=TODAY)
     assert (a.result["act_pay_dedc"], b.result["act_pay_dedc"]) == ("50.00", "0.00")
