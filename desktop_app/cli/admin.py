@@ -271,20 +271,27 @@ def _restore_target(args) -> Path:
 
 def cmd_restore(args) -> int:
     """Restore is a supervisor's act, checked against the backup being restored (the current database may
-    be the damaged one), without writing to it; the restored database then records who restored what."""
+    be the damaged one), without writing to it; the lockout and the audit trail of that check are the live
+    database's (when it can be read). The restored database then records who restored what."""
     from desktop_app.services import database
     from desktop_app.store.db import Database
 
     target = _restore_target(args)
     src = Path(args.file)
+    with refusing(database.BackupError, field="file"):
+        database.refuse_live_source(target, src)
     state = database.check(src) if src.is_file() else "找不到文件"
     if state != "ok":
         raise Refused(f"备份文件 {src.name} 校验未通过，未恢复：{state}", field="file", code="invalid_input")
     snapshot = Database(src)
+    # the live database keeps the count of wrong passwords and their audit entries; a damaged one cannot
+    live = Database(target) if target.is_file() and database.check(target, quick=True) == "ok" else None
     try:
-        signin(snapshot, args, supervisor="恢复数据库", check_only=True)
+        signin(snapshot, args, supervisor="恢复数据库", trail=live)
     finally:
         snapshot.dispose()
+        if live is not None:
+            live.dispose()
     with refusing(database.BackupError, field="file", code="invalid_input"):  # checked above, before the sign-in
         kept = database.restore(target, src, actor=args.operator_login, via="cli", verified=True).kept
     emit({"restored": str(target), "previous_kept_as": str(kept)}, args.json,

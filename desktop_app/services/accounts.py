@@ -76,50 +76,122 @@ def create_operator(db: Database, login: str, name: str, role: str, password: st
     return OperatorInfo(login, name, role, True, must_change)
 
 
-def login(db: Database, login: str, password: str, *, now: datetime | None = None, via: str = "window") -> OperatorInfo:
-    """Check a password. Every attempt is in the audit trail; after MAX_FAILURES wrong passwords in
-    a row the account is locked for LOCK_MINUTES. Raises AuthError with the reason."""
+def unknown_login_tag(name: str) -> str:
+    """How the trail names a login name that is no operator: a short one-way tag, never the text (a password
+    typed into the login box must not be stored in clear). The same name gives the same tag, so repeated
+    attempts can be seen; 32 bits of a memory-hard hash, so a tag does not give the text back."""
+    dk = hashlib.scrypt((name or "").encode(), salt=b"clinic-settle/unknown-login", n=_N, r=_R, p=_P, dklen=4)
+    return "?" + dk.hex()
+
+
+def _unknown(s, login: str, via: str) -> AuthError:
+    from desktop_app.services import audit
+
+    tag = unknown_login_tag(login)
+    audit.append(s, tag, "login_failed", tag, {"reason": "unknown_or_disabled", "via": via})
+    return AuthError("操作员或密码不正确")
+
+
+def _disabled(s, login: str, via: str) -> AuthError:
+    from desktop_app.services import audit
+
+    audit.append(s, login, "login_failed", login, {"reason": "unknown_or_disabled", "via": via})
+    return AuthError("操作员或密码不正确")
+
+
+def _locked(s, op, now: datetime, via: str) -> AuthError | None:
+    """The refusal (audited) when `op` is locked out now; None when it is not."""
+    from desktop_app.services import audit
+
+    if op.locked_until is None or now >= op.locked_until:
+        return None
+    audit.append(s, op.login, "login_refused", op.login, {"reason": "locked", "via": via})
+    mins = max(1, int((op.locked_until - now).total_seconds() // 60) + 1)
+    return AuthError(f"密码连续错误 {MAX_FAILURES} 次，账户已锁定，请 {mins} 分钟后再试或联系管理员")
+
+
+def _failed(s, op, now: datetime, via: str) -> AuthError:
+    """A wrong password for `op`: counted, audited, and the lockout after MAX_FAILURES."""
     from datetime import timedelta
 
     from desktop_app.services import audit
 
+    op.failed_logins += 1
+    detail = {"failures": op.failed_logins, "via": via}
+    if op.failed_logins >= MAX_FAILURES:
+        op.locked_until = now + timedelta(minutes=LOCK_MINUTES)
+        op.failed_logins = 0
+        detail["locked_until"] = op.locked_until.isoformat(timespec="seconds")
+    audit.append(s, op.login, "login_failed", op.login, detail)
+    return AuthError("操作员或密码不正确" + (f"；账户已锁定 {LOCK_MINUTES} 分钟" if "locked_until" in detail else ""))
+
+
+def _succeeded(s, op, via: str) -> None:
+    from desktop_app.services import audit
+
+    op.failed_logins = 0
+    op.locked_until = None
+    audit.append(s, op.login, "login", op.login, {"via": via})
+
+
+def login(db: Database, login: str, password: str, *, now: datetime | None = None, via: str = "window") -> OperatorInfo:
+    """Check a password. Every attempt is in the audit trail; after MAX_FAILURES wrong passwords in
+    a row the account is locked for LOCK_MINUTES. Raises AuthError with the reason."""
     now = now or datetime.now()
     login = (login or "").strip()
     with db.write() as s:
         op = s.execute(select(m.Operator).where(m.Operator.login == login)).scalar_one_or_none()
-        if op is None or not op.active:
-            audit.append(s, login[:32], "login_failed", login[:64], {"reason": "unknown_or_disabled", "via": via})
-            err = AuthError("操作员或密码不正确")
-        elif op.locked_until is not None and now < op.locked_until:
-            audit.append(s, login, "login_refused", login, {"reason": "locked", "via": via})
-            mins = max(1, int((op.locked_until - now).total_seconds() // 60) + 1)
-            err = AuthError(f"密码连续错误 {MAX_FAILURES} 次，账户已锁定，请 {mins} 分钟后再试或联系管理员")
+        if op is None:
+            err = _unknown(s, login, via)
+        elif not op.active:
+            err = _disabled(s, login, via)
+        elif (locked := _locked(s, op, now, via)) is not None:
+            err = locked
         elif not verify_password(password, op.password_hash):
-            op.failed_logins += 1
-            detail = {"failures": op.failed_logins, "via": via}
-            if op.failed_logins >= MAX_FAILURES:
-                op.locked_until = now + timedelta(minutes=LOCK_MINUTES)
-                op.failed_logins = 0
-                detail["locked_until"] = op.locked_until.isoformat(timespec="seconds")
-            audit.append(s, login, "login_failed", login, detail)
-            err = AuthError("操作员或密码不正确" + (f"；账户已锁定 {LOCK_MINUTES} 分钟" if "locked_until" in detail
-                                                  else ""))
+            err = _failed(s, op, now, via)
         else:
-            op.failed_logins = 0
-            op.locked_until = None
-            audit.append(s, login, "login", login, {"via": via})
+            _succeeded(s, op, via)
             return OperatorInfo(op.login, op.name, op.role, op.active, op.must_change_password)
     raise err
 
 
 def check_password(db: Database, login_name: str, password: str) -> OperatorInfo:
-    """Check a password without writing (no lockout count, no audit entry): for a database that must not
-    be changed, such as a backup about to be restored. Raises AuthError."""
+    """Check a password without writing to `db` (no lockout count, no audit entry in it). Only for a
+    database that must not be changed; `login_against` gives such a check the live database's lockout
+    and trail. Raises AuthError."""
     with db.read() as s:
         op = s.execute(select(m.Operator).where(m.Operator.login == (login_name or "").strip())).scalar_one_or_none()
         if op is None or not op.active or not verify_password(password, op.password_hash):
             raise AuthError("操作员或密码不正确")
         return OperatorInfo(op.login, op.name, op.role, op.active, op.must_change_password)
+
+
+def login_against(live: Database, held_in: Database, login: str, password: str, *, via: str,
+                  now: datetime | None = None) -> OperatorInfo:
+    """Check a password against the accounts of `held_in` (a backup about to be restored: read, never
+    written) under the lockout and audit trail of `live` (the database in use): a login locked out in
+    `live` is refused without checking, and a wrong password counts towards its lockout there, as a
+    login would. A login `live` does not know is audited under its tag (no count to keep). Raises
+    AuthError."""
+    now = now or datetime.now()
+    login = (login or "").strip()
+    with live.write() as s:
+        op = s.execute(select(m.Operator).where(m.Operator.login == login)).scalar_one_or_none()
+        err = _locked(s, op, now, via) if op is not None else None
+        if err is None:
+            try:
+                info = check_password(held_in, login, password)
+            except AuthError:
+                err = _failed(s, op, now, via) if op is not None and op.active else _unknown(s, login, via)
+            else:
+                if op is not None:
+                    _succeeded(s, op, via)
+                else:  # an operator of the backup only: the trail still shows who signed in
+                    from desktop_app.services import audit
+
+                    audit.append(s, info.login, "login", info.login, {"via": via, "account": "backup"})
+                return info
+    raise err
 
 
 def authenticate(db: Database, login_name: str, password: str) -> OperatorInfo | None:

@@ -17,7 +17,7 @@ from desktop_app.store.db import Database, open_db, to_url
 
 # Part of this service's interface: `restore` and the backups raise BackupError and return BackupInfo.
 __all__ = ["BackupError", "BackupInfo", "Restored", "check", "daily_backup", "data_dir", "latest_backup",
-           "locate", "open_database", "reports_dir", "restore"]
+           "locate", "open_database", "refuse_live_source", "reports_dir", "restore"]
 
 
 def locate(db_arg: str | Path | None) -> Path | None:
@@ -61,6 +61,11 @@ class Restored:
     target: Path  # the database file, now the backup's copy
     backup: Path  # the backup restored
     kept: Path  # where the replaced file was kept
+
+
+def refuse_live_source(target: Path, backup_file: Path) -> None:
+    """Raise BackupError when `backup_file` is the database `target` itself (same path, symlink, hard link)."""
+    bk.refuse_live_source(Path(target), Path(backup_file))
 
 
 def restore(target: Path, backup_file: Path, *, actor: str, via: str, reason: str | None = None,

@@ -12,6 +12,7 @@ SQLite-specific by nature; the county centre's PostgreSQL uses its own tools.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
@@ -111,10 +112,30 @@ def daily(db, now: datetime | None = None) -> BackupInfo | None:
     return backup(db, now=now)
 
 
+def is_same_file(a: Path, b: Path) -> bool:
+    """True when `a` and `b` are one file: the same path once resolved (`..`, symlinks), or the same
+    inode (a hard link)."""
+    a, b = Path(a), Path(b)
+    try:
+        if a.resolve() == b.resolve():
+            return True
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def refuse_live_source(target: Path, backup_file: Path) -> None:
+    """A restore whose source is the database in use would move the data aside and leave an empty file."""
+    if is_same_file(target, backup_file):
+        raise BackupError(f"{Path(backup_file).name} 就是正在使用的数据库本身（同一文件或其链接），不能用它恢复：请选择 backups/ 中的备份文件")
+
+
 def restore(target: Path, backup_file: Path, *, now: datetime | None = None, verified: bool = False) -> Path:
     """Replace `target` by a verified backup (`verified`: the caller has just run `check_file` on it).
-    The program must not have the database open. Returns where the replaced file was kept."""
+    The program must not have the database open. Returns where the replaced file was kept.
+    Refused when the backup is the target itself (by any name)."""
     target, backup_file = Path(target), Path(backup_file)
+    refuse_live_source(target, backup_file)
     res = "ok" if verified else check_file(backup_file)
     if res != "ok":
         raise BackupError(f"备份文件 {backup_file.name} 校验未通过，未恢复：{res}")
