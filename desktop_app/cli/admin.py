@@ -283,7 +283,7 @@ def cmd_restore(args) -> int:
     state = database.check(src) if src.is_file() else "找不到文件"
     if state != "ok":
         raise Refused(f"备份文件 {src.name} 校验未通过，未恢复：{state}", field="file", code="invalid_input")
-    snapshot = Database(src)
+    snapshot = Database(src, read_only=True)
     # the live database keeps the count of wrong passwords and their audit entries; a damaged one cannot
     live = Database(target) if target.is_file() and database.check(target, quick=True) == "ok" else None
     try:

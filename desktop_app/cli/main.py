@@ -77,8 +77,18 @@ def _default_command(args: argparse.Namespace) -> int:
     return cmd_gui(args)
 
 
+def _private_umask() -> None:
+    """Everything the program creates — database, backups, logs, receipts, reports, exports, error reports —
+    is readable by this account only (files 0600, folders 0700) where the OS has such modes."""
+    import os
+
+    if os.name == "posix":
+        os.umask(0o077)
+
+
 def main(argv: list[str] | None = None) -> int:
     _utf8_stdio()
+    _private_umask()
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser(command_in(argv)).parse_args(argv)
     try:

@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 
 from desktop_app.errors import Refused
+from desktop_app.privacy import private_dir, private_file
 
 KEEP = 30  # newest backups kept
 PREFIX = "clinic-settle-"
@@ -62,33 +63,58 @@ def quick_check(path: Path) -> str:
 
 
 def backup(db, dest: Path | None = None, *, keep: int = KEEP, now: datetime | None = None) -> BackupInfo:
+    """A verified copy in one self-contained file (rollback-journal mode, so reading it later — a check, a
+    restore — never creates `-wal`/`-shm` files beside it), readable by this account only."""
     if not db.is_sqlite or db.path is None:
         raise BackupError("只有 SQLite 数据库可以用本功能备份")
     now = now or datetime.now()
     folder = Path(dest) if dest else backups_dir(db.path)
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder)
     final = folder / f"{PREFIX}{now:%Y%m%d-%H%M%S}.sqlite3"
     tmp = final.with_suffix(".partial")
+    private_file(tmp)
     src = sqlite3.connect(db.path, timeout=30)
     dst = sqlite3.connect(tmp)
     try:
         src.backup(dst, pages=1024)
+        dst.execute("PRAGMA journal_mode=DELETE")  # the copy carries the source's WAL flag: one file instead
     finally:
         dst.close()
         src.close()
     res = check_file(tmp)
     if res != "ok":
-        tmp.unlink(missing_ok=True)
+        _remove_with_side_files(tmp)
         raise BackupError(f"备份文件校验未通过：{res}")
     tmp.replace(final)
+    _remove_with_side_files(tmp)
     _rotate(folder, keep)
     return BackupInfo(str(final), final.stat().st_size, now)
 
 
+SIDE_SUFFIXES = ("-wal", "-shm", "-journal")
+
+
+def _remove_with_side_files(path: Path) -> None:
+    for f in (path, *(Path(str(path) + s) for s in SIDE_SUFFIXES)):
+        f.unlink(missing_ok=True)
+
+
 def _rotate(folder: Path, keep: int) -> None:
+    """Keep the newest `keep` backups; remove the side files (`-wal`, `-shm`, `-journal`) of any file that is
+    no longer there, and unfinished `.partial` copies more than an hour old (left by a crash)."""
     files = sorted(folder.glob(f"{PREFIX}*.sqlite3"))
     for old in files[:-keep] if keep > 0 else []:
-        old.unlink(missing_ok=True)
+        _remove_with_side_files(old)
+    for side in folder.glob(f"{PREFIX}*"):
+        main = next((Path(str(side)[: -len(s)]) for s in SIDE_SUFFIXES if side.name.endswith(s)), None)
+        if main is not None and not main.exists():
+            side.unlink(missing_ok=True)
+    for part in folder.glob(f"{PREFIX}*.partial"):
+        try:
+            if datetime.now().timestamp() - part.stat().st_mtime > 3600:
+                _remove_with_side_files(part)
+        except OSError:
+            pass
 
 
 def list_backups(db_path: Path) -> list[BackupInfo]:
@@ -147,6 +173,7 @@ def restore(target: Path, backup_file: Path, *, now: datetime | None = None, ver
         side = Path(str(target) + suffix)
         if side.exists():
             side.replace(Path(str(kept) + suffix))
+    private_file(target)
     src = sqlite3.connect(f"file:{backup_file}?mode=ro", uri=True)
     dst = sqlite3.connect(target)
     try:
