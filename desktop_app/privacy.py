@@ -34,7 +34,17 @@ def mask_id(id_no: str) -> str:
 _HALF = str.maketrans("０１２３４５６７８９Ｘｘ", "0123456789Xx")
 
 
+_URL_PASSWORD = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*:)([^@\s]+)(@)")
+
+
+def mask_url_password(text: str) -> str:
+    """`postgresql://clinic:s3cret@host/db` → `postgresql://clinic:***@host/db`."""
+    return _URL_PASSWORD.sub(r"\1***\3", text)
+
+
 def redact(text: str) -> str:
+    """Every resident ID number masked, and the password of any database URL."""
+    text = mask_url_password(text)
     plain = text.translate(_HALF)
     if plain == text:
         return _ID.sub(lambda mo: mask_id(mo.group(0)), text)

@@ -27,11 +27,12 @@ from desktop_app.errors import EXIT_REFUSED, Refused
 # ---------------------------------------------------------------------------
 def cmd_init(args) -> int:
     from desktop_app.services import accounts
+    from desktop_app.services.database import shown_url
     from desktop_app.store.db import Database
 
     d = Database(args.db)
     before, after = d.upgrade()
-    where = d.path or d.url
+    where = shown_url(d.path or d.url)  # a server URL without its password
     if before == after:
         text = f"数据库已是最新结构（版本 {after}）：{where}"
     elif before is None:
@@ -53,6 +54,7 @@ def cmd_init(args) -> int:
 
 
 def cmd_demo(args) -> int:
+    from desktop_app.services.database import shown_url
     from desktop_app.services.demo import create_demo
 
     d = open_database(args)
@@ -62,8 +64,9 @@ def cmd_demo(args) -> int:
 
         n = count_persons(d)
         if n or has_operators(d):
-            emit({"db": str(d.path or d.url), "persons": n, "created": False}, args.json,
-                 f"数据库已在使用（{n} 名参保人），未生成演示数据：{d.path or d.url}")
+            where = shown_url(d.path or d.url)
+            emit({"db": where, "persons": n, "created": False}, args.json,
+                 f"数据库已在使用（{n} 名参保人），未生成演示数据：{where}")
             return 0
     with refusing(ValueError):
         r = create_demo(d, persons=args.persons)
@@ -78,6 +81,7 @@ def show_status(db_arg) -> int:
     from datetime import date
 
     from desktop_app.services import ledger
+    from desktop_app.services.database import shown_url
     from desktop_app.services.lookup import count_persons
     from desktop_app.services.packs import installed
     from desktop_app.services.settings import load
@@ -87,7 +91,7 @@ def show_status(db_arg) -> int:
     st = load(d)
     today = ledger.list_day(d, date.today())
     print(f"乡镇医保结算台 ClinicSettle — {st.clinic_name}（{st.clinic_code}）")
-    print(f"数据库：{d.path or d.url}")
+    print(f"数据库：{shown_url(d.path or d.url)}")
     print(f"参保人员 {count_persons(d)} 人；政策包 {len(installed(d))} 个；今日结算 "
           f"{sum(1 for r in today if r.kind == 'settle')} 笔，冲正 {sum(1 for r in today if r.kind == 'reverse')} 笔。")
     return 0
@@ -193,11 +197,20 @@ def cmd_audit(args, d, op) -> int:
     return 0
 
 
-def _new_password(args) -> str:
-    import getpass
+NEW_PASSWORD_ENV = "CLINIC_SETTLE_NEW_PASSWORD"
 
-    if args.password_stdin:
-        return sys.stdin.readline().rstrip("\n")
+
+def _new_password(args) -> str:
+    """The new password: typed twice on the terminal, or (scripts) CLINIC_SETTLE_NEW_PASSWORD — never read
+    from a pipe, as the sign-in password is not."""
+    import getpass
+    import os
+
+    pw = os.environ.get(NEW_PASSWORD_ENV)
+    if pw is not None:
+        return pw
+    if not sys.stdin.isatty():
+        raise Refused(f"需要新密码：请在终端中运行以便输入，或设置环境变量 {NEW_PASSWORD_ENV}", field="password")
     a = getpass.getpass("新密码：")
     if getpass.getpass("再输一次：") != a:
         from desktop_app.services.accounts import AuthError
@@ -345,7 +358,6 @@ def _user_arguments(p) -> None:
     p.add_argument("login", nargs="?", default="")
     p.add_argument("--name", help="add：姓名")
     p.add_argument("--role", choices=("clerk", "supervisor"), default="clerk")
-    p.add_argument("--password-stdin", action="store_true", help="新密码从标准输入读一行")
     common_options(p)
     p.set_defaults(func=cmd_user)
 

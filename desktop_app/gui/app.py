@@ -137,7 +137,7 @@ class MainWindow(QMainWindow):
         self.menuBar().addAction(helpact)
         role = accounts.ROLES.get(ctx.operator.role, ctx.operator.role)
         self.statusBar().showMessage(self.tr("操作员：{0}（{1}）　机构：{2} {3}　数据库：{4}").format(
-            ctx.operator.name, role, ctx.settings.clinic_code, ctx.settings.clinic_name, ctx.db.path or ctx.db.url))
+            ctx.operator.name, role, ctx.settings.clinic_code, ctx.settings.clinic_name, database.shown_url(ctx.db.path or ctx.db.url)))
         qs = QSettings(ORG, APP)
         geo = qs.value("main/geometry")
         if geo is not None:

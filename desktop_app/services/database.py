@@ -17,13 +17,20 @@ from desktop_app.store.db import Database, open_db, to_url
 
 # Part of this service's interface: `restore` and the backups raise BackupError and return BackupInfo.
 __all__ = ["BackupError", "BackupInfo", "Restored", "check", "daily_backup", "data_dir", "latest_backup",
-           "locate", "open_database", "refuse_live_source", "reports_dir", "restore"]
+           "locate", "open_database", "refuse_live_source", "reports_dir", "restore", "shown_url"]
 
 
 def locate(db_arg: str | Path | None) -> Path | None:
     """The SQLite file that `--db` (or the default) names; None for a server URL."""
     url = to_url(db_arg)
     return Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
+
+
+def shown_url(where: str | Path) -> str:
+    """Where the database is, as it may be printed: a file's path, or a server URL without its password."""
+    from desktop_app.privacy import mask_url_password
+
+    return mask_url_password(str(where))
 
 
 def check(path: Path, *, quick: bool = False) -> str:

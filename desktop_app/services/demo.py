@@ -81,7 +81,7 @@ class DemoResult:
     persons: int
     operators: list[str]
     packs: int
-    roster_file: str
+    roster_file: str  # the name of the generated roster (written to a temporary folder, removed again)
 
 
 def _id_number(rng: random.Random, birth: date, male: bool) -> str:
@@ -174,16 +174,18 @@ def create_demo(db: Database, *, persons: int = 500, seed: int = 20241001, today
     synced = packs_service.sync_shipped(db)
     _price_list(db)
     p_rows, u_rows = roster_rows(persons, seed=seed, today=today)
-    folder = Path(tempfile.mkdtemp(prefix="clinic-demo-"))
-    roster = folder / "演示花名册.csv"
-    usage = folder / "演示待遇累计.csv"
-    for path, rows in ((roster, p_rows), (usage, u_rows)):
-        with path.open("w", encoding="utf-8-sig", newline="") as fh:
-            csv.writer(fh).writerows(rows)
-    res = roster_service.import_roster(db, roster, usage_path=usage)
+    with tempfile.TemporaryDirectory(prefix="clinic-demo-", ignore_cleanup_errors=True) as tmp:  # removed after
+        roster = Path(tmp) / "演示花名册.csv"
+        usage = Path(tmp) / "演示待遇累计.csv"
+        for path, rows in ((roster, p_rows), (usage, u_rows)):
+            with path.open("w", encoding="utf-8-sig", newline="") as fh:
+                csv.writer(fh).writerows(rows)
+        res = roster_service.import_roster(db, roster, usage_path=usage)
     if res.rejected:
         raise RuntimeError(f"演示花名册有 {res.rejected} 行未通过校验：{res.errors[:3]}")
-    return DemoResult(str(db.path or db.url), CLINIC["clinic_code"], res.inserted, logins, len(synced), str(roster))
+    from desktop_app.privacy import mask_url_password
+
+    return DemoResult(mask_url_password(str(db.path or db.url)), CLINIC["clinic_code"], res.inserted, logins, len(synced), roster.name)
 
 
 def _price_list(db: Database) -> None:

@@ -206,7 +206,7 @@ def _compute(s, db: Database, visit: VisitInput) -> tuple[m.Person, dict, dict]:
 def _compute_full(s, db: Database, visit: VisitInput):
     person = s.get(m.Person, visit.psn_no)
     if person is None:
-        raise LedgerError(f"找不到人员编号 {visit.psn_no}", field="psn_no", code="invalid_input")
+        raise LedgerError(f"找不到人员编号 {visit.psn_no}", field="psn_no", code="not_found")
     claim = _claim_dict(s, visit, person)
     history = history_for(s, person, visit.date)
     try:
@@ -336,7 +336,7 @@ def reverse(db: Database, setl_no: str, *, reason: str, operator: str, token: st
         op = _operator(s, operator)
         orig = s.execute(select(m.Settlement).where(m.Settlement.setl_no == setl_no)).scalar_one_or_none()
         if orig is None:
-            raise LedgerError(f"找不到结算单号 {setl_no}", field="setl_no", code="invalid_input")
+            raise LedgerError(f"找不到结算单号 {setl_no}", field="setl_no", code="not_found")
         if orig.kind != "settle":
             raise LedgerError(f"{setl_no} 本身是冲正记录，不能再冲正", field="setl_no")
         done = s.execute(select(m.Settlement.setl_no).where(m.Settlement.original_id == orig.id)).scalar()
@@ -448,7 +448,7 @@ def get(db: Database, setl_no: str) -> SettlementRecord:
     with db.read() as s:
         st = s.execute(select(m.Settlement).where(m.Settlement.setl_no == setl_no)).scalar_one_or_none()
         if st is None:
-            raise LedgerError(f"找不到结算单号 {setl_no}", field="setl_no", code="invalid_input")
+            raise LedgerError(f"找不到结算单号 {setl_no}", field="setl_no", code="not_found")
         return _record(s, st)
 
 

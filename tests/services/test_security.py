@@ -129,14 +129,14 @@ def test_no_full_id_number_in_the_trail(db):
 
 def test_cli_user_roles_and_audit_verify(db):
     p = str(db.path)
-    code, out, err = cs("user", "add", "wang", "--operator", "clerk", "--password-stdin", "--db", p,
-                        stdin="password-1\n", user="clerk")
+    code, out, err = cs("user", "add", "wang", "--operator", "clerk", "--db", p,
+                        env=env_for("clerk", CLINIC_SETTLE_NEW_PASSWORD="password-1"))
     assert code == 1 and "只有管理员" in err
-    code, out, err = cs("user", "add", "wang", "--name", "王五", "--password-stdin", "--db", p,
-                        stdin="password-1\n", env=env_for("admin", "wrong"))
+    code, out, err = cs("user", "add", "wang", "--name", "王五", "--db", p,
+                        env=env_for("admin", "wrong", CLINIC_SETTLE_NEW_PASSWORD="password-1"))
     assert code == 1 and "不正确" in err
-    code, out, _ = cs("user", "add", "wang", "--name", "王五", "--password-stdin", "--db", p,
-                      stdin="password-1\n", user="admin")
+    code, out, _ = cs("user", "add", "wang", "--name", "王五", "--db", p,
+                      env=env_for("admin", CLINIC_SETTLE_NEW_PASSWORD="password-1"))
     assert code == 0 and "首次登录须修改密码" in out
     code, out, _ = cs("user", "list", "--db", p, "--json", user="admin")
     assert {"wang", "admin", "clerk"} <= {o["login"] for o in json.loads(out)["operators"]}
