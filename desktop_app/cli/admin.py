@@ -135,18 +135,42 @@ def cmd_sync(args, d, op) -> int:
 def cmd_import_roster(args, d, op) -> int:
     from desktop_app.services.roster import import_roster
 
-    r = import_roster(d, args.file, usage_path=args.usage, actor=op.login)
-    text = (f"花名册 {Path(r.path).name}：共 {r.rows} 行，新增 {r.inserted} 人，更新 {r.updated} 人，"
-            f"拒绝 {r.rejected} 行。")
+    r = import_roster(d, args.file, usage_path=args.usage, actor=op.login, dry_run=args.dry_run)
+    verb = ("只校验，未导入：将新增", "将更新", "将拒绝") if args.dry_run else ("新增", "更新", "拒绝")
+    text = (f"花名册 {Path(r.path).name}：共 {r.rows} 行，{verb[0]} {r.inserted} 人，{verb[1]} {r.updated} 人，"
+            f"{verb[2]} {r.rejected} 行。")
     if r.usage_rows:
         text += f"\n待遇累计：共 {r.usage_rows} 行，拒绝 {r.usage_rejected} 行。"
     if r.encoding_note:
         text += f"\n注意：{r.encoding_note}。"
     if r.report_path:
         text += f"\n错误报告：{r.report_path}"
-    data = asdict(r)
+    data = asdict(r) | {"dry_run": args.dry_run}
     data["errors"] = data["errors"][:200]
     emit(data, args.json, text)
+    return 0
+
+
+# ---------------------------------------------------------------------------
+# settings
+# ---------------------------------------------------------------------------
+@signed_in(supervisor="查看和修改机构设置")
+def cmd_settings(args, d, op) -> int:
+    """The window's 设置 on the command line: show them all, or set one (validated, audited)."""
+    from desktop_app.services import settings as settings_service
+
+    if args.settings_command == "set":
+        if args.key is None or args.value is None:
+            raise Refused("用法：clinic-settle settings set 设置项 值", field="key", code="invalid_input")
+        st = settings_service.save(d, {args.key: args.value}, actor=op.login)
+        emit({"settings": {k: st.get(k) for k in settings_service.DEFAULTS}, "unset": st.unset()}, args.json,
+             f"已保存：{settings_service.LABELS[args.key]}（{args.key}）= {st.get(args.key)}")
+        return 0
+    st = settings_service.load(d)
+    unset = st.unset()
+    lines = [f"{settings_service.LABELS[k]:<12}{k:<28}{st.get(k)}" + ("（未设置，结算前须填写）" if k in unset else "")
+             for k in settings_service.DEFAULTS]
+    emit({"settings": {k: st.get(k) for k in settings_service.DEFAULTS}, "unset": unset}, args.json, "\n".join(lines))
     return 0
 
 
@@ -333,8 +357,18 @@ def _sync_arguments(p) -> None:
 def _import_roster_arguments(p) -> None:
     p.add_argument("file")
     p.add_argument("--usage", help="待遇累计单独的文件（.csv/.xlsx）；xlsx 花名册可放在第二个工作表")
+    p.add_argument("--dry-run", action="store_true", help="只校验每一行并写错误报告，不导入（窗口的“校验”）")
     common_options(p)
     p.set_defaults(func=cmd_import_roster)
+
+
+def _settings_arguments(p) -> None:
+    p.add_argument("settings_command", choices=("show", "set"))
+    p.add_argument("key", nargs="?", help="set：设置项（clinic_code、clinic_name、clinic_admdvs、clinic_level、"
+                                          "clinic_price_class、receipt_format、printer、font_path……）")
+    p.add_argument("value", nargs="?", help="set：新值")
+    common_options(p)
+    p.set_defaults(func=cmd_settings)
 
 
 def _demo_arguments(p) -> None:
@@ -390,6 +424,7 @@ def _status_arguments(p) -> None:
 
 
 ARGUMENTS = {"init": _init_arguments, "sync": _sync_arguments, "import-roster": _import_roster_arguments,
+             "settings": _settings_arguments,
              "demo": _demo_arguments, "audit": _audit_arguments, "user": _user_arguments,
              "backup": _backup_arguments, "restore": _restore_arguments, "gui": _gui_arguments,
              "status": _status_arguments}

@@ -285,8 +285,12 @@ def settle(db: Database, visit: VisitInput, *, token: str | None = None, operato
         op = _operator(s, operator)
         if _closed(s, today):
             raise LedgerError(f"{today} 已日结，不能再结算；请在下一个营业日结算。", code="day_closed")
-        person, claim, result, history, policy = _compute_full(s, db, visit)
         settings = clinic_settings(s)
+        if settings.unset():  # a 结算单 under H00000000000 未设置机构名称 would go to the centre like that
+            raise LedgerError("本机构的机构编码和机构名称尚未设置，不能结算：请管理员在“设置”中填写"
+                              "（或 clinic-settle settings set clinic_code …）", field=settings.unset()[0],
+                              code="clinic_not_set")
+        person, claim, result, history, policy = _compute_full(s, db, visit)
         clinic = settings.clinic_code
         snapshot = _receipt_snapshot(s, person, visit, claim, result, history, policy, settings, op)
         st = m.Settlement(

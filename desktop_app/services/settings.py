@@ -50,6 +50,11 @@ class ClinicSettings:
     def clinic_name(self) -> str:
         return self.get("clinic_name")
 
+    def unset(self) -> list[str]:
+        """The keys of the clinic's identity still at their placeholder (机构编码, 机构名称): nothing is settled
+        under `H00000000000 未设置机构名称`."""
+        return [k for k in ("clinic_code", "clinic_name") if self.get(k) == DEFAULTS[k]]
+
     def institution(self) -> dict:
         """This clinic as the contract's `institution` object."""
         return {
@@ -71,12 +76,29 @@ def load(db: Database) -> ClinicSettings:
         return clinic_settings(s)
 
 
+CHOICES = {"clinic_level": ("primary", "county", "city"), "clinic_price_class": ("1", "2", "3"),
+           "receipt_format": ("A5", "80mm"), "clinic_art_approved": ("true", "false")}
+
+
+def check(values: dict[str, str]) -> None:
+    """Refuse (invalid_input, naming the key) an unknown key or a value the program cannot use."""
+    from desktop_app.errors import Refused
+
+    for k, v in values.items():
+        if k not in DEFAULTS:
+            raise Refused(f"未知的设置项：{k}（可设置：{'、'.join(DEFAULTS)}）", field="key", code="invalid_input")
+        if k in ("clinic_code", "clinic_name") and not str(v).strip():
+            raise Refused(f"{LABELS[k]}不能为空", field=k, code="invalid_input")
+        if k == "clinic_admdvs" and not (str(v).isascii() and str(v).isdigit() and len(str(v)) == 6):
+            raise Refused(f"{LABELS[k]}须为6位数字", field=k, code="invalid_input")
+        if k in CHOICES and str(v) not in CHOICES[k]:
+            raise Refused(f"{LABELS[k]}须为 {' / '.join(CHOICES[k])}", field=k, code="invalid_input")
+
+
 def save(db: Database, values: dict[str, str], actor: str = "system") -> ClinicSettings:
     from desktop_app.services import audit
 
-    unknown = [k for k in values if k not in DEFAULTS]
-    if unknown:
-        raise ValueError(f"未知的设置项：{', '.join(unknown)}")
+    check(values)
     digest = audit.settings_digest  # recorded before/after; `audit verify` compares the stored settings
 
     from desktop_app.services.accounts import require_supervisor
