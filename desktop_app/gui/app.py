@@ -34,7 +34,6 @@ class AppContext:
     operator: accounts.OperatorInfo
     settings: settings_service.ClinicSettings
     data_dir: Path
-    show_full_id: bool = False
     extra: dict = field(default_factory=dict)
 
     @property
