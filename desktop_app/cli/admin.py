@@ -192,7 +192,7 @@ def _audit_verify(args, d) -> int:
     from desktop_app.services import audit
 
     anchor = _anchor_arg(args.anchor) if args.anchor else None
-    r = audit.verify(d, anchor=anchor)
+    r = audit.verify(d, anchor=anchor, actor=args.operator_login)
     data = {"ok": r.ok, "entries": r.entries, "settlements": r.settlements, "anchor": str(anchor) if anchor else None,
             "problems": [asdict(p) for p in r.problems], "notices": [asdict(p) for p in r.notices]}
     notes = "".join(f"\n  注意：{p.message}" for p in r.notices)
@@ -215,7 +215,7 @@ def cmd_audit(args, d, op) -> int:
         return 0
     if args.audit_command == "verify":
         return _audit_verify(args, d)
-    rows = audit.recent(d, args.limit)
+    rows = audit.recent(d, args.limit, actor=op.login)
     emit({"entries": [asdict(e) for e in rows]}, args.json, "\n".join(
         f"{e.id:>6}  {e.at:%Y-%m-%d %H:%M:%S}  {e.actor:<10} {e.action:<14} {e.subject}" for e in rows))
     return 0
@@ -288,9 +288,9 @@ def _change_account(args, d, op, own: bool) -> None:
 # ---------------------------------------------------------------------------
 @signed_in(supervisor="备份数据库")
 def cmd_backup(args, d, op) -> int:
-    from desktop_app.store import backup as bk
+    from desktop_app.services import database
 
-    info = bk.backup(d, Path(args.to) if args.to else None)
+    info = database.backup(d, Path(args.to) if args.to else None, actor=op.login)
     emit(info, args.json, f"已备份（已校验）：{info.path}（{info.size / 1e6:.1f} MB）")
     return 0
 

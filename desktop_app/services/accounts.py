@@ -53,27 +53,56 @@ class OperatorInfo:
     must_change_password: bool
 
 
-def create_operator(db: Database, login: str, name: str, role: str, password: str, *,
-                    must_change: bool = True, actor: str = "system") -> OperatorInfo:
+def _check_new(login: str, role: str, password: str) -> None:
     if role not in ROLES:
         raise ValueError(f"角色须为 {'/'.join(ROLES)}")
     if not login or not login.isascii() or not login.replace("_", "").isalnum():
         raise ValueError("登录名只能用字母、数字和下划线")
     if len(password) < MIN_PASSWORD:
         raise ValueError(f"密码至少{MIN_PASSWORD}位")
+    if login.lower() == SYSTEM:
+        raise ValueError(f"登录名 {login} 是审计记录中程序自身的名称，请换一个")
+
+
+def _insert_operator(s, actor: str, login: str, name: str, role: str, password: str, must_change: bool,
+                     detail: dict | None = None) -> OperatorInfo:
     from desktop_app.services import audit
 
+    if s.execute(select(m.Operator).where(m.Operator.login == login)).first():
+        raise ValueError(f"登录名 {login} 已存在")
+    before = audit.operators_digest(s)
+    s.add(m.Operator(login=login, name=name, role=role, password_hash=hash_password(password),
+                     must_change_password=must_change, active=True, created_at=datetime.now()))
+    s.flush()
+    audit.append(s, actor, "account_add", login, {"name": name, "role": role, **(detail or {})}, before=before,
+                 after=audit.operators_digest(s))
+    return OperatorInfo(login, name, role, True, must_change)
+
+
+def create_operator(db: Database, login: str, name: str, role: str, password: str, *,
+                    must_change: bool = True, actor: str) -> OperatorInfo:
+    """A supervisor (`actor`) adds an operator."""
+    _check_new(login, role, password)
     with db.write() as s:
         require_supervisor(s, actor, "添加操作员")
-        if s.execute(select(m.Operator).where(m.Operator.login == login)).first():
-            raise ValueError(f"登录名 {login} 已存在")
-        before = audit.operators_digest(s)
-        s.add(m.Operator(login=login, name=name, role=role, password_hash=hash_password(password),
-                         must_change_password=must_change, active=True, created_at=datetime.now()))
-        s.flush()
-        audit.append(s, actor, "account_add", login, {"name": name, "role": role}, before=before,
-                     after=audit.operators_digest(s))
-    return OperatorInfo(login, name, role, True, must_change)
+        return _insert_operator(s, actor, login, name, role, password, must_change)
+
+
+def create_first_operators(db: Database, operators: list[tuple[str, str, str, str, bool]]) -> list[OperatorInfo]:
+    """The accounts of a database that has none yet — its first supervisor, or the demo's accounts — as
+    (login, name, role, password, must_change), the first of them a supervisor. Refused (AuthError) once any
+    operator exists, in the same transaction, so it is never a way round a supervisor. The trail names the
+    first supervisor as the one who added them (`first_start`)."""
+    for login, _name, role, pw, _mc in operators:
+        _check_new(login, role, pw)
+    if not operators or operators[0][2] != "supervisor":
+        raise ValueError("首个操作员须为管理员")
+    with db.write() as s:
+        if s.execute(select(m.Operator.id).limit(1)).first() is not None:
+            raise AuthError("数据库中已有操作员，首个管理员只能在空数据库中创建；请由管理员用“添加操作员”建立账户")
+        first = operators[0][0]
+        return [_insert_operator(s, first, login, name, role, pw, mc, {"first_start": True})
+                for login, name, role, pw, mc in operators]
 
 
 def unknown_login_tag(name: str) -> str:
@@ -271,19 +300,18 @@ def create_first_supervisor(db: Database, login: str = "admin", name: str = "管
     import secrets
 
     initial = "".join(secrets.choice(_INITIAL_ALPHABET) for _ in range(10))
-    if has_operators(db):
-        raise AuthError("数据库中已有操作员，首个管理员只能在空数据库中创建；请由管理员用“添加操作员”建立账户")
-    create_operator(db, login, name, "supervisor", initial, must_change=True, actor=SYSTEM)
+    create_first_operators(db, [(login, name, "supervisor", initial, True)])
     return initial
 
 
-SYSTEM = "system"  # the program itself (demo set-up, first start) and the local command line (see docs/security.md)
+# How the trail names the program itself where nobody is signed in (the window's restore of a damaged
+# database at start-up). Only a name in the trail: no check is ever skipped for it (an operator may even
+# be called `system`; they are what their role says).
+SYSTEM = "system"
 
 
 def require_supervisor(s, actor: str, what: str) -> None:
-    """Refuse `what` unless `actor` is an active supervisor (the program itself passes SYSTEM)."""
-    if actor == SYSTEM:
-        return
-    op = s.execute(select(m.Operator).where(m.Operator.login == actor)).scalar_one_or_none()
+    """Refuse `what` unless `actor` is an active supervisor. Every name is looked up: none is exempt."""
+    op = s.execute(select(m.Operator).where(m.Operator.login == (actor or ""))).scalar_one_or_none()
     if op is None or not op.active or op.role != "supervisor":
         raise AuthError(f"只有管理员可以{what}")

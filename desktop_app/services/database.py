@@ -16,7 +16,7 @@ from desktop_app.store.backup import BackupError, BackupInfo
 from desktop_app.store.db import Database, open_db, to_url
 
 # Part of this service's interface: `restore` and the backups raise BackupError and return BackupInfo.
-__all__ = ["BackupError", "BackupInfo", "Restored", "check", "daily_backup", "data_dir", "latest_backup",
+__all__ = ["BackupError", "BackupInfo", "Restored", "backup", "check", "daily_backup", "data_dir", "latest_backup",
            "locate", "open_database", "refuse_live_source", "reports_dir", "restore", "shown_url"]
 
 
@@ -56,6 +56,18 @@ def reports_dir(db: Database) -> Path:
 def latest_backup(path: Path) -> BackupInfo | None:
     """The newest backup beside the database file, if any."""
     return next(iter(bk.list_backups(Path(path))), None)
+
+
+def backup(db: Database, dest: Path | None = None, *, actor: str) -> BackupInfo:
+    """A verified backup on demand (`clinic-settle backup`): a supervisor's (`actor`), in the audit trail.
+    (The program's own backups — daily at start-up, after 日结 — are made by `store.backup` directly.)"""
+    from desktop_app.services.accounts import require_supervisor
+
+    with db.read() as s:
+        require_supervisor(s, actor, "备份数据库")
+    info = bk.backup(db, Path(dest) if dest else None)
+    audit.record(db, actor, "backup", Path(info.path).name[:64], {"bytes": info.size})
+    return info
 
 
 def daily_backup(db: Database) -> BackupInfo | None:

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from desktop_app.services import packs as packs_service
 from desktop_app.services import roster as roster_service
 from desktop_app.services import settings as settings_service
-from desktop_app.services.accounts import create_operator
+from desktop_app.services.accounts import create_first_operators
 from desktop_app.store import models as m
 from desktop_app.store.db import Database
 
@@ -166,12 +166,11 @@ def create_demo(db: Database, *, persons: int = 500, seed: int = 20241001, today
             raise ValueError("数据库中已有参保人员，不能再生成演示数据（演示数据只写入空数据库）")
         if s.execute(select(m.Operator.id).limit(1)).first() is not None:
             raise ValueError("数据库中已有操作员账户，不能再生成演示数据（演示账户的密码是公开的，只写入空数据库）")
-    settings_service.save(db, CLINIC)
-    logins = []
-    for login, name, role, pw in DEMO_OPERATORS:
-        create_operator(db, login, name, role, pw, must_change=False)
-        logins.append(login)
-    synced = packs_service.sync_shipped(db)
+    # the demo's supervisor sets up the rest (the services check the role: there is no "program itself")
+    admin = create_first_operators(db, [(login, name, role, pw, False) for login, name, role, pw in DEMO_OPERATORS])[0]
+    logins = [login for login, *_ in DEMO_OPERATORS]
+    settings_service.save(db, CLINIC, actor=admin.login)
+    synced = packs_service.sync_shipped(db, actor=admin.login)
     _price_list(db)
     p_rows, u_rows = roster_rows(persons, seed=seed, today=today)
     with tempfile.TemporaryDirectory(prefix="clinic-demo-", ignore_cleanup_errors=True) as tmp:  # removed after
@@ -180,7 +179,7 @@ def create_demo(db: Database, *, persons: int = 500, seed: int = 20241001, today
         for path, rows in ((roster, p_rows), (usage, u_rows)):
             with path.open("w", encoding="utf-8-sig", newline="") as fh:
                 csv.writer(fh).writerows(rows)
-        res = roster_service.import_roster(db, roster, usage_path=usage)
+        res = roster_service.import_roster(db, roster, usage_path=usage, actor=admin.login)
     if res.rejected:
         raise RuntimeError(f"演示花名册有 {res.rejected} 行未通过校验：{res.errors[:3]}")
     from desktop_app.privacy import mask_url_password

@@ -498,7 +498,7 @@ class _DryRun(Exception):
 
 def import_roster(db: Database, path: str | Path, *, usage_path: str | Path | None = None,
                   progress: Callable[[int, int], None] | None = None, dry_run: bool = False,
-                  actor: str = "system") -> ImportResult:
+                  actor: str) -> ImportResult:
     """Import a roster. `dry_run`: check every row (against the database too) and report the
     counts and the error report, changing nothing."""
     path = Path(path)

@@ -95,7 +95,7 @@ def check(values: dict[str, str]) -> None:
             raise Refused(f"{LABELS[k]}须为 {' / '.join(CHOICES[k])}", field=k, code="invalid_input")
 
 
-def save(db: Database, values: dict[str, str], actor: str = "system") -> ClinicSettings:
+def save(db: Database, values: dict[str, str], *, actor: str) -> ClinicSettings:
     from desktop_app.services import audit
 
     check(values)
