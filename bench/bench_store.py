@@ -197,9 +197,12 @@ def roster_import(n: int, folder: Path) -> None:
     for suffix in ("", "-wal", "-shm"):
         Path(str(path) + suffix).unlink(missing_ok=True)
     db = open_db(path)
-    packs_service.sync_shipped(db)
+    from desktop_app.services.accounts import create_first_supervisor
+
+    create_first_supervisor(db, "admin")
+    packs_service.sync_shipped(db, actor="admin")
     t = time.perf_counter()
-    res = import_roster(db, x)
+    res = import_roster(db, x, actor="admin")
     dt = time.perf_counter() - t
     db.dispose()
     print(f"roster import of {n} rows (.xlsx, with {res.usage_rows} 待遇累计 rows): {dt:.1f} s "

@@ -18,7 +18,7 @@ EXIT_BUG = 70  # EX_SOFTWARE
 # The exit codes of `clinic-settle` and what they mean (README.md shows this table; a test checks it).
 EXIT_CODES = {
     EXIT_OK: "完成",
-    EXIT_REFUSED: "被拒绝（未登录、权限不足、已日结……）",
+    EXIT_REFUSED: "被拒绝（未登录、权限不足、已日结、找不到结算单或参保人……）",
     EXIT_INVALID: "输入有误",
     EXIT_POLICY: "按现行政策无法结算",
     EXIT_BUSY: "数据库暂时无法写入：正被另一个程序占用，或磁盘已满、只读（什么也没写入，处理后重试）",

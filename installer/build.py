@@ -27,7 +27,8 @@ def run(cmd: list[str], **kw) -> None:
 
 
 def size_of(folder: Path) -> int:
-    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+    # the bundle holds symlinks to its own libraries: count every file once
+    return sum(f.lstat().st_size for f in folder.rglob("*") if f.is_file() and not f.is_symlink())
 
 
 def main() -> int:

@@ -76,8 +76,12 @@ def db(template_db, tmp_path):
 
 @pytest.fixture
 def empty_db(tmp_path):
+    """A migrated database with no packs, persons or settlements — only its supervisor `admin` (the services
+    check roles; nothing acts without one)."""
+    from desktop_app.services import accounts
     from desktop_app.store.db import open_db
 
     d = open_db(tmp_path / "empty.sqlite3")
+    accounts.create_first_supervisor(d, "admin")
     yield d
     d.dispose()

@@ -27,11 +27,12 @@ from desktop_app.errors import EXIT_REFUSED, Refused
 # ---------------------------------------------------------------------------
 def cmd_init(args) -> int:
     from desktop_app.services import accounts
+    from desktop_app.services.database import shown_url
     from desktop_app.store.db import Database
 
     d = Database(args.db)
     before, after = d.upgrade()
-    where = d.path or d.url
+    where = shown_url(d.path or d.url)  # a server URL without its password
     if before == after:
         text = f"数据库已是最新结构（版本 {after}）：{where}"
     elif before is None:
@@ -53,6 +54,7 @@ def cmd_init(args) -> int:
 
 
 def cmd_demo(args) -> int:
+    from desktop_app.services.database import shown_url
     from desktop_app.services.demo import create_demo
 
     d = open_database(args)
@@ -62,8 +64,9 @@ def cmd_demo(args) -> int:
 
         n = count_persons(d)
         if n or has_operators(d):
-            emit({"db": str(d.path or d.url), "persons": n, "created": False}, args.json,
-                 f"数据库已在使用（{n} 名参保人），未生成演示数据：{d.path or d.url}")
+            where = shown_url(d.path or d.url)
+            emit({"db": where, "persons": n, "created": False}, args.json,
+                 f"数据库已在使用（{n} 名参保人），未生成演示数据：{where}")
             return 0
     with refusing(ValueError):
         r = create_demo(d, persons=args.persons)
@@ -78,6 +81,7 @@ def show_status(db_arg) -> int:
     from datetime import date
 
     from desktop_app.services import ledger
+    from desktop_app.services.database import shown_url
     from desktop_app.services.lookup import count_persons
     from desktop_app.services.packs import installed
     from desktop_app.services.settings import load
@@ -87,7 +91,7 @@ def show_status(db_arg) -> int:
     st = load(d)
     today = ledger.list_day(d, date.today())
     print(f"乡镇医保结算台 ClinicSettle — {st.clinic_name}（{st.clinic_code}）")
-    print(f"数据库：{d.path or d.url}")
+    print(f"数据库：{shown_url(d.path or d.url)}")
     print(f"参保人员 {count_persons(d)} 人；政策包 {len(installed(d))} 个；今日结算 "
           f"{sum(1 for r in today if r.kind == 'settle')} 笔，冲正 {sum(1 for r in today if r.kind == 'reverse')} 笔。")
     return 0
@@ -131,9 +135,10 @@ def cmd_sync(args, d, op) -> int:
 def cmd_import_roster(args, d, op) -> int:
     from desktop_app.services.roster import import_roster
 
-    r = import_roster(d, args.file, usage_path=args.usage, actor=op.login)
-    text = (f"花名册 {Path(r.path).name}：共 {r.rows} 行，新增 {r.inserted} 人，更新 {r.updated} 人，"
-            f"拒绝 {r.rejected} 行。")
+    r = import_roster(d, args.file, usage_path=args.usage, actor=op.login, dry_run=args.dry_run)
+    verb = ("只校验，未导入：将新增", "将更新", "将拒绝") if args.dry_run else ("新增", "更新", "拒绝")
+    text = (f"花名册 {Path(r.path).name}：共 {r.rows} 行，{verb[0]} {r.inserted} 人，{verb[1]} {r.updated} 人，"
+            f"{verb[2]} {r.rejected} 行。")
     if r.usage_rows:
         text += f"\n待遇累计：共 {r.usage_rows} 行，拒绝 {r.usage_rejected} 行。"
     for note in (r.usage_note, r.encoding_note):
@@ -146,9 +151,32 @@ def cmd_import_roster(args, d, op) -> int:
             f"\n  {e.sheet} 第 {e.row} 行 {e.psn_no} {e.field}：{e.reason}" for e in r.errors[:50])
         if len(r.errors) > 50:
             text += f"\n  ……共 {len(r.errors)} 行（--json 输出前 200 行）"
-    data = asdict(r)
+    data = asdict(r) | {"dry_run": args.dry_run}
     data["errors"] = data["errors"][:200]
     emit(data, args.json, text)
+    return 0
+
+
+# ---------------------------------------------------------------------------
+# settings
+# ---------------------------------------------------------------------------
+@signed_in(supervisor="查看和修改机构设置")
+def cmd_settings(args, d, op) -> int:
+    """The window's 设置 on the command line: show them all, or set one (validated, audited)."""
+    from desktop_app.services import settings as settings_service
+
+    if args.settings_command == "set":
+        if args.key is None or args.value is None:
+            raise Refused("用法：clinic-settle settings set 设置项 值", field="key", code="invalid_input")
+        st = settings_service.save(d, {args.key: args.value}, actor=op.login)
+        emit({"settings": {k: st.get(k) for k in settings_service.DEFAULTS}, "unset": st.unset()}, args.json,
+             f"已保存：{settings_service.LABELS[args.key]}（{args.key}）= {st.get(args.key)}")
+        return 0
+    st = settings_service.load(d)
+    unset = st.unset()
+    lines = [f"{settings_service.LABELS[k]:<12}{k:<28}{st.get(k)}" + ("（未设置，结算前须填写）" if k in unset else "")
+             for k in settings_service.DEFAULTS]
+    emit({"settings": {k: st.get(k) for k in settings_service.DEFAULTS}, "unset": unset}, args.json, "\n".join(lines))
     return 0
 
 
@@ -170,7 +198,7 @@ def _audit_verify(args, d) -> int:
     from desktop_app.services import audit
 
     anchor = _anchor_arg(args.anchor) if args.anchor else None
-    r = audit.verify(d, anchor=anchor)
+    r = audit.verify(d, anchor=anchor, actor=args.operator_login)
     data = {"ok": r.ok, "entries": r.entries, "settlements": r.settlements, "anchor": str(anchor) if anchor else None,
             "problems": [asdict(p) for p in r.problems], "notices": [asdict(p) for p in r.notices]}
     notes = "".join(f"\n  注意：{p.message}" for p in r.notices)
@@ -193,17 +221,26 @@ def cmd_audit(args, d, op) -> int:
         return 0
     if args.audit_command == "verify":
         return _audit_verify(args, d)
-    rows = audit.recent(d, args.limit)
+    rows = audit.recent(d, args.limit, actor=op.login)
     emit({"entries": [asdict(e) for e in rows]}, args.json, "\n".join(
         f"{e.id:>6}  {e.at:%Y-%m-%d %H:%M:%S}  {e.actor:<10} {e.action:<14} {e.subject}" for e in rows))
     return 0
 
 
-def _new_password(args) -> str:
-    import getpass
+NEW_PASSWORD_ENV = "CLINIC_SETTLE_NEW_PASSWORD"
 
-    if args.password_stdin:
-        return sys.stdin.readline().rstrip("\n")
+
+def _new_password(args) -> str:
+    """The new password: typed twice on the terminal, or (scripts) CLINIC_SETTLE_NEW_PASSWORD — never read
+    from a pipe, as the sign-in password is not."""
+    import getpass
+    import os
+
+    pw = os.environ.get(NEW_PASSWORD_ENV)
+    if pw is not None:
+        return pw
+    if not sys.stdin.isatty():
+        raise Refused(f"需要新密码：请在终端中运行以便输入，或设置环境变量 {NEW_PASSWORD_ENV}", field="password")
     a = getpass.getpass("新密码：")
     if getpass.getpass("再输一次：") != a:
         from desktop_app.services.accounts import AuthError
@@ -257,9 +294,9 @@ def _change_account(args, d, op, own: bool) -> None:
 # ---------------------------------------------------------------------------
 @signed_in(supervisor="备份数据库")
 def cmd_backup(args, d, op) -> int:
-    from desktop_app.store import backup as bk
+    from desktop_app.services import database
 
-    info = bk.backup(d, Path(args.to) if args.to else None)
+    info = database.backup(d, Path(args.to) if args.to else None, actor=op.login)
     emit(info, args.json, f"已备份（已校验）：{info.path}（{info.size / 1e6:.1f} MB）")
     return 0
 
@@ -277,20 +314,27 @@ def _restore_target(args) -> Path:
 
 def cmd_restore(args) -> int:
     """Restore is a supervisor's act, checked against the backup being restored (the current database may
-    be the damaged one), without writing to it; the restored database then records who restored what."""
+    be the damaged one), without writing to it; the lockout and the audit trail of that check are the live
+    database's (when it can be read). The restored database then records who restored what."""
     from desktop_app.services import database
     from desktop_app.store.db import Database
 
     target = _restore_target(args)
     src = Path(args.file)
+    with refusing(database.BackupError, field="file"):
+        database.refuse_live_source(target, src)
     state = database.check(src) if src.is_file() else "找不到文件"
     if state != "ok":
         raise Refused(f"备份文件 {src.name} 校验未通过，未恢复：{state}", field="file", code="invalid_input")
-    snapshot = Database(src)
+    snapshot = Database(src, read_only=True)
+    # the live database keeps the count of wrong passwords and their audit entries; a damaged one cannot
+    live = Database(target) if target.is_file() and database.check(target, quick=True) == "ok" else None
     try:
-        signin(snapshot, args, supervisor="恢复数据库", check_only=True)
+        signin(snapshot, args, supervisor="恢复数据库", trail=live)
     finally:
         snapshot.dispose()
+        if live is not None:
+            live.dispose()
     with refusing(database.BackupError, field="file", code="invalid_input"):  # checked above, before the sign-in
         kept = database.restore(target, src, actor=args.operator_login, via="cli", verified=True).kept
     emit({"restored": str(target), "previous_kept_as": str(kept)}, args.json,
@@ -319,8 +363,18 @@ def _sync_arguments(p) -> None:
 def _import_roster_arguments(p) -> None:
     p.add_argument("file")
     p.add_argument("--usage", help="待遇累计单独的文件（.csv/.xlsx）；xlsx 花名册可放在第二个工作表")
+    p.add_argument("--dry-run", action="store_true", help="只校验每一行并写错误报告，不导入（窗口的“校验”）")
     common_options(p)
     p.set_defaults(func=cmd_import_roster)
+
+
+def _settings_arguments(p) -> None:
+    p.add_argument("settings_command", choices=("show", "set"))
+    p.add_argument("key", nargs="?", help="set：设置项（clinic_code、clinic_name、clinic_admdvs、clinic_level、"
+                                          "clinic_price_class、receipt_format、printer、font_path……）")
+    p.add_argument("value", nargs="?", help="set：新值")
+    common_options(p)
+    p.set_defaults(func=cmd_settings)
 
 
 def _demo_arguments(p) -> None:
@@ -344,7 +398,6 @@ def _user_arguments(p) -> None:
     p.add_argument("login", nargs="?", default="")
     p.add_argument("--name", help="add：姓名")
     p.add_argument("--role", choices=("clerk", "supervisor"), default="clerk")
-    p.add_argument("--password-stdin", action="store_true", help="新密码从标准输入读一行")
     common_options(p)
     p.set_defaults(func=cmd_user)
 
@@ -377,6 +430,7 @@ def _status_arguments(p) -> None:
 
 
 ARGUMENTS = {"init": _init_arguments, "sync": _sync_arguments, "import-roster": _import_roster_arguments,
+             "settings": _settings_arguments,
              "demo": _demo_arguments, "audit": _audit_arguments, "user": _user_arguments,
              "backup": _backup_arguments, "restore": _restore_arguments, "gui": _gui_arguments,
              "status": _status_arguments}

@@ -36,7 +36,7 @@ def _day(value: str | None, field: str) -> date:
 # ---------------------------------------------------------------------------
 def _summary_text(s) -> str:
     lines = [
-        f"{s.name}（{s.gender}，{s.age}岁）  人员编号 {s.psn_no}  身份证号 {s.id_masked}",
+        f"{s.name}（{s.gender}，{s.age}岁）  人员编号 {s.psn_no}  身份证号 {s.id_full or s.id_masked}",
         f"{s.insutype_label} · {s.category_label} · 参保地 {s.admdvs} {s.region}",
         f"家庭医生签约：{s.family_doctor_at or '无'}；登记病种："
         + ("、".join(f"{c} {n}" for c, n in s.registered_diseases) or "无"),
@@ -54,7 +54,9 @@ def _summary_text(s) -> str:
 
 @signed_in()
 def cmd_lookup(args, d, op) -> int:
-    from desktop_app.services.lookup import search, summary
+    from dataclasses import replace
+
+    from desktop_app.services.lookup import reveal_id, search, summary
 
     hits = search(d, args.query)
     if not hits:
@@ -66,6 +68,8 @@ def cmd_lookup(args, d, op) -> int:
         emit({"hits": [asdict(h) for h in hits]}, args.json, "\n".join(lines))
         return 0
     s = summary(d, hits[0].psn_no)
+    if args.full_id:  # a supervisor's deliberate act, audited (the service checks the role)
+        s = replace(s, id_full=reveal_id(d, s.psn_no, actor=op.login, via="cli"))
     emit(s, args.json, _summary_text(s))
     return 0
 
@@ -325,6 +329,7 @@ def cmd_export(args, d, op) -> int:
 def _lookup_arguments(p) -> None:
     p.add_argument("query")
     p.add_argument("--first", action="store_true", help="多人匹配时直接显示第一人的详情")
+    p.add_argument("--full-id", action="store_true", help="显示完整证件号（仅管理员，记入审计）")
     common_options(p)
     p.set_defaults(func=cmd_lookup)
 

@@ -20,7 +20,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "packs": ("packs", "政策包工具"),
     "init": ("admin", "创建或升级数据库；--supervisor 在空数据库中创建首个管理员"),
     "sync": ("admin", "把政策包（文件夹或 .zip）同步进数据库"),
-    "import-roster": ("admin", "导入花名册（.xlsx 或 .csv）"),
+    "import-roster": ("admin", "导入花名册（.xlsx 或 .csv；--dry-run 只校验）"),
+    "settings": ("admin", "机构设置：show 显示；set 设置项 值（管理员，记入审计）"),
     "lookup": ("ledger", "查找参保人：身份证号、人员编号、扫码内容、姓名或拼音"),
     "settle": ("ledger", "结算一次就诊（--dry-run 只预结算）"),
     "reverse": ("ledger", "冲正一笔结算"),
@@ -78,8 +79,18 @@ def _default_command(args: argparse.Namespace) -> int:
     return cmd_gui(args)
 
 
+def _private_umask() -> None:
+    """Everything the program creates — database, backups, logs, receipts, reports, exports, error reports —
+    is readable by this account only (files 0600, folders 0700) where the OS has such modes."""
+    import os
+
+    if os.name == "posix":
+        os.umask(0o077)
+
+
 def main(argv: list[str] | None = None) -> int:
     _utf8_stdio()
+    _private_umask()
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser(command_in(argv)).parse_args(argv)
     try:

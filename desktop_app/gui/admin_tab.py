@@ -324,7 +324,7 @@ class AdminTab(QWidget):
         values = {}
         for key, w in self.fields.items():
             values[key] = w.currentData() if isinstance(w, QComboBox) else w.text().strip()
-        bad = settings_service.check(values)
+        bad = settings_service.problems(values)
         if bad:
             self.settings_msg.setText("；".join(msg for _f, msg in bad))
             self.settings_msg.setStyleSheet("color: #c00000;")

@@ -34,7 +34,6 @@ class AppContext:
     operator: accounts.OperatorInfo
     settings: settings_service.ClinicSettings
     data_dir: Path
-    show_full_id: bool = False
     extra: dict = field(default_factory=dict)
 
     @property
@@ -162,7 +161,7 @@ class MainWindow(QMainWindow):
         ctx = self.ctx
         role = accounts.ROLES.get(ctx.operator.role, ctx.operator.role)
         self.statusBar().showMessage(self.tr("操作员：{0}（{1}）　机构：{2} {3}　数据库：{4}").format(
-            ctx.operator.name, role, ctx.settings.clinic_code, ctx.settings.clinic_name, ctx.db.path or ctx.db.url))
+            ctx.operator.name, role, ctx.settings.clinic_code, ctx.settings.clinic_name, database.shown_url(ctx.db.path or ctx.db.url)))
 
     def _settings_saved(self, st) -> None:
         self.ctx.settings = st

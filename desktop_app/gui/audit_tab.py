@@ -19,7 +19,8 @@ from desktop_app.services import audit
 ACTIONS = {"settle": "结算", "reverse": "冲正", "day_close": "日结", "login": "登录", "login_failed": "登录失败",
            "login_refused": "锁定中登录", "pack_sync": "导入政策包", "roster_import": "导入花名册", "settings": "修改设置",
            "account_add": "添加操作员", "account_passwd": "改密码", "account_disable": "停用操作员",
-           "account_enable": "启用操作员", "restore": "从备份恢复", "key_trust": "添加信任公钥", "key_untrust": "移除信任公钥"}
+           "account_enable": "启用操作员", "restore": "从备份恢复", "key_trust": "添加信任公钥", "key_untrust": "移除信任公钥",
+           "id_reveal": "查看完整证件号", "backup": "备份"}
 
 
 class AuditModel(ColumnModel):
@@ -68,7 +69,7 @@ class AuditTab(QWidget):
             self.model.set_rows(rows)
             self.view.resizeColumnsToContents()
 
-        self.ctx.ops.query(audit.recent, self.ctx.db, 500, done=done)
+        self.ctx.ops.query(audit.recent, self.ctx.db, 500, actor=self.ctx.operator.login, done=done)
 
     def verify(self) -> None:
         def done(r):
@@ -79,4 +80,4 @@ class AuditTab(QWidget):
                 self.result.setStyleSheet("color: #c00000; font-weight: bold;")
                 self.result.setText("\n".join(p.message for p in r.problems))
 
-        self.ctx.ops.query(audit.verify, self.ctx.db, done=done)
+        self.ctx.ops.query(audit.verify, self.ctx.db, actor=self.ctx.operator.login, done=done)

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from desktop_app.services import accounts
+from desktop_app.services import accounts, database
 
 
 class LoginDialog(QDialog):
@@ -207,7 +207,7 @@ class FirstStartDialog(QDialog):
 def first_start(db, parent=None) -> str | None:
     """Run the first start on a database without operators. Returns the login to offer, or None if the
     user cancelled (nothing is created then)."""
-    dlg = FirstStartDialog(str(db.path or db.url), parent)
+    dlg = FirstStartDialog(database.shown_url(db.path or db.url), parent)
     if dlg.exec() != QDialog.DialogCode.Accepted or dlg.choice is None:
         return None
     if dlg.choice == "demo":
@@ -215,7 +215,7 @@ def first_start(db, parent=None) -> str | None:
 
         create_demo(db)
         QMessageBox.information(parent, "乡镇医保结算台", "已生成演示数据：\n"
-                                f"{db.path or db.url}\n\n操作员 admin / admin123（管理员），clerk / clerk123（收费员）")
+                                f"{database.shown_url(db.path or db.url)}\n\n操作员 admin / admin123（管理员），clerk / clerk123（收费员）")
         return "clerk"
     initial = accounts.create_first_supervisor(db, "admin")
     box = QMessageBox(parent)

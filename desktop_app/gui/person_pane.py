@@ -9,6 +9,8 @@ the registered diseases, the account balance and a bar per benefit cap.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from PySide6.QtCore import QEvent, QSortFilterProxyModel, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -18,6 +20,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QProgressBar,
+    QPushButton,
     QSizePolicy,
     QSplitter,
     QTableView,
@@ -38,7 +41,7 @@ class PersonPane(QSplitter):
 
     def __init__(self, ctx, parent=None):
         super().__init__(Qt.Orientation.Horizontal, parent)
-        self.ctx = ctx  # AppContext: db, ops, operator, show_full_id
+        self.ctx = ctx  # AppContext: db, ops, operator
         self.person = None  # the PersonSummary shown
         self._search_gen = 0
         self._searched = None  # the text the hits on screen were found for
@@ -93,6 +96,13 @@ class PersonPane(QSplitter):
         self.glyph_warning.setStyleSheet("color: #c00000; font-weight: bold;")
         self.glyph_warning.hide()
         pl.addWidget(self.glyph_warning)
+        # 显示完整证件号: supervisors only, one person at a time, each click in the audit trail
+        self.reveal_btn = QPushButton(self.tr("显示完整证件号"))
+        self.reveal_btn.setObjectName("reveal_id")
+        self.reveal_btn.setEnabled(False)
+        self.reveal_btn.setVisible(self.ctx.operator.role == "supervisor")
+        self.reveal_btn.clicked.connect(self._reveal_id)
+        pl.addWidget(self.reveal_btn, 0, Qt.AlignmentFlag.AlignLeft)
         self.caps = QGridLayout()
         pl.addLayout(self.caps)
         pl.addStretch(1)
@@ -183,7 +193,6 @@ class PersonPane(QSplitter):
 
     # ------------------------------------------------------------------ person
     def load_person(self, psn_no: str, *, new_visit: bool = True) -> None:
-        show_full = self.ctx.operator.role == "supervisor" and self.ctx.show_full_id
         self._person_gen += 1
         gen = self._person_gen
 
@@ -194,8 +203,20 @@ class PersonPane(QSplitter):
             self._show_person(sm)
             self.loaded.emit(sm, new_visit)
 
-        self.ctx.ops.query(lookup.summary, self.ctx.db, psn_no, show_full_id=show_full, done=done,
-                           failed=self.failed.emit)
+        self.ctx.ops.query(lookup.summary, self.ctx.db, psn_no, done=done, failed=self.failed.emit)
+
+    def _reveal_id(self) -> None:
+        s, gen = self.person, self._person_gen
+        if s is None:
+            return
+
+        def done(full: str):
+            if gen == self._person_gen and self.person is not None and self.person.psn_no == s.psn_no:
+                self.person = replace(self.person, id_full=full)
+                self._show_person(self.person)
+
+        self.ctx.ops.change(lookup.reveal_id, self.ctx.db, s.psn_no, actor=self.ctx.operator.login, via="window",
+                            done=done, failed=self.failed.emit)
 
     def clear(self) -> None:
         """No person: a new visit starts from the search box (emptied, with no hits and no cap bars)."""
@@ -210,6 +231,7 @@ class PersonPane(QSplitter):
         for row in self._cap_rows:
             for w in row:
                 w.setVisible(False)
+        self.reveal_btn.setEnabled(False)
         self.focus_search()
 
     def set_locked(self, locked: bool) -> None:
@@ -219,6 +241,7 @@ class PersonPane(QSplitter):
 
     def _show_person(self, s) -> None:
         idn = s.id_full or s.id_masked
+        self.reveal_btn.setEnabled(s.id_full is None)
         dis = "、".join(f"{c} {n}" for c, n in s.registered_diseases) or "无"
         wait = ""
         if s.pay_period == "延长" and s.paid_on and not s.waiting_exempt:

@@ -8,7 +8,9 @@ what the detail sheets need: a title row, a styled header row, text and
 two-decimal number cells, a `=SUM()` totals row, frozen panes, column widths,
 A4 landscape print setup with repeated header rows. openpyxl still writes the
 formatted summary workbooks and reads everything back in the tests.
-The output is deterministic (fixed document and zip timestamps).
+The output is deterministic (fixed document and zip timestamps). Every value that is not a number is
+written as an inline string, never as a formula — text a user typed (`=cmd|…`) stays text; the only
+formulas are the totals row's `SUM()`s (tests/attacks/test_edges_xlsx.py).
 """
 
 from __future__ import annotations

@@ -51,6 +51,16 @@ class CloseStamp:
     operator: str
 
 
+def append_text(ws, values: Sequence) -> None:
+    """`ws.append(values)`, with every string written as text: openpyxl turns a string that starts with `=`
+    into a formula, so a reversal reason or a clinic name typed as `=cmd|' /C calc'!A0` would be a live
+    formula in the file. Only our own totals (`_totals_row`) are formulas."""
+    ws.append(list(values))
+    for cell, v in zip(ws[ws.max_row], values, strict=False):
+        if isinstance(v, str) and cell.data_type == "f":
+            cell.data_type = "s"
+
+
 def _style_header(ws, row: int, ncols: int) -> None:
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 
@@ -145,13 +155,13 @@ def _detail_sheet(ws, rows: list[Row], title: str) -> None:
     """The same detail as a sheet of an openpyxl workbook (small: a day's rows)."""
     from openpyxl.styles import Font
 
-    ws.append([title])
+    append_text(ws, [title])
     ws["A1"].font = Font(bold=True, size=14)
-    ws.append(DETAIL_HEADERS)
+    append_text(ws, DETAIL_HEADERS)
     _style_header(ws, 2, len(DETAIL_HEADERS))
     ws._first_data_row = 3
     for r in rows:
-        ws.append(detail_values(r))
+        append_text(ws, detail_values(r))
     for row in ws.iter_rows(min_row=3, min_col=DETAIL_FIRST_MONEY, max_col=len(DETAIL_HEADERS)):
         for c in row:
             c.number_format = NUM
@@ -170,13 +180,13 @@ def _group_sheet(ws, title: str, key_labels: list[str], groups: dict[tuple, dict
     from openpyxl.styles import Font
 
     headers = [*key_labels, "笔数", *[MONEY_SHORT[f] for f in MONEY_FIELDS]]
-    ws.append([title])
+    append_text(ws, [title])
     ws["A1"].font = Font(bold=True, size=14)
-    ws.append(headers)
+    append_text(ws, headers)
     _style_header(ws, 2, len(headers))
     ws._first_data_row = 3
     for k in sorted(groups):
-        ws.append([*k, counts[k], *[groups[k][f] for f in MONEY_FIELDS]])
+        append_text(ws, [*k, counts[k], *[groups[k][f] for f in MONEY_FIELDS]])
     first_money = len(key_labels) + 1
     for row in ws.iter_rows(min_row=3, min_col=first_money + 1, max_col=len(headers)):
         for c in row:
@@ -203,13 +213,13 @@ def _sources_sheet(ws, rows: list[Row], title: str) -> None:
     """By payment source: who paid how much."""
     from openpyxl.styles import Font
 
-    ws.append([title])
+    append_text(ws, [title])
     ws["A1"].font = Font(bold=True, size=14)
-    ws.append(["支付来源", "金额"])
+    append_text(ws, ["支付来源", "金额"])
     _style_header(ws, 2, 2)
     ws._first_data_row = 3
     for f in ("hifp_pay", "hifmi_pay", "hifob_pay", "acct_pay", "acct_mulaid_pay", "psn_cash_pay"):
-        ws.append([MONEY_SHORT[f], sum((r.amounts[f] for r in rows), Decimal("0.00"))])
+        append_text(ws, [MONEY_SHORT[f], sum((r.amounts[f] for r in rows), Decimal("0.00"))])
     for c in ws["B"][2:]:
         c.number_format = NUM
     _totals_row(ws, ws.max_row + 1, 2, 2)

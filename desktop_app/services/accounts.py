@@ -53,73 +53,174 @@ class OperatorInfo:
     must_change_password: bool
 
 
-def create_operator(db: Database, login: str, name: str, role: str, password: str, *,
-                    must_change: bool = True, actor: str = "system") -> OperatorInfo:
+def _check_new(login: str, role: str, password: str) -> None:
     if role not in ROLES:
         raise ValueError(f"角色须为 {'/'.join(ROLES)}")
     if not login or not login.isascii() or not login.replace("_", "").isalnum():
         raise ValueError("登录名只能用字母、数字和下划线")
     if len(password) < MIN_PASSWORD:
         raise ValueError(f"密码至少{MIN_PASSWORD}位")
+    if login.lower() == SYSTEM:
+        raise ValueError(f"登录名 {login} 是审计记录中程序自身的名称，请换一个")
+
+
+def _insert_operator(s, actor: str, login: str, name: str, role: str, password: str, must_change: bool,
+                     detail: dict | None = None) -> OperatorInfo:
     from desktop_app.services import audit
 
+    if s.execute(select(m.Operator).where(m.Operator.login == login)).first():
+        raise ValueError(f"登录名 {login} 已存在")
+    before = audit.operators_digest(s)
+    s.add(m.Operator(login=login, name=name, role=role, password_hash=hash_password(password),
+                     must_change_password=must_change, active=True, created_at=datetime.now()))
+    s.flush()
+    audit.append(s, actor, "account_add", login, {"name": name, "role": role, **(detail or {})}, before=before,
+                 after=audit.operators_digest(s))
+    return OperatorInfo(login, name, role, True, must_change)
+
+
+def create_operator(db: Database, login: str, name: str, role: str, password: str, *,
+                    must_change: bool = True, actor: str) -> OperatorInfo:
+    """A supervisor (`actor`) adds an operator."""
+    _check_new(login, role, password)
     with db.write() as s:
         require_supervisor(s, actor, "添加操作员")
-        if s.execute(select(m.Operator).where(m.Operator.login == login)).first():
-            raise ValueError(f"登录名 {login} 已存在")
-        before = audit.operators_digest(s)
-        s.add(m.Operator(login=login, name=name, role=role, password_hash=hash_password(password),
-                         must_change_password=must_change, active=True, created_at=datetime.now()))
-        s.flush()
-        audit.append(s, actor, "account_add", login, {"name": name, "role": role}, before=before,
-                     after=audit.operators_digest(s))
-    return OperatorInfo(login, name, role, True, must_change)
+        return _insert_operator(s, actor, login, name, role, password, must_change)
+
+
+def create_first_operators(db: Database, operators: list[tuple[str, str, str, str, bool]]) -> list[OperatorInfo]:
+    """The accounts of a database that has none yet — its first supervisor, or the demo's accounts — as
+    (login, name, role, password, must_change), the first of them a supervisor. Refused (AuthError) once any
+    operator exists, in the same transaction, so it is never a way round a supervisor. The trail names the
+    first supervisor as the one who added them (`first_start`)."""
+    for login, _name, role, pw, _mc in operators:
+        _check_new(login, role, pw)
+    if not operators or operators[0][2] != "supervisor":
+        raise ValueError("首个操作员须为管理员")
+    with db.write() as s:
+        if s.execute(select(m.Operator.id).limit(1)).first() is not None:
+            raise AuthError("数据库中已有操作员，首个管理员只能在空数据库中创建；请由管理员用“添加操作员”建立账户")
+        first = operators[0][0]
+        return [_insert_operator(s, first, login, name, role, pw, mc, {"first_start": True})
+                for login, name, role, pw, mc in operators]
+
+
+def unknown_login_tag(name: str) -> str:
+    """How the trail names a login name that is no operator: a short one-way tag, never the text (a password
+    typed into the login box must not be stored in clear). The same name gives the same tag, so repeated
+    attempts can be seen; 32 bits of a memory-hard hash, so a tag does not give the text back."""
+    dk = hashlib.scrypt((name or "").encode(), salt=b"clinic-settle/unknown-login", n=_N, r=_R, p=_P, dklen=4)
+    return "?" + dk.hex()
+
+
+def _unknown(s, login: str, via: str) -> AuthError:
+    from desktop_app.services import audit
+
+    tag = unknown_login_tag(login)
+    audit.append(s, tag, "login_failed", tag, {"reason": "unknown_or_disabled", "via": via})
+    return AuthError("操作员或密码不正确")
+
+
+def _disabled(s, login: str, via: str) -> AuthError:
+    from desktop_app.services import audit
+
+    audit.append(s, login, "login_failed", login, {"reason": "unknown_or_disabled", "via": via})
+    return AuthError("操作员或密码不正确")
+
+
+def _locked(s, op, now: datetime, via: str) -> AuthError | None:
+    """The refusal (audited) when `op` is locked out now; None when it is not."""
+    from desktop_app.services import audit
+
+    if op.locked_until is None or now >= op.locked_until:
+        return None
+    audit.append(s, op.login, "login_refused", op.login, {"reason": "locked", "via": via})
+    mins = max(1, int((op.locked_until - now).total_seconds() // 60) + 1)
+    return AuthError(f"密码连续错误 {MAX_FAILURES} 次，账户已锁定，请 {mins} 分钟后再试或联系管理员")
+
+
+def _failed(s, op, now: datetime, via: str) -> AuthError:
+    """A wrong password for `op`: counted, audited, and the lockout after MAX_FAILURES."""
+    from datetime import timedelta
+
+    from desktop_app.services import audit
+
+    op.failed_logins += 1
+    detail = {"failures": op.failed_logins, "via": via}
+    if op.failed_logins >= MAX_FAILURES:
+        op.locked_until = now + timedelta(minutes=LOCK_MINUTES)
+        op.failed_logins = 0
+        detail["locked_until"] = op.locked_until.isoformat(timespec="seconds")
+    audit.append(s, op.login, "login_failed", op.login, detail)
+    return AuthError("操作员或密码不正确" + (f"；账户已锁定 {LOCK_MINUTES} 分钟" if "locked_until" in detail else ""))
+
+
+def _succeeded(s, op, via: str) -> None:
+    from desktop_app.services import audit
+
+    op.failed_logins = 0
+    op.locked_until = None
+    audit.append(s, op.login, "login", op.login, {"via": via})
 
 
 def login(db: Database, login: str, password: str, *, now: datetime | None = None, via: str = "window") -> OperatorInfo:
     """Check a password. Every attempt is in the audit trail; after MAX_FAILURES wrong passwords in
     a row the account is locked for LOCK_MINUTES. Raises AuthError with the reason."""
-    from datetime import timedelta
-
-    from desktop_app.services import audit
-
     now = now or datetime.now()
     login = (login or "").strip()
     with db.write() as s:
         op = s.execute(select(m.Operator).where(m.Operator.login == login)).scalar_one_or_none()
-        if op is None or not op.active:
-            audit.append(s, login[:32], "login_failed", login[:64], {"reason": "unknown_or_disabled", "via": via})
-            err = AuthError("操作员或密码不正确")
-        elif op.locked_until is not None and now < op.locked_until:
-            audit.append(s, login, "login_refused", login, {"reason": "locked", "via": via})
-            mins = max(1, int((op.locked_until - now).total_seconds() // 60) + 1)
-            err = AuthError(f"密码连续错误 {MAX_FAILURES} 次，账户已锁定，请 {mins} 分钟后再试或联系管理员")
+        if op is None:
+            err = _unknown(s, login, via)
+        elif not op.active:
+            err = _disabled(s, login, via)
+        elif (locked := _locked(s, op, now, via)) is not None:
+            err = locked
         elif not verify_password(password, op.password_hash):
-            op.failed_logins += 1
-            detail = {"failures": op.failed_logins, "via": via}
-            if op.failed_logins >= MAX_FAILURES:
-                op.locked_until = now + timedelta(minutes=LOCK_MINUTES)
-                op.failed_logins = 0
-                detail["locked_until"] = op.locked_until.isoformat(timespec="seconds")
-            audit.append(s, login, "login_failed", login, detail)
-            err = AuthError("操作员或密码不正确" + (f"；账户已锁定 {LOCK_MINUTES} 分钟" if "locked_until" in detail
-                                                  else ""))
+            err = _failed(s, op, now, via)
         else:
-            op.failed_logins = 0
-            op.locked_until = None
-            audit.append(s, login, "login", login, {"via": via})
+            _succeeded(s, op, via)
             return OperatorInfo(op.login, op.name, op.role, op.active, op.must_change_password)
     raise err
 
 
 def check_password(db: Database, login_name: str, password: str) -> OperatorInfo:
-    """Check a password without writing (no lockout count, no audit entry): for a database that must not
-    be changed, such as a backup about to be restored. Raises AuthError."""
+    """Check a password without writing to `db` (no lockout count, no audit entry in it). Only for a
+    database that must not be changed; `login_against` gives such a check the live database's lockout
+    and trail. Raises AuthError."""
     with db.read() as s:
         op = s.execute(select(m.Operator).where(m.Operator.login == (login_name or "").strip())).scalar_one_or_none()
         if op is None or not op.active or not verify_password(password, op.password_hash):
             raise AuthError("操作员或密码不正确")
         return OperatorInfo(op.login, op.name, op.role, op.active, op.must_change_password)
+
+
+def login_against(live: Database, held_in: Database, login: str, password: str, *, via: str,
+                  now: datetime | None = None) -> OperatorInfo:
+    """Check a password against the accounts of `held_in` (a backup about to be restored: read, never
+    written) under the lockout and audit trail of `live` (the database in use): a login locked out in
+    `live` is refused without checking, and a wrong password counts towards its lockout there, as a
+    login would. A login `live` does not know is audited under its tag (no count to keep). Raises
+    AuthError."""
+    now = now or datetime.now()
+    login = (login or "").strip()
+    with live.write() as s:
+        op = s.execute(select(m.Operator).where(m.Operator.login == login)).scalar_one_or_none()
+        err = _locked(s, op, now, via) if op is not None else None
+        if err is None:
+            try:
+                info = check_password(held_in, login, password)
+            except AuthError:
+                err = _failed(s, op, now, via) if op is not None and op.active else _unknown(s, login, via)
+            else:
+                if op is not None:
+                    _succeeded(s, op, via)
+                else:  # an operator of the backup only: the trail still shows who signed in
+                    from desktop_app.services import audit
+
+                    audit.append(s, info.login, "login", info.login, {"via": via, "account": "backup"})
+                return info
+    raise err
 
 
 def authenticate(db: Database, login_name: str, password: str) -> OperatorInfo | None:
@@ -199,19 +300,18 @@ def create_first_supervisor(db: Database, login: str = "admin", name: str = "管
     import secrets
 
     initial = "".join(secrets.choice(_INITIAL_ALPHABET) for _ in range(10))
-    if has_operators(db):
-        raise AuthError("数据库中已有操作员，首个管理员只能在空数据库中创建；请由管理员用“添加操作员”建立账户")
-    create_operator(db, login, name, "supervisor", initial, must_change=True, actor=SYSTEM)
+    create_first_operators(db, [(login, name, "supervisor", initial, True)])
     return initial
 
 
-SYSTEM = "system"  # the program itself (demo set-up, first start) and the local command line (see docs/security.md)
+# How the trail names the program itself where nobody is signed in (the window's restore of a damaged
+# database at start-up). Only a name in the trail: no check is ever skipped for it (an operator may even
+# be called `system`; they are what their role says).
+SYSTEM = "system"
 
 
 def require_supervisor(s, actor: str, what: str) -> None:
-    """Refuse `what` unless `actor` is an active supervisor (the program itself passes SYSTEM)."""
-    if actor == SYSTEM:
-        return
-    op = s.execute(select(m.Operator).where(m.Operator.login == actor)).scalar_one_or_none()
+    """Refuse `what` unless `actor` is an active supervisor. Every name is looked up: none is exempt."""
+    op = s.execute(select(m.Operator).where(m.Operator.login == (actor or ""))).scalar_one_or_none()
     if op is None or not op.active or op.role != "supervisor":
         raise AuthError(f"只有管理员可以{what}")

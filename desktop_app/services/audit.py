@@ -371,12 +371,16 @@ def _check_packs(db: Database, s) -> list[Problem]:
     return [Problem(p.entry_id, p.kind, p.message) for p in stored_pack_problems(db, s)]
 
 
-def verify(db: Database, anchor: Anchor | str | None = None) -> VerifyResult:
+def verify(db: Database, anchor: Anchor | str | None = None, *, actor: str) -> VerifyResult:
     """Check the chain, the records against it both ways, the stored packs and state; with `anchor`
-    (an Anchor or its text; ValueError if the text is not one), also that the chain still holds it."""
+    (an Anchor or its text; ValueError if the text is not one), also that the chain still holds it.
+    A supervisor's (`actor`)."""
+    from desktop_app.services.accounts import require_supervisor
+
     if isinstance(anchor, str):
         anchor = Anchor.parse(anchor)
     with db.read() as s:
+        require_supervisor(s, actor, "校验审计记录")
         entries = s.execute(select(m.AuditEntry).order_by(m.AuditEntry.id)).scalars().all()
         first_bad = _check_chain(entries)
         problems: list[Problem] = [first_bad] if first_bad is not None else []
@@ -402,7 +406,11 @@ class EntryInfo:
     detail: dict
 
 
-def recent(db: Database, limit: int = 200) -> list[EntryInfo]:
+def recent(db: Database, limit: int = 200, *, actor: str) -> list[EntryInfo]:
+    """The newest entries; a supervisor's (`actor`)."""
+    from desktop_app.services.accounts import require_supervisor
+
     with db.read() as s:
+        require_supervisor(s, actor, "查看审计记录")
         rows = s.execute(select(m.AuditEntry).order_by(m.AuditEntry.id.desc()).limit(limit)).scalars().all()
         return [EntryInfo(e.id, e.at, e.actor, e.action, e.subject, json.loads(e.detail)) for e in rows]

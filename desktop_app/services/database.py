@@ -16,14 +16,21 @@ from desktop_app.store.backup import BackupError, BackupInfo
 from desktop_app.store.db import Database, open_db, to_url
 
 # Part of this service's interface: `restore` and the backups raise BackupError and return BackupInfo.
-__all__ = ["BackupError", "BackupInfo", "Restored", "check", "daily_backup", "data_dir", "latest_backup",
-           "locate", "open_database", "reports_dir", "restore"]
+__all__ = ["BackupError", "BackupInfo", "Restored", "backup", "check", "daily_backup", "data_dir", "latest_backup",
+           "locate", "open_database", "refuse_live_source", "reports_dir", "restore", "shown_url"]
 
 
 def locate(db_arg: str | Path | None) -> Path | None:
     """The SQLite file that `--db` (or the default) names; None for a server URL."""
     url = to_url(db_arg)
     return Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
+
+
+def shown_url(where: str | Path) -> str:
+    """Where the database is, as it may be printed: a file's path, or a server URL without its password."""
+    from desktop_app.privacy import mask_url_password
+
+    return mask_url_password(str(where))
 
 
 def check(path: Path, *, quick: bool = False) -> str:
@@ -51,6 +58,18 @@ def latest_backup(path: Path) -> BackupInfo | None:
     return next(iter(bk.list_backups(Path(path))), None)
 
 
+def backup(db: Database, dest: Path | None = None, *, actor: str) -> BackupInfo:
+    """A verified backup on demand (`clinic-settle backup`): a supervisor's (`actor`), in the audit trail.
+    (The program's own backups — daily at start-up, after 日结 — are made by `store.backup` directly.)"""
+    from desktop_app.services.accounts import require_supervisor
+
+    with db.read() as s:
+        require_supervisor(s, actor, "备份数据库")
+    info = bk.backup(db, Path(dest) if dest else None)
+    audit.record(db, actor, "backup", Path(info.path).name[:64], {"bytes": info.size})
+    return info
+
+
 def daily_backup(db: Database) -> BackupInfo | None:
     """Today's backup, made if there is none yet (start-up)."""
     return bk.daily(db)
@@ -61,6 +80,11 @@ class Restored:
     target: Path  # the database file, now the backup's copy
     backup: Path  # the backup restored
     kept: Path  # where the replaced file was kept
+
+
+def refuse_live_source(target: Path, backup_file: Path) -> None:
+    """Raise BackupError when `backup_file` is the database `target` itself (same path, symlink, hard link)."""
+    bk.refuse_live_source(Path(target), Path(backup_file))
 
 
 def restore(target: Path, backup_file: Path, *, actor: str, via: str, reason: str | None = None,

@@ -19,7 +19,7 @@ from desktop_app.core import caps
 from desktop_app.services import packs as packs_service
 from desktop_app.services import roster as roster_service
 from desktop_app.services import settings as settings_service
-from desktop_app.services.accounts import create_operator
+from desktop_app.services.accounts import create_first_operators
 from desktop_app.store import models as m
 from desktop_app.store.db import Database
 
@@ -82,7 +82,7 @@ class DemoResult:
     persons: int
     operators: list[str]
     packs: int
-    roster_file: str
+    roster_file: str  # the name of the generated roster (written to a temporary folder, removed again)
 
 
 def _id_number(rng: random.Random, birth: date, male: bool) -> str:
@@ -167,24 +167,25 @@ def create_demo(db: Database, *, persons: int = 500, seed: int = 20241001, today
             raise ValueError("数据库中已有参保人员，不能再生成演示数据（演示数据只写入空数据库）")
         if s.execute(select(m.Operator.id).limit(1)).first() is not None:
             raise ValueError("数据库中已有操作员账户，不能再生成演示数据（演示账户的密码是公开的，只写入空数据库）")
-    settings_service.save(db, CLINIC)
-    logins = []
-    for login, name, role, pw in DEMO_OPERATORS:
-        create_operator(db, login, name, role, pw, must_change=False)
-        logins.append(login)
-    synced = packs_service.sync_shipped(db)
+    # the demo's supervisor sets up the rest (the services check the role: there is no "program itself")
+    admin = create_first_operators(db, [(login, name, role, pw, False) for login, name, role, pw in DEMO_OPERATORS])[0]
+    logins = [login for login, *_ in DEMO_OPERATORS]
+    settings_service.save(db, CLINIC, actor=admin.login)
+    synced = packs_service.sync_shipped(db, actor=admin.login)
     _price_list(db)
     p_rows, u_rows = roster_rows(persons, seed=seed, today=today)
-    folder = Path(tempfile.mkdtemp(prefix="clinic-demo-"))
-    roster = folder / "演示花名册.csv"
-    usage = folder / "演示待遇累计.csv"
-    for path, rows in ((roster, p_rows), (usage, u_rows)):
-        with path.open("w", encoding="utf-8-sig", newline="") as fh:
-            csv.writer(fh).writerows(rows)
-    res = roster_service.import_roster(db, roster, usage_path=usage)
+    with tempfile.TemporaryDirectory(prefix="clinic-demo-", ignore_cleanup_errors=True) as tmp:  # removed after
+        roster = Path(tmp) / "演示花名册.csv"
+        usage = Path(tmp) / "演示待遇累计.csv"
+        for path, rows in ((roster, p_rows), (usage, u_rows)):
+            with path.open("w", encoding="utf-8-sig", newline="") as fh:
+                csv.writer(fh).writerows(rows)
+        res = roster_service.import_roster(db, roster, usage_path=usage, actor=admin.login)
     if res.rejected:
         raise RuntimeError(f"演示花名册有 {res.rejected} 行未通过校验：{res.errors[:3]}")
-    return DemoResult(str(db.path or db.url), CLINIC["clinic_code"], res.inserted, logins, len(synced), str(roster))
+    from desktop_app.privacy import mask_url_password
+
+    return DemoResult(mask_url_password(str(db.path or db.url)), CLINIC["clinic_code"], res.inserted, logins, len(synced), roster.name)
 
 
 def _price_list(db: Database) -> None:

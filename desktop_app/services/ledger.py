@@ -384,7 +384,7 @@ def _compute(s, db: Database, visit: VisitInput) -> tuple[m.Person, dict, dict]:
 def _compute_full(s, db: Database, visit: VisitInput):
     person = s.get(m.Person, visit.psn_no)
     if person is None:
-        raise LedgerError(f"找不到人员编号 {visit.psn_no}", field="psn_no", code="invalid_input")
+        raise LedgerError(f"找不到人员编号 {visit.psn_no}", field="psn_no", code="not_found")
     claim = _claim_dict(s, visit, person)
     history = history_for(s, person, visit.date)
     try:
@@ -469,8 +469,12 @@ def settle(db: Database, visit: VisitInput, *, token: str | None = None, operato
         reason = check_visit_date(visit.date, today=today, role=op.role, reason=visit.reason)
         if _closed(s, today):
             raise LedgerError(f"{today} 已日结，不能再结算；请在下一个营业日结算。", code="day_closed")
-        person, claim, result, history, policy = _compute_full(s, db, visit)
         settings = clinic_settings(s)
+        if settings.unset():  # a 结算单 under H00000000000 未设置机构名称 would go to the centre like that
+            raise LedgerError("本机构的机构编码和机构名称尚未设置，不能结算：请管理员在“设置”中填写"
+                              "（或 clinic-settle settings set clinic_code …）", field=settings.unset()[0],
+                              code="clinic_not_set")
+        person, claim, result, history, policy = _compute_full(s, db, visit)
         clinic = settings.clinic_code
         snapshot = _receipt_snapshot(s, person, visit, claim, result, history, policy, settings, op)
         st = m.Settlement(
@@ -520,7 +524,7 @@ def reverse(db: Database, setl_no: str, *, reason: str, operator: str, token: st
         op = _operator(s, operator)
         orig = s.execute(select(m.Settlement).where(m.Settlement.setl_no == setl_no)).scalar_one_or_none()
         if orig is None:
-            raise LedgerError(f"找不到结算单号 {setl_no}", field="setl_no", code="invalid_input")
+            raise LedgerError(f"找不到结算单号 {setl_no}", field="setl_no", code="not_found")
         if orig.kind != "settle":
             raise LedgerError(f"{setl_no} 本身是冲正记录，不能再冲正", field="setl_no")
         done = s.execute(select(m.Settlement.setl_no).where(m.Settlement.original_id == orig.id)).scalar()
@@ -653,7 +657,7 @@ def get(db: Database, setl_no: str) -> SettlementRecord:
     with db.read() as s:
         st = s.execute(select(m.Settlement).where(m.Settlement.setl_no == setl_no)).scalar_one_or_none()
         if st is None:
-            raise LedgerError(f"找不到结算单号 {setl_no}", field="setl_no", code="invalid_input")
+            raise LedgerError(f"找不到结算单号 {setl_no}", field="setl_no", code="not_found")
         return _record(s, st)
 
 

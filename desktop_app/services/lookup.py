@@ -204,8 +204,9 @@ def _age(birth: date, on: date) -> int:
     return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
 
 
-def summary(db: Database, psn_no: str, *, on: date | None = None, show_full_id: bool = False) -> PersonSummary:
-    """What the clerk sees: identity (ID masked unless a permitted role asks), coverage, usage and caps."""
+def summary(db: Database, psn_no: str, *, on: date | None = None) -> PersonSummary:
+    """What the clerk sees: identity (ID masked; `reveal_id` is how a supervisor sees it whole), coverage, usage
+    and caps."""
     on = on or date.today()
     from desktop_app.services.ledger import history_for
 
@@ -223,7 +224,7 @@ def summary(db: Database, psn_no: str, *, on: date | None = None, show_full_id: 
         benefits = _usage(p, history, policy, on)
         region = regions.name(p.admdvs) or region_name(region_names, p.admdvs)
         return PersonSummary(
-            psn_no=p.psn_no, name=p.name, id_masked=mask_id(p.id_no), id_full=p.id_no if show_full_id else None,
+            psn_no=p.psn_no, name=p.name, id_masked=mask_id(p.id_no), id_full=None,
             gender=p.gender, birth_date=p.birth_date, age=_age(p.birth_date, on), insutype=p.insutype,
             insutype_label=INSUTYPES.get(p.insutype, p.insutype), category=p.category,
             category_label=CATEGORIES.get(p.category, p.category), admdvs=p.admdvs, region=region,
@@ -232,6 +233,22 @@ def summary(db: Database, psn_no: str, *, on: date | None = None, show_full_id: 
             acct_balance=p.acct_balance, as_of=p.as_of, paid_on=p.paid_on, pay_period=p.pay_period,
             waiting_exempt=p.waiting_exempt, benefits=benefits,
         )
+
+
+def reveal_id(db: Database, psn_no: str, *, actor: str, via: str) -> str:
+    """显示完整证件号: the full ID number, for a supervisor only, as a deliberate act recorded in the audit trail
+    (who, whose, from where — the trail keeps the masked number, never the full one)."""
+    from desktop_app.errors import Refused
+    from desktop_app.services import audit
+    from desktop_app.services.accounts import require_supervisor
+
+    with db.write() as s:
+        require_supervisor(s, actor, "查看完整证件号")
+        p = s.get(m.Person, psn_no)
+        if p is None:
+            raise Refused(f"找不到人员编号 {psn_no}", field="psn_no", code="not_found")
+        audit.append(s, actor, "id_reveal", psn_no, {"id": mask_id(p.id_no), "via": via})
+        return p.id_no
 
 
 def _usage(p: m.Person, history, policy, on: date) -> list[BenefitUsage]:

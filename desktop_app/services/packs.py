@@ -98,7 +98,7 @@ def _db_pack_files(s) -> dict[str, tuple[str, dict[str, bytes]]]:
 
 
 def sync(db: Database, path: str | Path, *, force: bool = False, dry_run: bool = False,
-         actor: str = "system", allow_unsigned: bool = False) -> list[SyncResult]:
+         actor: str, allow_unsigned: bool = False) -> list[SyncResult]:
     """Load a pack (folder, .zip, or folder of packs) into the database in one transaction.
 
     The same pack twice changes nothing; an older version than the loaded one, or
@@ -486,5 +486,5 @@ def installed(db: Database) -> list[PackInfo]:
         return out
 
 
-def sync_shipped(db: Database, actor: str = "system") -> list[SyncResult]:
+def sync_shipped(db: Database, *, actor: str) -> list[SyncResult]:
     return sync(db, shipped_packs_dir(), actor=actor)

@@ -147,12 +147,23 @@ def _check_xlsx_archive(path: Path) -> None:
 
 
 def _read_xlsx(path: Path) -> dict[str, list[list]]:
-    if path.suffix.lower() in _ZIP_FORMATS:
+    """The sheets of an .xlsx/.xlsm/.ods (a zip: checked first) or an old .xls (BIFF in an OLE container). The
+    content decides, not the name: a zip named .xls goes through the zip checks too."""
+    with path.open("rb") as head:
+        magic = head.read(8)
+    is_zip = magic.startswith(b"PK\x03\x04")
+    if path.suffix.lower() in _ZIP_FORMATS or is_zip:
         _check_xlsx_archive(path)
+    elif not magic.startswith(b"\xd0\xcf\x11\xe0"):
+        raise RosterError(f"{path.name} 不是有效的 Excel 文件（可能是改了扩展名的其他文件，或文件不完整）")
     try:
         from python_calamine import CalamineWorkbook
 
-        wb = CalamineWorkbook.from_path(str(path))
+        if (path.suffix.lower() in _ZIP_FORMATS) == is_zip:
+            wb = CalamineWorkbook.from_path(str(path))
+        else:  # calamine picks the reader by the name; by the content, then
+            with path.open("rb") as fh:
+                wb = CalamineWorkbook.from_filelike(fh)
         out = {}
         for name in wb.sheet_names:
             out[name] = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
@@ -561,7 +572,7 @@ def _read_sheets(path: Path, usage_path: Path | None) -> tuple[list[list], list[
     elif suffix in (".csv", ".txt"):
         person_rows, note = _read_csv(path)
     else:
-        raise RosterError(f"不支持的文件类型 {path.suffix}：请用 .xlsx 或 .csv")
+        raise RosterError(f"不支持的文件类型 {path.suffix}：请用 .xlsx、.xls 或 .csv")
     if usage_path is not None:
         if usage_path.suffix.lower() == ".csv":
             usage_rows, _n = _read_csv(usage_path)
@@ -627,7 +638,7 @@ def _check_usage(usage_rows: list[list], errors: list[RowError]) -> tuple[list[_
 
 def import_roster(db: Database, path: str | Path, *, usage_path: str | Path | None = None,
                   progress: Callable[[int, int], None] | None = None, dry_run: bool = False,
-                  actor: str = "system", today: date | None = None) -> ImportResult:
+                  actor: str, today: date | None = None) -> ImportResult:
     """Import a roster. `dry_run`: check every row (against the database too) and report the
     counts and the error report, changing nothing. `today`: the import day (a 截至日期 after it is
     a row error)."""

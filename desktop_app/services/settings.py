@@ -55,6 +55,11 @@ class ClinicSettings:
     def clinic_name(self) -> str:
         return self.get("clinic_name")
 
+    def unset(self) -> list[str]:
+        """The keys of the clinic's identity still at their placeholder (机构编码, 机构名称): nothing is settled
+        under `H00000000000 未设置机构名称`."""
+        return [k for k in ("clinic_code", "clinic_name") if self.get(k) == DEFAULTS[k]]
+
     def institution(self) -> dict:
         """This clinic as the contract's `institution` object."""
         return {
@@ -77,19 +82,40 @@ def load(db: Database) -> ClinicSettings:
 
 
 CLINIC_CODE = re.compile(r"H\d{11}")  # 定点医药机构编码: H + 11 digits (H14110200031)
+CHOICES = {"clinic_level": ("primary", "county", "city"), "clinic_price_class": ("1", "2", "3"),
+           "receipt_format": ("A5", "80mm"), "clinic_art_approved": ("true", "false")}
 
 
-def check(values: dict[str, str]) -> list[tuple[str, str]]:
-    """(field, message) for every value that cannot be saved; empty when all can."""
+def problems(values: dict[str, str]) -> list[tuple[str, str]]:
+    """(field, message) for every value that cannot be saved; empty when all can (the window shows them all)."""
     out = []
-    if "clinic_code" in values and not CLINIC_CODE.fullmatch(values["clinic_code"]):
-        out.append(("clinic_code", f"机构编码须为定点医药机构编码：大写 H 加 11 位数字（如 H14110200031），"
-                                   f"收到“{values['clinic_code'][:20]}”"))
-    if "clinic_name" in values and not values["clinic_name"].strip():
-        out.append(("clinic_name", "机构名称不能为空"))
-    if "clinic_admdvs" in values and not re.fullmatch(r"\d{6}", values["clinic_admdvs"]):
-        out.append(("clinic_admdvs", "机构医保区划须为6位数字"))
+    for k, v in values.items():
+        v = str(v)
+        if k not in DEFAULTS:
+            out.append(("key", f"未知的设置项：{k}（可设置：{'、'.join(DEFAULTS)}）"))
+        elif k == "clinic_code" and not CLINIC_CODE.fullmatch(v):
+            out.append((k, f"机构编码须为定点医药机构编码：大写 H 加 11 位数字（如 H14110200031），收到“{v[:20]}”"))
+        elif k == "clinic_name" and not v.strip():
+            out.append((k, "机构名称不能为空"))
+        elif k == "clinic_admdvs" and not (v.isascii() and v.isdigit() and len(v) == 6):
+            out.append((k, "机构医保区划须为6位数字"))
+        elif k in CHOICES and v not in CHOICES[k]:
+            out.append((k, f"{LABELS[k]}须为 {' / '.join(CHOICES[k])}"))
     return out
+
+
+def check(values: dict[str, str]) -> None:
+    """Refuse (invalid_input, naming the key) an unknown key or a value the program cannot use."""
+    from desktop_app.errors import Refused
+
+    bad = problems(values)
+    if bad:
+        raise Refused("；".join(msg for _f, msg in bad), field=bad[0][0], code="invalid_input")
+    for key in ("max_qty", "max_line_amount"):
+        try:
+            check_limits({key: values[key]} if key in values else {})
+        except ValueError as exc:
+            raise Refused(str(exc), field=key, code="invalid_input") from None
 
 
 def check_limits(values: dict[str, str]) -> None:
@@ -108,16 +134,10 @@ def check_limits(values: dict[str, str]) -> None:
             raise ValueError(f"{LABELS[key]}须为大于 0 的数字（最多 {dp} 位小数）")
 
 
-def save(db: Database, values: dict[str, str], actor: str = "system") -> ClinicSettings:
+def save(db: Database, values: dict[str, str], *, actor: str) -> ClinicSettings:
     from desktop_app.services import audit
 
-    unknown = [k for k in values if k not in DEFAULTS]
-    if unknown:
-        raise ValueError(f"未知的设置项：{', '.join(unknown)}")
-    bad = check(values)
-    if bad:
-        raise ValueError("；".join(msg for _f, msg in bad))
-    check_limits(values)
+    check(values)
     digest = audit.settings_digest  # recorded before/after; `audit verify` compares the stored settings
 
     from desktop_app.services.accounts import require_supervisor

@@ -12,12 +12,14 @@ SQLite-specific by nature; the county centre's PostgreSQL uses its own tools.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from desktop_app.errors import Refused
+from desktop_app.privacy import private_dir, private_file
 
 KEEP = 30  # newest backups kept
 PREFIX = "clinic-settle-"
@@ -61,33 +63,58 @@ def quick_check(path: Path) -> str:
 
 
 def backup(db, dest: Path | None = None, *, keep: int = KEEP, now: datetime | None = None) -> BackupInfo:
+    """A verified copy in one self-contained file (rollback-journal mode, so reading it later — a check, a
+    restore — never creates `-wal`/`-shm` files beside it), readable by this account only."""
     if not db.is_sqlite or db.path is None:
         raise BackupError("只有 SQLite 数据库可以用本功能备份")
     now = now or datetime.now()
     folder = Path(dest) if dest else backups_dir(db.path)
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder)
     final = folder / f"{PREFIX}{now:%Y%m%d-%H%M%S}.sqlite3"
     tmp = final.with_suffix(".partial")
+    private_file(tmp)
     src = sqlite3.connect(db.path, timeout=30)
     dst = sqlite3.connect(tmp)
     try:
         src.backup(dst, pages=1024)
+        dst.execute("PRAGMA journal_mode=DELETE")  # the copy carries the source's WAL flag: one file instead
     finally:
         dst.close()
         src.close()
     res = check_file(tmp)
     if res != "ok":
-        tmp.unlink(missing_ok=True)
+        _remove_with_side_files(tmp)
         raise BackupError(f"备份文件校验未通过：{res}")
     tmp.replace(final)
+    _remove_with_side_files(tmp)
     _rotate(folder, keep)
     return BackupInfo(str(final), final.stat().st_size, now)
 
 
+SIDE_SUFFIXES = ("-wal", "-shm", "-journal")
+
+
+def _remove_with_side_files(path: Path) -> None:
+    for f in (path, *(Path(str(path) + s) for s in SIDE_SUFFIXES)):
+        f.unlink(missing_ok=True)
+
+
 def _rotate(folder: Path, keep: int) -> None:
+    """Keep the newest `keep` backups; remove the side files (`-wal`, `-shm`, `-journal`) of any file that is
+    no longer there, and unfinished `.partial` copies more than an hour old (left by a crash)."""
     files = sorted(folder.glob(f"{PREFIX}*.sqlite3"))
     for old in files[:-keep] if keep > 0 else []:
-        old.unlink(missing_ok=True)
+        _remove_with_side_files(old)
+    for side in folder.glob(f"{PREFIX}*"):
+        main = next((Path(str(side)[: -len(s)]) for s in SIDE_SUFFIXES if side.name.endswith(s)), None)
+        if main is not None and not main.exists():
+            side.unlink(missing_ok=True)
+    for part in folder.glob(f"{PREFIX}*.partial"):
+        try:
+            if datetime.now().timestamp() - part.stat().st_mtime > 3600:
+                _remove_with_side_files(part)
+        except OSError:
+            pass
 
 
 def list_backups(db_path: Path) -> list[BackupInfo]:
@@ -111,10 +138,30 @@ def daily(db, now: datetime | None = None) -> BackupInfo | None:
     return backup(db, now=now)
 
 
+def is_same_file(a: Path, b: Path) -> bool:
+    """True when `a` and `b` are one file: the same path once resolved (`..`, symlinks), or the same
+    inode (a hard link)."""
+    a, b = Path(a), Path(b)
+    try:
+        if a.resolve() == b.resolve():
+            return True
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def refuse_live_source(target: Path, backup_file: Path) -> None:
+    """A restore whose source is the database in use would move the data aside and leave an empty file."""
+    if is_same_file(target, backup_file):
+        raise BackupError(f"{Path(backup_file).name} 就是正在使用的数据库本身（同一文件或其链接），不能用它恢复：请选择 backups/ 中的备份文件")
+
+
 def restore(target: Path, backup_file: Path, *, now: datetime | None = None, verified: bool = False) -> Path:
     """Replace `target` by a verified backup (`verified`: the caller has just run `check_file` on it).
-    The program must not have the database open. Returns where the replaced file was kept."""
+    The program must not have the database open. Returns where the replaced file was kept.
+    Refused when the backup is the target itself (by any name)."""
     target, backup_file = Path(target), Path(backup_file)
+    refuse_live_source(target, backup_file)
     res = "ok" if verified else check_file(backup_file)
     if res != "ok":
         raise BackupError(f"备份文件 {backup_file.name} 校验未通过，未恢复：{res}")
@@ -126,6 +173,7 @@ def restore(target: Path, backup_file: Path, *, now: datetime | None = None, ver
         side = Path(str(target) + suffix)
         if side.exists():
             side.replace(Path(str(kept) + suffix))
+    private_file(target)
     src = sqlite3.connect(f"file:{backup_file}?mode=ro", uri=True)
     dst = sqlite3.connect(target)
     try:

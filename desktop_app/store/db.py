@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from desktop_app.errors import Refused
+from desktop_app.privacy import private_dir, private_file
 from desktop_app.resources import runtime_dir
 
 DB_ENV = "CLINIC_SETTLE_DB"
@@ -126,14 +127,15 @@ def to_url(db: str | Path | None) -> str:
     return f"sqlite:///{Path(s).expanduser().resolve()}"
 
 
-def _sqlite_setup(engine: Engine, begin: str, busy_ms: int) -> None:
+def _sqlite_setup(engine: Engine, begin: str, busy_ms: int, read_only: bool = False) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
         cur = dbapi_conn.cursor()
         cur.execute(f"PRAGMA busy_timeout = {busy_ms}")
-        cur.execute("PRAGMA journal_mode = WAL")
-        cur.execute("PRAGMA synchronous = FULL")
+        if not read_only:  # setting the journal mode writes the file's header
+            cur.execute("PRAGMA journal_mode = WAL")
+            cur.execute("PRAGMA synchronous = FULL")
         cur.execute("PRAGMA foreign_keys = ON")
         cur.close()
 
@@ -143,24 +145,33 @@ def _sqlite_setup(engine: Engine, begin: str, busy_ms: int) -> None:
 
 
 class Database:
-    """One database: `read()` and `write()` sessions; `write()` holds the single writer lock."""
+    """One database: `read()` and `write()` sessions; `write()` holds the single writer lock.
+    `read_only` (SQLite): opened with `mode=ro`, the file is never written (a backup being checked)."""
 
-    def __init__(self, db: str | Path | None = None, *, busy_timeout_ms: int | None = None):
+    def __init__(self, db: str | Path | None = None, *, busy_timeout_ms: int | None = None, read_only: bool = False):
         self.url = to_url(db)
         self.busy_timeout_ms = _busy_timeout_ms() if busy_timeout_ms is None else busy_timeout_ms
         self.is_sqlite = self.url.startswith("sqlite")
-        self.path: Path | None = Path(self.url.removeprefix("sqlite:///")) if self.is_sqlite else None
-        if self.path is not None:
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise StorageRefused(f"无法建立数据库所在的文件夹 {self.path.parent}：{exc.strerror or exc}。"
-                                     f"{_NOTHING}。", "database_unavailable") from None
-        self.engine = create_engine(self.url)
-        self.write_engine = create_engine(self.url)
+        url = self.url
         if self.is_sqlite:
-            _sqlite_setup(self.engine, "BEGIN", self.busy_timeout_ms)
-            _sqlite_setup(self.write_engine, "BEGIN IMMEDIATE", self.busy_timeout_ms)
+            path = Path(self.url.removeprefix("sqlite:///"))
+            if read_only:
+                url = f"sqlite:///file:{path}?mode=ro&uri=true"
+            else:
+                try:
+                    private_dir(path.parent)
+                    private_file(path)
+                except OSError as exc:
+                    raise StorageRefused(f"无法建立数据库文件 {path}：{exc.strerror or exc}。{_NOTHING}。",
+                                         "database_unavailable") from None
+            self.path: Path | None = path
+        else:
+            self.path = None
+        self.engine = create_engine(url)
+        self.write_engine = create_engine(url)
+        if self.is_sqlite:
+            _sqlite_setup(self.engine, "BEGIN", self.busy_timeout_ms, read_only)
+            _sqlite_setup(self.write_engine, "BEGIN IMMEDIATE", self.busy_timeout_ms, read_only)
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(self.write_engine, expire_on_commit=False)
 

@@ -55,9 +55,9 @@ def test_lockout_after_five_wrong_passwords_also_on_the_command_line(db):
 
 def test_clerk_is_refused_supervisor_commands(db, tmp_path):
     for cmd in [("sync", "resources/policy_packs"), ("import-roster", str(tmp_path / "r.csv")),
-                ("audit", "verify"), ("user", "list"), ("user", "add", "wang", "--password-stdin"),
+                ("audit", "verify"), ("user", "list"), ("user", "add", "wang"),
                 ("user", "disable", "admin"), ("backup",)]:
-        code, out, err = cs(*cmd, "--db", db, stdin="new-password-1\n")
+        code, out, err = cs(*cmd, "--db", db, env=env_for("clerk", CLINIC_SETTLE_NEW_PASSWORD="new-password-1"))
         assert code == 1 and "只有管理员" in err and "收费员" in err, (cmd, err)
     # and what they did is in the audit trail under their name: the logins, nothing else
     assert all(a in ("login", "account_add", "settings", "pack_sync", "roster_import") for _, a, _ in
@@ -72,21 +72,21 @@ def test_clerk_works_and_the_trail_names_them(db, tmp_path):
 
 
 def test_new_operator_must_change_password_before_acting(db):
-    code, out, err = cs("user", "add", "wang", "--name", "王五", "--password-stdin", "--db", db, user="admin",
-                        stdin="first-pass-1\n")
+    code, out, err = cs("user", "add", "wang", "--name", "王五", "--db", db,
+                        env=env_for("admin", CLINIC_SETTLE_NEW_PASSWORD="first-pass-1"))
     assert code == 0, err
     wang = env_for("wang", "first-pass-1")
     code, _, err = cs("lookup", "王", "--db", db, env=wang)
     assert code == 1 and "须先修改密码" in err and "user passwd wang" in err
     # changing one's own password needs no supervisor
-    code, out, err = cs("user", "passwd", "--password-stdin", "--db", db, env=wang, stdin="wang-own-pass\n")
+    code, out, err = cs("user", "passwd", "--db", db, env=wang | {"CLINIC_SETTLE_NEW_PASSWORD": "wang-own-pass"})
     assert code == 0 and "已修改 wang 的密码" in out, err
     assert cs("lookup", "王", "--db", db, env=env_for("wang", "first-pass-1"))[0] == 1
     code, out, err = cs("lookup", "1411", "--db", db, env=env_for("wang", "wang-own-pass"))
     assert code == 0, err
     # a clerk cannot reset someone else's password
-    code, _, err = cs("user", "passwd", "admin", "--password-stdin", "--db", db,
-                      env=env_for("wang", "wang-own-pass"), stdin="hijack-pass-1\n")
+    code, _, err = cs("user", "passwd", "admin", "--db", db,
+                      env=env_for("wang", "wang-own-pass", CLINIC_SETTLE_NEW_PASSWORD="hijack-pass-1"))
     assert code == 1 and "只有管理员" in err
 
 
@@ -101,7 +101,7 @@ def test_init_creates_the_first_supervisor_once(tmp_path):
     admin = env_for("admin", initial)
     code, _, err = cs("user", "list", "--db", db, env=admin)
     assert code == 1 and "须先修改密码" in err
-    code, out, err = cs("user", "passwd", "--password-stdin", "--db", db, env=admin, stdin="my-own-secret\n")
+    code, out, err = cs("user", "passwd", "--db", db, env=admin | {"CLINIC_SETTLE_NEW_PASSWORD": "my-own-secret"})
     assert code == 0, err
     code, out, err = cs("user", "list", "--db", db, "--json", env=env_for("admin", "my-own-secret"))
     assert code == 0 and [o["login"] for o in json.loads(out)["operators"]] == ["admin"]

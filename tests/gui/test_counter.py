@@ -271,7 +271,7 @@ def test_supervisor_reopens_a_day_closed_by_mistake(qtbot, admin_window, db):
     qtbot.mouseClick(today.reopen_btn, LEFT)
     qtbot.waitUntil(lambda: "已撤销" in today.msg.text(), timeout=10000)
     assert day_closes(db) == 0
-    e = audit.recent(db, 1)[0]
+    e = audit.recent(db, 1, actor="admin")[0]
     assert (e.actor, e.action, e.detail["reason"]) == ("admin", "day_reopen", "closed by mistake")
 
 

@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from sqlalchemy import select
 
+from desktop_app.errors import Refused
 from desktop_app.services.roster import pinyin_keys
 from desktop_app.store import models as m
 
@@ -503,7 +504,7 @@ def test_clinic_code_is_checked_and_the_status_bar_follows(qtbot, admin_window, 
 def test_clinic_code_is_checked_by_the_service_too(db):
     from desktop_app.services import settings
 
-    with pytest.raises(ValueError, match="机构编码"):
+    with pytest.raises(Refused, match="机构编码"):
         settings.save(db, {"clinic_code": "X1"}, actor="admin")
 
 

@@ -44,11 +44,11 @@ def append_forged(db, action, subject, detail):
 def test_anchor_is_the_chain_head_in_a_short_form(db):
     two_days(db)
     a = audit.anchor(db)
-    head = audit.recent(db, 1)[0]
+    head = audit.recent(db, 1, actor="admin")[0]
     assert a.entry_id == head.id
     assert re.fullmatch(r"#\d+ [0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}", str(a))
     assert audit.Anchor.parse(str(a)) == audit.Anchor.parse(f"审计锚点：{a}（打印于日结单）")
-    assert audit.verify(db, anchor=str(a)).ok
+    assert audit.verify(db, anchor=str(a), actor="admin").ok
     with pytest.raises(ValueError):
         audit.Anchor.parse("#12 3f9a")  # too short to mean anything
 
@@ -56,11 +56,11 @@ def test_anchor_is_the_chain_head_in_a_short_form(db):
 def test_a_rehashed_chain_is_caught_only_with_an_anchor(db):
     two_days(db)
     a = audit.anchor(db)
-    first = audit.recent(db, 1000)[-1].id  # the very first entry
+    first = audit.recent(db, 1000, actor="admin")[-1].id  # the very first entry
     raw(db, "UPDATE audit_entry SET actor = 'nobody' WHERE id = ?", first + 2)
     rehash_from(db, first + 2)
-    assert audit.verify(db).ok  # the chain alone cannot tell (docs/security.md says so)
-    r = audit.verify(db, anchor=a)
+    assert audit.verify(db, actor="admin").ok  # the chain alone cannot tell (docs/security.md says so)
+    r = audit.verify(db, anchor=a, actor="admin")
     assert kinds(r) == ["anchor_mismatch"] and f"#{a.entry_id}" in r.problems[0].message
 
 
@@ -70,7 +70,7 @@ def test_a_cut_off_tail_is_caught_with_an_anchor(db):
     raw(db, "DELETE FROM audit_entry WHERE id >= ?", a.entry_id - 1)  # the day-2 settlement's entry and after
     raw(db, "DELETE FROM settlement_item WHERE settlement_id = (SELECT MAX(id) FROM settlement)")
     raw(db, "DELETE FROM settlement WHERE id = (SELECT MAX(id) FROM settlement)")
-    assert "anchor_missing" in kinds(audit.verify(db, anchor=a))
+    assert "anchor_missing" in kinds(audit.verify(db, anchor=a, actor="admin"))
 
 
 def test_a_forged_key_trust_after_the_anchor_is_reported(db):
@@ -79,8 +79,8 @@ def test_a_forged_key_trust_after_the_anchor_is_reported(db):
     append_forged(db, "key_trust", "0123456789abcdef", {"file": "evil.pem"})
     with db.read() as s:
         assert "0123456789abcdef" in packs_service._registered_keys(s)  # the forgery works on the program...
-    assert audit.verify(db).ok  # ...and the chain alone holds
-    r = audit.verify(db, anchor=a)
+    assert audit.verify(db, actor="admin").ok  # ...and the chain alone holds
+    r = audit.verify(db, anchor=a, actor="admin")
     assert r.ok  # nothing before the anchor changed, but:
     assert [n.kind for n in r.notices] == ["key_trusted_after_anchor"] and "0123456789abcdef" in r.notices[0].message
 
@@ -88,7 +88,7 @@ def test_a_forged_key_trust_after_the_anchor_is_reported(db):
 def test_work_after_the_anchor_keeps_it_valid(db):
     a = audit.anchor(db)
     two_days(db)
-    r = audit.verify(db, anchor=str(a))
+    r = audit.verify(db, anchor=str(a), actor="admin")
     assert r.ok and not r.notices
 
 

@@ -13,7 +13,7 @@ from tests.integrity.helpers import DAY2, kinds, raw, raw_one, residents, two_da
 
 def test_normal_work_verifies_clean(db):
     two_days(db)
-    r = audit.verify(db)
+    r = audit.verify(db, actor="admin")
     assert r.ok, r.problems
     assert r.settlements == 4
 
@@ -26,14 +26,14 @@ def _delete_settlement(db, setl_no):
 def test_deleting_a_middle_settlement_keeping_its_audit_entry_is_caught(db):
     a, _b, _r, _c = two_days(db)
     _delete_settlement(db, a.setl_no)
-    r = audit.verify(db)
+    r = audit.verify(db, actor="admin")
     assert "settlement_missing" in kinds(r) and any(a.setl_no in p.message for p in r.problems)
 
 
 def test_deleting_a_reversal_is_caught(db):
     _a, b, rv, _c = two_days(db)
     _delete_settlement(db, rv.setl_no)
-    r = audit.verify(db)
+    r = audit.verify(db, actor="admin")
     assert "settlement_missing" in kinds(r) and any(rv.setl_no in p.message for p in r.problems)
 
 
@@ -41,7 +41,7 @@ def test_repointing_a_reversal_to_another_settlement_is_caught(db):
     a, _b, rv, _c = two_days(db)
     raw(db, "UPDATE settlement SET original_id = (SELECT id FROM settlement WHERE setl_no = ?) WHERE setl_no = ?",
         a.setl_no, rv.setl_no)
-    r = audit.verify(db)
+    r = audit.verify(db, actor="admin")
     assert not r.ok and any(rv.setl_no in p.message for p in r.problems)
 
 
@@ -64,7 +64,7 @@ def test_editing_any_stored_field_is_caught(db, column, value):
         doc["forged"] = "1"
         value = json.dumps(doc, ensure_ascii=False, sort_keys=True)
     raw(db, f"UPDATE settlement SET {column} = ? WHERE setl_no = ?", value, rv.setl_no)
-    r = audit.verify(db)
+    r = audit.verify(db, actor="admin")
     assert "settlement_changed" in kinds(r), (column, r.problems)
     assert any(rv.setl_no in p.message for p in r.problems)
 
@@ -73,14 +73,14 @@ def test_editing_a_stored_line_name_or_class_is_caught(db):
     a, *_ = two_days(db)
     raw(db, "UPDATE settlement_item SET chrgitm_lv = '03', name = '假药' WHERE settlement_id = "
             "(SELECT id FROM settlement WHERE setl_no = ?) AND seq = 1", a.setl_no)
-    assert kinds(audit.verify(db)) == ["settlement_changed"]
+    assert kinds(audit.verify(db, actor="admin")) == ["settlement_changed"]
 
 
 def test_reopening_a_closed_day_is_caught(db):
     a, *_ = two_days(db)
     # un-stamp one settlement: a clerk could then reverse it without a supervisor
     raw(db, "UPDATE settlement SET day_close_id = NULL WHERE setl_no = ?", a.setl_no)
-    r = audit.verify(db)
+    r = audit.verify(db, actor="admin")
     assert "day_close_stamp" in kinds(r) and any(a.setl_no in p.message for p in r.problems)
 
 
@@ -88,7 +88,7 @@ def test_deleting_a_day_close_is_caught(db):
     two_days(db)
     raw(db, "UPDATE settlement SET day_close_id = NULL")
     raw(db, "DELETE FROM day_close")
-    r = audit.verify(db)
+    r = audit.verify(db, actor="admin")
     assert "day_close_missing" in kinds(r)
 
 
@@ -96,7 +96,7 @@ def test_editing_a_day_close_is_caught(db):
     two_days(db)
     raw(db, "UPDATE day_close SET totals_json = replace(totals_json, '\"hifp_pay\"', '\"hifp_pay_\"')")
     raw(db, "UPDATE day_close SET operator = 'clerk'")
-    assert "day_close_changed" in kinds(audit.verify(db))
+    assert "day_close_changed" in kinds(audit.verify(db, actor="admin"))
 
 
 def test_cli_verify_reports_a_deleted_reversal(db):
@@ -112,7 +112,7 @@ def test_cli_verify_reports_a_deleted_reversal(db):
 def test_a_database_with_old_digests_still_verifies_clean(v1_db_path):
     d = open_db(v1_db_path)  # migrates it to the current schema
     try:
-        r = audit.verify(d)
+        r = audit.verify(d, actor="admin")
         assert r.ok, r.problems
         assert r.settlements == 5
         # new work on the old database: new entries carry the new digest, the old ones keep theirs
@@ -120,12 +120,12 @@ def test_a_database_with_old_digests_still_verifies_clean(v1_db_path):
         rec = ledger.settle(d, visit(p[0], DAY2), operator="clerk", today=DAY2)
         ledger.reverse(d, rec.setl_no, reason="退费", operator="clerk", today=DAY2)
         ledger.day_close(d, operator="admin", day=DAY2)
-        r = audit.verify(d)
+        r = audit.verify(d, actor="admin")
         assert r.ok, r.problems
         assert r.settlements == 7
-        last = audit.recent(d, 3)
+        last = audit.recent(d, 3, actor="admin")
         assert [e.detail.get("dv") for e in last] == [2, 2, 2]
-        assert all("dv" not in e.detail for e in audit.recent(d, 50) if e.id <= 19)
+        assert all("dv" not in e.detail for e in audit.recent(d, 50, actor="admin") if e.id <= 19)
     finally:
         d.dispose()
 
@@ -136,6 +136,6 @@ def test_old_entries_still_catch_a_deleted_settlement(v1_db_path):
     raw(raw_db, "DELETE FROM settlement WHERE id = 1")
     d = open_db(v1_db_path)
     try:
-        assert "settlement_missing" in kinds(audit.verify(d))
+        assert "settlement_missing" in kinds(audit.verify(d, actor="admin"))
     finally:
         d.dispose()

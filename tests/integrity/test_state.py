@@ -14,60 +14,60 @@ from tests.services.test_roster import row, valid_id, write_csv
 
 def test_raw_role_change_is_reported(db):
     raw(db, "UPDATE operator SET role = 'supervisor' WHERE login = 'clerk'")
-    r = audit.verify(db)
+    r = audit.verify(db, actor="admin")
     assert kinds(r) == ["operators_changed"] and "操作员" in r.problems[0].message
 
 
 def test_raw_password_hash_swap_is_reported(db):
     raw(db, "UPDATE operator SET password_hash = (SELECT password_hash FROM operator WHERE login = 'clerk') "
             "WHERE login = 'admin'")
-    assert kinds(audit.verify(db)) == ["operators_changed"]
+    assert kinds(audit.verify(db, actor="admin")) == ["operators_changed"]
 
 
 def test_raw_operator_insert_or_enable_is_reported(db):
     raw(db, "INSERT INTO operator (login, name, role, password_hash, must_change_password, active, created_at, "
             "failed_logins) SELECT 'evil', 'x', 'supervisor', password_hash, 0, 1, created_at, 0 FROM operator "
             "WHERE login = 'clerk'")
-    assert kinds(audit.verify(db)) == ["operators_changed"]
+    assert kinds(audit.verify(db, actor="admin")) == ["operators_changed"]
 
 
 def test_raw_setting_change_is_reported(db):
     raw(db, "UPDATE setting SET value = '1' WHERE key = 'clinic_price_class'")
-    r = audit.verify(db)
+    r = audit.verify(db, actor="admin")
     assert kinds(r) == ["settings_changed"] and "设置" in r.problems[0].message
 
 
 def test_raw_setting_insert_is_reported(db):
     raw(db, "INSERT INTO setting (key, value) VALUES ('clinic_art_approved', 'true')")
-    assert kinds(audit.verify(db)) == ["settings_changed"]
+    assert kinds(audit.verify(db, actor="admin")) == ["settings_changed"]
 
 
 def test_raw_balance_change_is_reported(db):
     raw(db, "UPDATE person SET acct_balance = acct_balance + 100000 WHERE psn_no = "
             "(SELECT psn_no FROM person ORDER BY psn_no LIMIT 1)")
-    r = audit.verify(db)
+    r = audit.verify(db, actor="admin")
     assert kinds(r) == ["roster_changed"] and "花名册" in r.problems[0].message
 
 
 def test_raw_usage_snapshot_change_is_reported(db):
     raw(db, "UPDATE usage_snapshot SET fund_paid = 0 WHERE id = (SELECT MIN(id) FROM usage_snapshot)")
-    assert kinds(audit.verify(db)) == ["roster_changed"]
+    assert kinds(audit.verify(db, actor="admin")) == ["roster_changed"]
     raw(db, "DELETE FROM usage_snapshot")
-    assert kinds(audit.verify(db)) == ["roster_changed"]
+    assert kinds(audit.verify(db, actor="admin")) == ["roster_changed"]
 
 
 def test_raw_person_category_change_is_reported(db):
     raw(db, "UPDATE person SET category = 'low_income' WHERE psn_no = (SELECT MIN(psn_no) FROM person)")
-    assert kinds(audit.verify(db)) == ["roster_changed"]
+    assert kinds(audit.verify(db, actor="admin")) == ["roster_changed"]
 
 
 def test_a_tamper_is_not_blessed_by_the_next_legitimate_change(db):
     raw(db, "UPDATE operator SET role = 'supervisor' WHERE login = 'clerk'")
     accounts.create_operator(db, "wang", "王五", "clerk", "password-1", actor="admin")
-    assert "operators_changed" in kinds(audit.verify(db))
+    assert "operators_changed" in kinds(audit.verify(db, actor="admin"))
     raw(db, "UPDATE setting SET value = '1' WHERE key = 'clinic_price_class'")
     settings.save(db, {"receipt_format": "80mm"}, actor="admin")
-    assert "settings_changed" in kinds(audit.verify(db))
+    assert "settings_changed" in kinds(audit.verify(db, actor="admin"))
 
 
 def test_changes_through_the_services_verify_clean(db, tmp_path):
@@ -94,7 +94,7 @@ def test_changes_through_the_services_verify_clean(db, tmp_path):
                           [ledger.ItemInput("311201045", "1", price="800.00", kind="service", chrgitm_lv="01")])
     rec = ledger.settle(db, v, operator="clerk", today=DAY2)
     assert rec.result["acct_pay"] != "0.00"
-    r = audit.verify(db)
+    r = audit.verify(db, actor="admin")
     assert r.ok, r.problems
     ledger.reverse(db, rec.setl_no, reason="退费", operator="clerk", today=DAY2)
     rec2 = ledger.settle(db, v, operator="clerk", today=DAY2)
@@ -105,10 +105,10 @@ def test_changes_through_the_services_verify_clean(db, tmp_path):
                                            admdvs=p.admdvs, bal="99.99")])
     res = roster.import_roster(db, f, actor="admin")
     assert res.inserted == 1 and res.updated == 1, res.errors
-    r = audit.verify(db)
+    r = audit.verify(db, actor="admin")
     assert r.ok, r.problems
     ledger.reverse(db, rec2.setl_no, reason="退费", operator="clerk", today=DAY2)
-    r = audit.verify(db)
+    r = audit.verify(db, actor="admin")
     assert r.ok, r.problems
 
 

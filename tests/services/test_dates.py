@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from desktop_app.errors import Refused
 from desktop_app.services import audit, ledger
 from desktop_app.store import models as m
 
@@ -72,9 +73,9 @@ def test_a_visit_of_an_earlier_year_needs_a_supervisor_and_a_reason(db):
     with db.read() as s:
         assert s.execute(select(m.Settlement.reason).where(m.Settlement.setl_no == rec.setl_no)).scalar_one() == \
             "断网补录 2025 年 12 月 30 日就诊"
-    entry = next(e for e in audit.recent(db, 10) if e.action == "settle" and e.subject == rec.setl_no)
+    entry = next(e for e in audit.recent(db, 10, actor="admin") if e.action == "settle" and e.subject == rec.setl_no)
     assert entry.detail["visit_date"] == "2025-12-30" and entry.detail["reason"] == "断网补录 2025 年 12 月 30 日就诊"
-    assert audit.verify(db).ok
+    assert audit.verify(db, actor="admin").ok
 
 
 def test_check_visit_date_is_the_one_rule_the_window_asks_too():
@@ -124,10 +125,10 @@ def test_a_supervisor_reopens_a_day_closed_by_mistake_when_it_has_no_settlements
     assert exc.value.code == "not_closed"
     ledger.reopen_day(db, operator="admin", day=TODAY, reason="误点日结")
     assert count(db, m.DayClose) == 0
-    entry = audit.recent(db, 1)[0]
+    entry = audit.recent(db, 1, actor="admin")[0]
     assert (entry.actor, entry.action, entry.subject) == ("admin", "day_reopen", TODAY.isoformat())
     assert entry.detail["reason"] == "误点日结" and entry.detail["closed_by"] == "clerk"
-    assert audit.verify(db).ok
+    assert audit.verify(db, actor="admin").ok
     # the day is open again: settle, then close it for real — and now it cannot be reopened
     ledger.settle(db, visit(p.psn_no), operator="clerk", today=TODAY)
     ledger.day_close(db, operator="clerk", day=TODAY, today=TODAY)
@@ -196,7 +197,7 @@ def test_quantity_and_line_amount_have_maxima_from_the_settings(db):
     ledger.settle(db, visit(p.psn_no, qty="999", price="100.00"), operator="clerk", today=TODAY)
     settings.save(db, {"max_qty": "2000", "max_line_amount": "200000.00"}, actor="admin")
     ledger.presettle(db, visit(p.psn_no, qty="1500", price="100.00"), today=TODAY)
-    with pytest.raises(ValueError, match="数量上限"):
+    with pytest.raises(Refused, match="数量上限"):
         settings.save(db, {"max_qty": "abc"}, actor="admin")
-    with pytest.raises(ValueError, match="单行金额上限"):
+    with pytest.raises(Refused, match="单行金额上限"):
         settings.save(db, {"max_line_amount": "-1"}, actor="admin")

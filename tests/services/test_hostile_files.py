@@ -79,14 +79,14 @@ def lie_about_size(path, name, size):
 
 @pytest.fixture
 def synced(empty_db):
-    packs.sync_shipped(empty_db)
+    packs.sync_shipped(empty_db, actor="admin")
     return empty_db
 
 
 def refused_pack(db, path, *words):
     before = state(db)
     with pytest.raises(packs.SyncRefused) as exc:
-        packs.sync(db, path)
+        packs.sync(db, path, actor="admin")
     text = "\n".join(exc.value.problems)
     for w in words:
         assert w in text, text
@@ -101,7 +101,7 @@ def test_valid_pack_zip_still_syncs_unsigned_for_a_supervisor(synced, tmp_path):
     """The control: the same zips, unharmed, pass the guard (signature aside)."""
     from desktop_app.services import accounts
 
-    accounts.create_operator(synced, "boss", "站长", "supervisor", "boss-pass-1", must_change=False)
+    accounts.create_operator(synced, "boss", "站长", "supervisor", "boss-pass-1", must_change=False, actor="admin")
     z = pack_zip(tmp_path, SIGNATURE_json=None)
     assert packs.sync(synced, z, allow_unsigned=True, actor="boss")[0].status == "upgraded"
 
@@ -268,7 +268,7 @@ def xlsx_plus(tmp_path, extra=(), name="roster.xlsx", compression=zipfile.ZIP_DE
 def refused_roster(db, path, *words, **kw):
     before = state(db)
     with pytest.raises(roster.RosterError) as exc:
-        roster.import_roster(db, path, **kw)
+        roster.import_roster(db, path, **kw, actor="admin")
     msg = str(exc.value)
     for w in words:
         assert w in msg, msg
@@ -279,7 +279,7 @@ def refused_roster(db, path, *words, **kw):
 
 
 def test_genuine_xlsx_passes_the_guard(db, tmp_path):
-    res = roster.import_roster(db, xlsx_plus(tmp_path, extra=[("xl/media/image1.png", os.urandom(2048))]))
+    res = roster.import_roster(db, xlsx_plus(tmp_path, extra=[("xl/media/image1.png", os.urandom(2048))]), actor="admin")
     assert res.inserted == 3 and res.rejected == 0
 
 
@@ -358,7 +358,7 @@ def test_binary_and_utf16_csv(db, tmp_path):
 
 def test_gbk_csv_is_read_correctly(db, tmp_path):
     f = write_csv(tmp_path / "gbk.csv", [person("G001", 7100, name="欧阳娜娜")], encoding="gbk")
-    res = roster.import_roster(db, f)
+    res = roster.import_roster(db, f, actor="admin")
     assert res.inserted == 1 and "GBK" in res.encoding_note
     with db.read() as s:
         assert s.execute(select(m.Person.name).where(m.Person.psn_no == "G001")).scalar_one() == "欧阳娜娜"
@@ -372,7 +372,7 @@ def test_formula_cells_in_csv_are_refused_and_reported_as_text(db, tmp_path):
     rows.append(person("F100", 7300, fd="=1+1"))
     rows.append(person("F101", 7301))
     f = write_csv(tmp_path / "f.csv", rows)
-    res = roster.import_roster(db, f)
+    res = roster.import_roster(db, f, actor="admin")
     assert res.inserted == 1 and res.rejected == len(FORMULAS) + 1
     assert all("公式" in e.reason for e in res.errors)
     with db.read() as s:
@@ -395,7 +395,7 @@ def test_formula_cells_in_xlsx_are_never_evaluated(db, tmp_path):
     ws["C3"].data_type = "s"
     f = tmp_path / "f.xlsx"
     wb.save(f)
-    res = roster.import_roster(db, f)
+    res = roster.import_roster(db, f, actor="admin")
     reasons = {e.row: e.reason for e in res.errors}
     assert res.inserted == 1 and "姓名为空" in reasons[2] and "公式" in reasons[3]
 
@@ -407,7 +407,7 @@ def test_usage_formula_cells_are_refused(db, tmp_path):
         w = csv.writer(fh)
         w.writerow(roster.USAGE_COLUMNS)
         w.writerow(["U001", "2026", "普通门诊统筹", "", "1", "10.00", "=1+1", "1"])
-    res = roster.import_roster(db, f, usage_path=u)
+    res = roster.import_roster(db, f, usage_path=u, actor="admin")
     assert res.inserted == 1 and res.usage_rejected == 1
     assert any(e.field == "项目编码" and "公式" in e.reason for e in res.errors)
 

@@ -34,7 +34,7 @@ def write_csv(path, rows, encoding="utf-8-sig"):
 def test_every_bad_row_kind_is_rejected_with_reason(empty_db, tmp_path):
     from desktop_app.services import packs
 
-    packs.sync_shipped(empty_db)
+    packs.sync_shipped(empty_db, actor="admin")
     ok_m = valid_id(seed=1)
     ok_f = valid_id(birth=date(1990, 2, 3), male=False, seed=2)
     bad_check = ok_m[:-1] + ("0" if ok_m[-1] != "0" else "1")
@@ -66,7 +66,7 @@ def test_every_bad_row_kind_is_rejected_with_reason(empty_db, tmp_path):
         row("P019", valid_id(seed=14), period="延长", paid=""),              # 20 late payer without date
     ]
     f = write_csv(tmp_path / "roster.csv", rows)
-    res = roster.import_roster(empty_db, f)
+    res = roster.import_roster(empty_db, f, actor="admin")
     reasons = {e.row: (e.field, e.reason) for e in res.errors}
     assert res.inserted == 3, reasons
     expect = {3: ("身份证号", "校验位"), 4: ("身份证号", "出生日期不存在"), 5: ("性别", "不一致"),
@@ -93,7 +93,7 @@ def test_every_bad_row_kind_is_rejected_with_reason(empty_db, tmp_path):
 def test_xlsx_number_id_is_refused_and_usage_sheet_imported(empty_db, tmp_path):
     from desktop_app.services import packs
 
-    packs.sync_shipped(empty_db)
+    packs.sync_shipped(empty_db, actor="admin")
     wb = Workbook()
     ws = wb.active
     ws.title = "花名册"
@@ -112,7 +112,7 @@ def test_xlsx_number_id_is_refused_and_usage_sheet_imported(empty_db, tmp_path):
     u.append(["Q001", 2026, "牙科", "", 1, "10.00", "", ""])            # unknown benefit
     f = tmp_path / "roster.xlsx"
     wb.save(f)
-    res = roster.import_roster(empty_db, f)
+    res = roster.import_roster(empty_db, f, actor="admin")
     assert res.inserted == 1 and res.rejected == 1
     assert "精度" in [e for e in res.errors if e.row == 3][0].reason
     assert res.usage_rows == 4 and res.usage_rejected == 2
@@ -133,7 +133,7 @@ def test_reimport_updates_persons_and_never_touches_settlements(db, tmp_path):
                         today=date(2026, 11, 23))
     f = write_csv(tmp_path / "again.csv", [row(psn, idn, name="改名字", gender=gender, birth=birth.isoformat(),
                                                 fd="H14110200031")])
-    res = roster.import_roster(db, f)
+    res = roster.import_roster(db, f, actor="admin")
     assert (res.inserted, res.updated, res.rejected) == (0, 1, 0)
     with db.read() as s:
         p = s.get(m.Person, psn)
@@ -149,16 +149,16 @@ def test_id_held_by_another_person_in_database(db, tmp_path):
     with db.read() as s:
         p = s.execute(select(m.Person).limit(1)).scalar_one()
     f = write_csv(tmp_path / "dup.csv", [row("NEW0001", p.id_no, gender=p.gender, birth=p.birth_date.isoformat())])
-    res = roster.import_roster(db, f)
+    res = roster.import_roster(db, f, actor="admin")
     assert res.rejected == 1 and "已属于数据库中的人员" in res.errors[0].reason
 
 
 def test_gbk_csv_is_read_with_a_note(empty_db, tmp_path):
     from desktop_app.services import packs
 
-    packs.sync_shipped(empty_db)
+    packs.sync_shipped(empty_db, actor="admin")
     f = write_csv(tmp_path / "gbk.csv", [row("G001", valid_id(seed=31))], encoding="gbk")
-    res = roster.import_roster(empty_db, f)
+    res = roster.import_roster(empty_db, f, actor="admin")
     assert res.inserted == 1 and "GBK" in res.encoding_note
 
 
@@ -166,16 +166,16 @@ def test_missing_column_and_unsupported_file(empty_db, tmp_path):
     f = tmp_path / "bad.csv"
     f.write_text("人员编号,姓名\nP1,张三\n", encoding="utf-8")
     with pytest.raises(roster.RosterError, match="缺少列"):
-        roster.import_roster(empty_db, f)
+        roster.import_roster(empty_db, f, actor="admin")
     g = tmp_path / "bad.pdf"
     g.write_bytes(b"%PDF")
     with pytest.raises(roster.RosterError, match="不支持"):
-        roster.import_roster(empty_db, g)
+        roster.import_roster(empty_db, g, actor="admin")
 
 
 def test_formula_in_error_report_is_neutralised(empty_db, tmp_path):
     f = write_csv(tmp_path / "f.csv", [row("=HYPERLINK(1)", valid_id(seed=41))])
-    res = roster.import_roster(empty_db, f)
+    res = roster.import_roster(empty_db, f, actor="admin")
     from openpyxl import load_workbook
 
     ws = load_workbook(res.report_path).active
@@ -194,15 +194,15 @@ def test_shipped_samples_import_cleanly(empty_db, tmp_path):
 
     from desktop_app.services import packs
 
-    packs.sync_shipped(empty_db)
+    packs.sync_shipped(empty_db, actor="admin")
     samples = Path(__file__).resolve().parents[2] / "docs" / "samples"
     x = tmp_path / "roster_sample.xlsx"
     shutil.copy(samples / "roster_sample.xlsx", x)
-    res = roster.import_roster(empty_db, x)
+    res = roster.import_roster(empty_db, x, actor="admin")
     assert (res.inserted, res.rejected, res.usage_rejected) == (12, 0, 0) and res.usage_rows == 6
     c = tmp_path / "roster_sample.csv"
     shutil.copy(samples / "roster_sample.csv", c)
-    res = roster.import_roster(empty_db, c, usage_path=samples / "usage_sample.csv")
+    res = roster.import_roster(empty_db, c, usage_path=samples / "usage_sample.csv", actor="admin")
     assert (res.updated, res.rejected, res.report_path) == (12, 0, None)
 
 
@@ -215,7 +215,7 @@ def test_dry_run_reports_and_changes_nothing(db, tmp_path):
     f = write_csv(tmp_path / "dry.csv", [row("NEWDRY1", valid_id(seed=77)),
                                           row(p.psn_no, p.id_no, name="改", gender=p.gender, birth=p.birth_date.isoformat()),
                                           row("BAD", "123")])
-    res = roster.import_roster(db, f, dry_run=True)
+    res = roster.import_roster(db, f, dry_run=True, actor="admin")
     assert (res.inserted, res.updated, res.rejected) == (1, 1, 1) and res.report_path
     with db.read() as s:
         assert s.execute(select(func.count()).select_from(m.Person)).scalar_one() == before

@@ -38,50 +38,50 @@ def raw(db, sql, *args):
 
 def test_chain_is_complete_after_normal_work(db):
     busy(db)
-    r = audit.verify(db)
+    r = audit.verify(db, actor="admin")
     assert r.ok, r.problems
     assert r.settlements == 3
-    actions = [e.action for e in audit.recent(db)]
+    actions = [e.action for e in audit.recent(db, actor="admin")]
     assert {"settle", "reverse", "day_close", "pack_sync", "roster_import", "account_add"} <= set(actions)
 
 
 def test_update_of_an_entry_is_caught(db):
     busy(db)
-    target = [e for e in audit.recent(db) if e.action == "settle"][0]
+    target = [e for e in audit.recent(db, actor="admin") if e.action == "settle"][0]
     raw(db, "UPDATE audit_entry SET detail = ? WHERE id = ?", json.dumps({"hifp_pay": "0.01"}), target.id)
-    r = audit.verify(db)
+    r = audit.verify(db, actor="admin")
     assert not r.ok and r.problems[0].kind == "edited" and r.problems[0].entry_id == target.id
 
 
 def test_delete_of_an_entry_is_caught(db):
     busy(db)
-    victim = [e for e in audit.recent(db) if e.action == "reverse"][0]
+    victim = [e for e in audit.recent(db, actor="admin") if e.action == "reverse"][0]
     raw(db, "DELETE FROM audit_entry WHERE id = ?", victim.id)
-    r = audit.verify(db)
+    r = audit.verify(db, actor="admin")
     assert not r.ok and r.problems[0].kind == "deleted" and r.problems[0].entry_id == victim.id + 1
     assert any(p.kind == "settlement_unrecorded" for p in r.problems)
 
 
 def test_reordered_rows_are_caught(db):
     busy(db)
-    ids = sorted(e.id for e in audit.recent(db))
+    ids = sorted(e.id for e in audit.recent(db, actor="admin"))
     a, b = ids[-3], ids[-2]
     raw(db, "UPDATE audit_entry SET id = -1 WHERE id = ?", a)
     raw(db, "UPDATE audit_entry SET id = ? WHERE id = ?", a, b)
     raw(db, "UPDATE audit_entry SET id = ? WHERE id = -1", b)
-    r = audit.verify(db)
+    r = audit.verify(db, actor="admin")
     assert not r.ok and r.problems[0].entry_id == a and r.problems[0].kind in ("edited", "out_of_order")
 
 
 def test_settlement_figures_changed_behind_the_programs_back(db):
     rec = busy(db)
     raw(db, "UPDATE settlement SET hifp_pay = hifp_pay + 100 WHERE setl_no = ?", rec.setl_no)
-    r = audit.verify(db)
+    r = audit.verify(db, actor="admin")
     assert [p.kind for p in r.problems] == ["settlement_changed"] and rec.setl_no in r.problems[0].message
     raw(db, "UPDATE settlement SET hifp_pay = hifp_pay - 100 WHERE setl_no = ?", rec.setl_no)
     raw(db, "UPDATE settlement_item SET qty = '9' WHERE settlement_id = (SELECT id FROM settlement WHERE setl_no = ?)",
         rec.setl_no)
-    assert [p.kind for p in audit.verify(db).problems] == ["settlement_changed"]
+    assert [p.kind for p in audit.verify(db, actor="admin").problems] == ["settlement_changed"]
 
 
 def test_wrong_password_lockout_and_unlock(db):
@@ -97,10 +97,10 @@ def test_wrong_password_lockout_and_unlock(db):
         accounts.login(db, "clerk", "clerk123", now=now + timedelta(minutes=1))
     op = accounts.login(db, "clerk", "clerk123", now=now + timedelta(minutes=accounts.LOCK_MINUTES + 1))
     assert op.login == "clerk"
-    kinds = [e.action for e in audit.recent(db, 20)]
+    kinds = [e.action for e in audit.recent(db, 20, actor="admin")]
     assert kinds.count("login_failed") == accounts.MAX_FAILURES and "login_refused" in kinds and kinds[0] == "login"
     assert all("nope" not in json.dumps(e.detail) and "clerk123" not in json.dumps(e.detail)
-               for e in audit.recent(db, 50))
+               for e in audit.recent(db, 50, actor="admin"))
 
 
 def test_password_rules_and_last_supervisor(db):
@@ -123,20 +123,20 @@ def test_no_full_id_number_in_the_trail(db):
     busy(db)
     with db.read() as s:
         ids = set(s.execute(select(m.Person.id_no)).scalars())
-    text = json.dumps([e.detail for e in audit.recent(db, 1000)], ensure_ascii=False)
+    text = json.dumps([e.detail for e in audit.recent(db, 1000, actor="admin")], ensure_ascii=False)
     assert not any(i in text for i in ids)
 
 
 def test_cli_user_roles_and_audit_verify(db):
     p = str(db.path)
-    code, out, err = cs("user", "add", "wang", "--operator", "clerk", "--password-stdin", "--db", p,
-                        stdin="password-1\n", user="clerk")
+    code, out, err = cs("user", "add", "wang", "--operator", "clerk", "--db", p,
+                        env=env_for("clerk", CLINIC_SETTLE_NEW_PASSWORD="password-1"))
     assert code == 1 and "只有管理员" in err
-    code, out, err = cs("user", "add", "wang", "--name", "王五", "--password-stdin", "--db", p,
-                        stdin="password-1\n", env=env_for("admin", "wrong"))
+    code, out, err = cs("user", "add", "wang", "--name", "王五", "--db", p,
+                        env=env_for("admin", "wrong", CLINIC_SETTLE_NEW_PASSWORD="password-1"))
     assert code == 1 and "不正确" in err
-    code, out, _ = cs("user", "add", "wang", "--name", "王五", "--password-stdin", "--db", p,
-                      stdin="password-1\n", user="admin")
+    code, out, _ = cs("user", "add", "wang", "--name", "王五", "--db", p,
+                      env=env_for("admin", CLINIC_SETTLE_NEW_PASSWORD="password-1"))
     assert code == 0 and "首次登录须修改密码" in out
     code, out, _ = cs("user", "list", "--db", p, "--json", user="admin")
     assert {"wang", "admin", "clerk"} <= {o["login"] for o in json.loads(out)["operators"]}

@@ -77,6 +77,6 @@ def test_cli_backup_and_restore(db, tmp_path):
     code, out, err = cs("restore", info["path"], "--db", p, "--yes", user="admin")
     assert code == 0 and "已从" in out, err
     restored = open_db(p)
-    last = audit.recent(restored, 1)[0]
+    last = audit.recent(restored, 1, actor="admin")[0]
     assert (last.actor, last.action, last.subject) == ("admin", "restore", Path(info["path"]).name)
-    assert audit.verify(restored).ok
+    assert audit.verify(restored, actor="admin").ok
