@@ -398,10 +398,18 @@ def _cap_reached(st: _State, step: str, period: str, kind: str, cap: Param, used
 
 # ---- 7. fund split ----------------------------------------------------------------
 def _prenatal_lump_sum(st: _State) -> None:
+    """围产保健定额, paid with the delivery's bill — never more than the part of the bill the fund has not
+    paid yet: the fund pays at most the bill, the person's part is never negative."""
     pl = st.get("prenatal_lump_sum")
-    if pl is not None:
-        st.hifp += pl.value
-        st.trace.append(TraceStep("prenatal_lump_sum", fmt2(pl.value), pl.cite, "围产保健定额，随住院费用一并支付"))
+    if pl is None:
+        return
+    left = max(st.sum_amt - st.hifp - st.hifmi - st.hifob, _Z)
+    paid = min(pl.value, left)
+    st.hifp += paid
+    why = "围产保健定额，随住院费用一并支付"
+    if paid < pl.value:
+        why += f"；定额 {fmt2(pl.value)} 元超过本次医疗费用中基金尚未支付的 {fmt2(left)} 元，按 {fmt2(paid)} 元支付（基金支付不超过医疗费总额）"
+    st.trace.append(TraceStep("prenatal_lump_sum", fmt2(paid), pl.cite, why))
 
 
 def _fund_split(st: _State) -> None:

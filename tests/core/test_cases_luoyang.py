@@ -22,6 +22,8 @@ reduction in this text; resident account usable.
 Default claim: 洛阳 (410300) resident at a 基层 clinic in 410300, 2024-03-01.
 """
 
+from pathlib import Path
+
 import pytest
 
 from tests.core.case_helpers import (
@@ -249,3 +251,36 @@ CASES = [
 @pytest.mark.parametrize(("claim_dict", "expected"), CASES)
 def test_case(claim_dict, expected):
     run_case(claim_dict, expected)
+
+
+# ---------------- #18.3: the 围产 lump sum and a pack that supplies the employee numbers ----------------
+# 洛医保〔2023〕63号 四(三)1③: 「围产保健……由基本医保基金定额结算，350元/例，随住院医疗费用一并支付」.
+# The employee 起付/比例/限额 are "与我市职工基本医疗保险……保持一致" (not in the document set): a
+# test-only county pack (tests/core/data, made-up 0.00 / 80% / 100,000) supplies them. The fund never pays
+# more than the bill, so the lump sum is paid up to what the fund has not yet paid.
+EMPLOYEE_MATERNITY_PACK = Path(__file__).parent / "data" / "test-410322-employee-maternity"
+EMP_MAT = dict(COUNTY_INS, insutype="310", category="employee_active")
+
+
+def test_prenatal_lump_sum_is_paid_in_full_when_the_bill_leaves_room():
+    from desktop_app.core.pack_files import load_policy
+
+    pol = load_policy([EMPLOYEE_MATERNITY_PACK])
+    # 5000.00 × 80% = 4000.00; + 350.00 lump sum = 4350.00 ≤ 5000.00; person 650.00
+    c = claim([item("XS01", "service", "01", "1", "5000.00")], benefit="maternity_delivery", delivery="natural",
+              insured=EMP_MAT, institution=COUNTY)
+    exp = ok(medfee="5000.00", inscp="5000.00", ratio="0.8000", hifp="4350.00", cash="650.00",
+             trace_has=(("prenatal_lump_sum", "350.00"),))
+    run_case(c, dict(exp, clause="洛医保〔2023〕63号 四(三)1③"), pol)
+
+
+def test_prenatal_lump_sum_never_makes_the_persons_part_negative():
+    from desktop_app.core.pack_files import load_policy
+
+    pol = load_policy([EMPLOYEE_MATERNITY_PACK])
+    # 1000.00 × 80% = 800.00; 200.00 of the bill is left → lump sum 200.00 (not 350.00): fund 1000.00, person 0.00
+    c = claim([item("XS01", "service", "01", "1", "1000.00")], benefit="maternity_delivery", delivery="natural",
+              insured=EMP_MAT, institution=COUNTY)
+    exp = ok(medfee="1000.00", inscp="1000.00", ratio="0.8000", hifp="1000.00", cash="0.00",
+             trace_has=(("prenatal_lump_sum", "200.00"),))
+    run_case(c, dict(exp, clause="洛医保〔2023〕63号 四(三)1③"), pol)

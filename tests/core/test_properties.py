@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -431,3 +432,32 @@ def test_result_does_not_depend_on_history_order(claim, data):
     a = compute(claim)
     b = compute({**claim, "history": list(permuted)})
     assert a == b
+
+
+# ---------------------------------------------------------------------------
+# #18.3: with a pack that supplies the employee maternity numbers (tests/core/data: test data, made-up
+# numbers), the 围产 lump sum of 350.00 never makes the fund pay more than the bill.
+EMPLOYEE_MATERNITY = load_policy([Path(__file__).parent / "data" / "test-410322-employee-maternity"])
+
+
+@st.composite
+def luoyang_employee_maternity(draw):
+    day = draw(st.dates(min_value=date(2024, 1, 1), max_value=date(2025, 12, 31)))
+    return {
+        "date": day.isoformat(), "benefit": "maternity_delivery",
+        "delivery": draw(st.sampled_from(("natural", "cesarean"))),
+        "insured": {"insutype": "310", "category": "employee_active", "admdvs": "410322",
+                    "acct_balance": draw(cents(0, 30_000))},
+        "institution": {"code": "H41032200001", "admdvs": "410322", "level": "county", "price_class": 2},
+        "items": draw(st.lists(item(hi_cents=120_000), min_size=1, max_size=4)),
+    }
+
+
+@SETTINGS
+@given(st.one_of(CLAIMS, luoyang_employee_maternity()))
+def test_the_person_never_gets_money_back_and_the_fund_never_pays_more_than_the_bill(claim):
+    pol = EMPLOYEE_MATERNITY if claim["insured"]["admdvs"] == "410322" else POLICY
+    code, out = calc_one(claim, pol)
+    assert code == 0, out
+    assert m(out, "psn_part_amt") >= 0 and m(out, "psn_cash_pay") >= 0, out
+    assert m(out, "fund_pay_sumamt") <= m(out, "medfee_sumamt"), out
