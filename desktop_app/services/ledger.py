@@ -439,7 +439,8 @@ def _operator(s, login: str) -> m.Operator:
 
 def _prior(s, token: str, kind: str, request) -> SettlementRecord | None:
     """The record a token already made (a retry), or None. A token made for another request is refused:
-    `request` is (person, visit date, benefit, disease) for a settlement, the reversed number for a reversal."""
+    `request` is (person, visit date, benefit, disease, lines) for a settlement, the reversed number for a
+    reversal."""
     prior = s.execute(select(m.Settlement).where(m.Settlement.request_token == token)).scalar_one_or_none()
     if prior is None:
         return None
@@ -447,12 +448,31 @@ def _prior(s, token: str, kind: str, request) -> SettlementRecord | None:
         made_for = s.execute(select(m.Settlement.setl_no).where(m.Settlement.id == prior.original_id)).scalar()
     else:
         made_for = (prior.psn_no, prior.visit_date, prior.benefit, prior.disease or "")
-    if prior.kind != kind or made_for != request:
+    if kind == "settle":  # the visit and its lines
+        same = prior.kind == kind and made_for == request[:4] and _same_lines(s, prior, request[4])
+    else:
+        same = prior.kind == kind and made_for == request
+    if not same:
         what = "冲正" if prior.kind == "reverse" else "结算"
         raise LedgerError(f"请求令牌 {token} 已用于另一笔请求（{what}单号 {prior.setl_no}），不能用于本次"
                           f"{'冲正' if kind == 'reverse' else '结算'}；本次未做任何处理，请换一个令牌。",
                           field="token", code="token_reused")
     return _record(s, prior, replayed=True)
+
+
+def _same_lines(s, prior: m.Settlement, items) -> bool:
+    """The retried visit has the lines the token settled: the same codes and quantities in the same order,
+    and the same unit price wherever the request gives one (else the price list's, as settled)."""
+    rows = s.execute(select(m.SettlementItem.code, m.SettlementItem.qty, m.SettlementItem.price)
+                     .where(m.SettlementItem.settlement_id == prior.id).order_by(m.SettlementItem.seq)).all()
+    if len(rows) != len(items):
+        return False
+    for (code, qty, price), it in zip(rows, items, strict=True):
+        if code != it.code or Decimal(qty) != Decimal(it.qty):
+            return False
+        if it.price is not None and Decimal(price) != Decimal(it.price):
+            return False
+    return True
 
 
 def settle(db: Database, visit: VisitInput, *, token: str | None = None, operator: str,
@@ -462,7 +482,7 @@ def settle(db: Database, visit: VisitInput, *, token: str | None = None, operato
     token = _check_token(token)
     today = today or date.today()
     with db.write() as s:
-        prior = _prior(s, token, "settle", (visit.psn_no, visit.date, visit.benefit, visit.disease or ""))
+        prior = _prior(s, token, "settle", (visit.psn_no, visit.date, visit.benefit, visit.disease or "", visit.items))
         if prior is not None:
             return prior
         op = _operator(s, operator)

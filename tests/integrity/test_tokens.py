@@ -75,3 +75,24 @@ def test_cli_token_reused_on_another_visit_and_on_reverse(db, tmp_path):
     assert ledger.get(db, first).reversed_by is None and _count(db) == 1
     code, out, _ = cs("settle", files[0], "--token", "cli-t", "--db", str(db.path), "--json")  # the retry
     assert code == 0 and json.loads(out)["setl_no"] == first and json.loads(out)["replayed"] is True
+
+
+def test_cli_token_reused_for_the_same_persons_other_visit_the_same_day_is_refused(db, tmp_path):
+    """A second visit of the same person, same day and benefit, but other lines, sent with the first visit's
+    token: another request — refused (it used to return the first settlement with exit 0, the second visit
+    silently never settled)."""
+    (psn,) = residents(db, 1)
+    files = []
+    for n, lines in enumerate(([{"code": "110200005", "qty": "1"}],
+                               [{"code": "110200005", "qty": "1"}, {"code": "XJ01CAA040A001", "qty": "2"}])):
+        f = tmp_path / f"visit{n}.json"
+        f.write_text(json.dumps({"psn_no": psn, "benefit": "general_outpatient", "date": DAY1.isoformat(),
+                                 "items": lines}), encoding="utf-8")
+        files.append(str(f))
+    code, out, _ = cs("settle", files[0], "--token", "same-day", "--db", str(db.path), "--json")
+    assert code == 0
+    code, out, _ = cs("settle", files[1], "--token", "same-day", "--db", str(db.path), "--json")
+    assert code == 1 and json.loads(out)["error"]["code"] == "token_reused"
+    assert _count(db) == 1
+    code, out, _ = cs("settle", files[0], "--token", "same-day", "--db", str(db.path), "--json")  # a true retry
+    assert code == 0 and json.loads(out)["replayed"] is True

@@ -94,8 +94,11 @@ def test_cap_is_used_then_given_back_by_reversal(db):
 def test_request_token_settles_once(db):
     p = resident(db)
     a = ledger.settle(db, visit(p.psn_no), operator="clerk", token="click-1", today=TODAY)
-    b = ledger.settle(db, visit(p.psn_no, price="999.00"), operator="clerk", token="click-1", today=TODAY)
+    b = ledger.settle(db, visit(p.psn_no), operator="clerk", token="click-1", today=TODAY)  # a retry
     assert b.replayed and b.setl_no == a.setl_no and b.result == a.result
+    with pytest.raises(ledger.LedgerError) as exc:  # the same token for other lines is another request (#12.8)
+        ledger.settle(db, visit(p.psn_no, price="999.00"), operator="clerk", token="click-1", today=TODAY)
+    assert exc.value.code == "token_reused"
     with db.read() as s:
         assert s.execute(select(func.count()).select_from(m.Settlement)).scalar_one() == 1
     r1 = ledger.reverse(db, a.setl_no, reason="重复", operator="clerk", token="rv-1", today=TODAY)
