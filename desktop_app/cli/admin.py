@@ -330,7 +330,7 @@ def cmd_restore(args) -> int:
     # the live database keeps the count of wrong passwords and their audit entries; a damaged one cannot
     live = Database(target) if target.is_file() and database.check(target, quick=True) == "ok" else None
     try:
-        signin(snapshot, args, supervisor="恢复数据库", trail=live)
+        signin(snapshot, args, supervisor="恢复数据库", trail=live, read_only=True)
     finally:
         snapshot.dispose()
         if live is not None:

@@ -80,22 +80,28 @@ class SignInRefused(Refused):
         super().__init__(message, field=field, code="not_authorised")
 
 
-def signin(d, args, *, supervisor: str | None = None, allow_must_change: bool = False, trail=None):
+def signin(d, args, *, supervisor: str | None = None, allow_must_change: bool = False, trail=None,
+           read_only: bool = False):
     """Every command that reads personal data or changes anything acts for a logged-in operator.
 
     The operator is `--operator` (or CLINIC_SETTLE_OPERATOR); the password is asked for on the
     terminal, or read from CLINIC_SETTLE_PASSWORD (scripts). The login goes through the same
     lockout and audit trail as the window (`via: cli`). With `trail` (restore), the password is
     checked against `d` (a backup: never written) under the lockout and trail of the database
-    `trail` (`via: restore`). `supervisor` names the action a clerk may not do. Raises SignInRefused
-    with the message for the user."""
+    `trail` (`via: restore`); with `read_only` and no trail (a restore onto a damaged or missing
+    database: nowhere to keep a count) the password is only checked against `d`. `supervisor` names the
+    action a clerk may not do. Raises SignInRefused with the message for the user."""
     from desktop_app.services import accounts
 
     login = _login_of(args)
     pw = _password_for(login)
     try:
-        op = (accounts.login_against(trail, d, login, pw, via="restore") if trail is not None
-              else accounts.login(d, login, pw, via="cli"))
+        if trail is not None:
+            op = accounts.login_against(trail, d, login, pw, via="restore")
+        elif read_only:
+            op = accounts.check_password(d, login, pw)
+        else:
+            op = accounts.login(d, login, pw, via="cli")
     except accounts.AuthError as exc:
         raise SignInRefused(str(exc), "password") from None
     args.operator_login = op.login

@@ -85,6 +85,10 @@ def storage_refusal(exc: BaseException, where: str, busy_ms: int, path: Path | N
     if "unable to open database file" in text:
         return StorageRefused(f"无法打开数据库文件 {where}：文件夹不存在、是只读的（写保护的U盘）或没有权限。"
                               f"{_NOTHING}。", "database_unavailable")
+    if "file is not a database" in text or "malformed" in text or "not a database" in text:
+        return Refused(f"数据库文件 {where} 已损坏，或不是本程序的数据库（{orig}）。{_NOTHING}；请确认 --db 指向"
+                       "正确的文件，或由管理员用 clinic-settle restore 从备份恢复（窗口启动时也会提示恢复）。",
+                       field="db", code="database_damaged")
     if "disk i/o error" in text:
         return StorageRefused(f"读写数据库 {where} 时磁盘出错（磁盘已满、只读、被拔出或损坏）。{_NOTHING}；"
                               "请检查磁盘后重试。", "disk_io_error")

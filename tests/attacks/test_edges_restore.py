@@ -104,3 +104,36 @@ def test_a_right_password_still_restores_and_the_trail_says_so(live, backup_file
     assert code == 0, err
     actions = trail(live)
     assert actions[-1][:2] == ("admin", "restore")
+
+
+def _backup_of(live) -> str:
+    code, out, _ = cs("backup", "--db", str(live), "--json", user="admin")
+    assert code == 0, out
+    return json.loads(out)["path"]
+
+
+@pytest.mark.parametrize("damage", ["truncated", "junk", "missing"])
+def test_restore_onto_a_damaged_or_missing_database_works_with_the_backups_password(live, damage):
+    """The case restore is for: the live database is damaged (or gone). The password is checked against the
+    backup without writing to it (it used to fail with a false 只读 message); a wrong one is refused."""
+    backup = _backup_of(live)
+    if damage == "truncated":
+        live.write_bytes(live.read_bytes()[:50_000])
+    elif damage == "junk":
+        live.write_bytes(b"not a database at all")
+    else:
+        live.unlink()
+    code, _, err = cs("restore", backup, "--yes", "--db", str(live),
+                      env=env_for("admin", "wrong-password"))
+    assert code == 1 and "密码" in err
+    code, out, err = _restore_from(live, backup)
+    assert code == 0, err
+    assert persons(live) == 20
+
+
+@pytest.mark.parametrize("content", [b"not a database at all", b"root:x:0:0:root:/root:/bin/bash\n" * 200])
+def test_a_command_on_a_damaged_or_foreign_file_says_so_without_a_traceback(live, content):
+    live.write_bytes(content)
+    for args in (("lookup", "wjg"), ("status",), ("audit", "verify")):
+        code, _, err = cs(*args, "--db", str(live), user="admin")  # cs fails on any traceback
+        assert code == 1 and "已损坏" in err and "restore" in err, (args, code, err)
