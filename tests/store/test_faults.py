@@ -1,5 +1,5 @@
 """The kill harness: SIGKILL the program at random moments while it settles and reverses,
-syncs policy packs and imports a roster, then check the database.
+syncs policy packs, imports a roster and closes the day, then check the database.
 
 After every kill: `PRAGMA integrity_check` is ok and `foreign_key_check` is empty, the audit
 chain verifies, and
@@ -14,7 +14,13 @@ chain verifies, and
 - roster import: persons, search keys, registered diseases and usage snapshots are exactly
   as before or exactly as a clean import leaves them (so the person count is the before- or
   the after-count, every person has their keys); a `roster_import` audit entry iff the rows
-  landed; running the import again leaves the clean state.
+  landed; running the import again leaves the clean state;
+- day close (`closing.close_day`: transaction, backup, 日结单): the day is closed completely
+  (one `day_close` row, every settlement of the day stamped with it, one `day_close` audit
+  entry) or not at all; every backup present checks out and holds the closed day (`.partial`
+  leftovers allowed: rotation removes them after an hour); every 日结单 file present is
+  complete; running it again completes it, or (already closed) refuses, and the 日结单 made
+  then (`report day`) is complete.
 
 Kills are timed from the moment the worker starts the operation, at random delays spread
 over its measured duration (for sync and roster import, half of them aimed inside its write
