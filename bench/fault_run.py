@@ -1,11 +1,11 @@
 """The long kill harness (issue: reliability) — prints the figures in docs/reliability.md.
 
-    python bench/fault_run.py [--iterations 300] [--ops settle,sync,roster] [--roster-rows 2000]
+    python bench/fault_run.py [--iterations 300] [--ops settle,sync,roster,close] [--roster-rows 2000]
                               [--seed 20261123] [--dir DIR] [--json FILE]
 
 Runs the same harness as tests/store/test_faults.py (the same worker, kills and checks), with
-hundreds of SIGKILLs per operation instead of CI's 25: settle + reverse, policy-pack sync and
-roster import, each killed at random moments and the database checked after every kill. A
+hundreds of SIGKILLs per operation instead of CI's 25: settle + reverse, policy-pack sync,
+roster import and the day close (日结: transaction, backup, 日结单), each killed at random moments and the database checked after every kill. A
 failed check does not stop the run: it is counted, printed, and the run goes on from a fresh
 database. Per operation it prints the iterations, the kills that landed mid-operation (and of
 those, inside the write transaction), the runs that finished before the kill, the failures
@@ -33,13 +33,13 @@ from machine import cpu_model  # noqa: E402
 
 from tests.store import test_faults as tf  # noqa: E402
 
-OPS = {"settle": tf.run_settle, "sync": tf.run_sync, "roster": tf.run_roster}
+OPS = {"settle": tf.run_settle, "sync": tf.run_sync, "roster": tf.run_roster, "close": tf.run_close}
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--iterations", type=int, default=300, help="kills per operation")
-    ap.add_argument("--ops", default="settle,sync,roster")
+    ap.add_argument("--ops", default="settle,sync,roster,close")
     ap.add_argument("--roster-rows", type=int, default=tf.ROSTER_ROWS)
     ap.add_argument("--seed", type=int, default=20261123)
     ap.add_argument("--dir", default=None, help="working folder (default: a new temporary folder)")
@@ -70,6 +70,8 @@ def main() -> int:
             st = OPS[op](zyg, base, work / op, a.iterations, seed=a.seed + i, **kw)
             results.append(st)
             print(st.line(), flush=True)
+            for k, v in sorted(st.notes.items()):
+                print(f"  {k}: {v}", flush=True)
             for f in st.failures:
                 print("  FAILURE:", f, flush=True)
     finally:

@@ -10,7 +10,7 @@ Two ways to run it:
     the kill harness's fork server. It imports the program once, prints ``ready``, then
     reads one JSON command per line on stdin. For each command it forks a child that opens
     the database and runs one operation (``settle`` loop, ``sync`` of a pack folder,
-    ``roster`` import) exactly as the program does. If the command has a ``delay``, the
+    ``roster`` import, ``close`` = the day close `closing.close_day`) exactly as the program does. If the command has a ``delay``, the
     server SIGKILLs the child ``delay`` seconds after the child started the operation, or,
     with ``"after": "w+"``, after it entered its first write transaction (the child tells the
     server through a pipe; it is not reaped before the kill, so its pid cannot have been
@@ -18,7 +18,9 @@ Two ways to run it:
 
     The child prints events on stdout as JSON lines, each before the step it names:
     ``start``, ``w+`` / ``w-`` (a write transaction is entered / committed), ``tok`` / ``rev``
-    (a settle / reversal request token is about to be used), ``ok``, ``done`` (the operation
+    (a settle / reversal request token is about to be used), ``bk+`` / ``bk-``, ``x+`` / ``x-``,
+    ``p+`` / ``p-`` (the day close's backup, 日结单 xlsx, 日结单 PDF begin / have returned),
+    ``ok``, ``done`` (the operation
     returned), ``closed`` (connections closed), or ``error``. So the parent knows where the
     kill landed and which requests may have been cut off.
 
@@ -96,6 +98,19 @@ def _traced(db, fd: int) -> None:
     db.write = write
 
 
+def _phased(mod, name: str, mark: str) -> None:
+    """Report when `mod.name` is called and when it returns (the day close's steps after its transaction)."""
+    orig = getattr(mod, name)
+
+    def call(*a, **kw):
+        emit(mark + "+")
+        res = orig(*a, **kw)
+        emit(mark + "-")
+        return res
+
+    setattr(mod, name, call)
+
+
 def _child(cmd: dict, fd: int) -> int:
     from desktop_app.services import ledger, packs, roster
     from desktop_app.store.db import open_db
@@ -132,6 +147,18 @@ def _child(cmd: dict, fd: int) -> int:
                 time.sleep(cmd.get("pause", 0))
             res = roster.import_roster(db, path, usage_path=cmd.get("usage"), actor=cmd.get("actor", "admin"))
             emit("result", inserted=res.inserted, updated=res.updated, rejected=res.rejected)
+    elif op == "close":
+        from pathlib import Path
+
+        from desktop_app.services import closing, reporting
+        from desktop_app.store import backup as bk
+
+        _phased(bk, "backup", "bk")
+        _phased(reporting, "day_report_xlsx", "x")
+        _phased(reporting, "day_report_pdf", "p")
+        out = closing.close_day(db, operator=cmd.get("operator", "clerk"), folder=Path(cmd["folder"]),
+                                day=date.fromisoformat(cmd["day"]))
+        emit("result", count=out.count, backup=out.backup)
     else:
         raise ValueError(f"unknown op {op}")
     emit("done")
@@ -163,11 +190,13 @@ def _supervise(pid: int, tell_r: int, delay: float | None, anchor: str) -> int:
 
 def serve() -> None:
     # what the program imports before it settles, syncs or imports a roster
+    import openpyxl  # noqa: F401
     import pypinyin  # noqa: F401
+    import reportlab.platypus  # noqa: F401
     import stdnum.cn.ric  # noqa: F401
 
-    from desktop_app.services import audit, ledger, packs, roster  # noqa: F401
-    from desktop_app.store import db  # noqa: F401
+    from desktop_app.services import audit, closing, ledger, packs, reporting, roster  # noqa: F401
+    from desktop_app.store import backup, db  # noqa: F401
 
     # children must stay unreaped until waited for (an inherited SIG_IGN would reap them at once)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)

@@ -1,5 +1,5 @@
 """The kill harness: SIGKILL the program at random moments while it settles and reverses,
-syncs policy packs and imports a roster, then check the database.
+syncs policy packs, imports a roster and closes the day, then check the database.
 
 After every kill: `PRAGMA integrity_check` is ok and `foreign_key_check` is empty, the audit
 chain verifies, and
@@ -14,7 +14,13 @@ chain verifies, and
 - roster import: persons, search keys, registered diseases and usage snapshots are exactly
   as before or exactly as a clean import leaves them (so the person count is the before- or
   the after-count, every person has their keys); a `roster_import` audit entry iff the rows
-  landed; running the import again leaves the clean state.
+  landed; running the import again leaves the clean state;
+- day close (`closing.close_day`: transaction, backup, 日结单): the day is closed completely
+  (one `day_close` row, every settlement of the day stamped with it, one `day_close` audit
+  entry) or not at all; every backup present checks out and holds the closed day (`.partial`
+  leftovers allowed: rotation removes them after an hour); every 日结单 file present is
+  complete; running it again completes it, or (already closed) refuses, and the 日结单 made
+  then (`report day`) is complete.
 
 Kills are timed from the moment the worker starts the operation, at random delays spread
 over its measured duration (for sync and roster import, half of them aimed inside its write
@@ -59,6 +65,10 @@ TODAY = date(2026, 11, 23)
 SETTLE_COUNT = 10  # settlements per settle worker (a reversal after every third)
 SETTLE_EPOCH = 50  # the settle database starts afresh every this many kills (keeps each check short)
 NEW_VERSION = "1.0.1"
+# the day close's steps, by the worker's event that begins each
+CLOSE_PHASES = {"w+": "inside the transaction", "w-": "after the commit, before the backup", "bk+": "in the backup",
+                "bk-": "after the backup", "x+": "writing the xlsx", "x-": "after the xlsx", "p+": "writing the PDF",
+                "p-": "after the PDF"}
 
 
 # ---------------------------------------------------------------------------
@@ -106,6 +116,14 @@ class Outcome:
         if self.code not in (0, -signal.SIGKILL):
             return f"worker exited with {self.code}"
         return None
+
+    @property
+    def phase(self) -> str | None:
+        """Day close: the step a mid-operation kill landed in (None: not mid-operation)."""
+        if not self.mid_op:
+            return None
+        marks = [n for n in self.names if n in CLOSE_PHASES]
+        return CLOSE_PHASES[marks[-1]] if marks else "before the transaction"
 
     def where(self) -> str:
         if not self.killed:
@@ -178,6 +196,7 @@ class Stats:
     retried: int = 0  # settle: the request cut off by the kill, retried …
     replayed: int = 0  # … and found already committed (returned the first record)
     failures: list[str] = field(default_factory=list)
+    notes: dict[str, int] = field(default_factory=dict)  # day close: where the kills landed, what they left
     wall_s: float = 0.0
     op_s: float = 0.0  # a clean run of the operation (calibration)
     tx_s: float = 0.0  # its write transaction(s)
@@ -188,12 +207,18 @@ class Stats:
         self.mid_op += out.mid_op
         self.in_tx += out.in_tx
         self.finished_first += not out.mid_op
+        if out.phase and self.op.startswith("day close"):
+            self.note(f"killed {out.phase}")
+
+    def note(self, what: str) -> None:
+        self.notes[what] = self.notes.get(what, 0) + 1
 
     def line(self) -> str:
         return (f"{self.op}: {self.iterations} iterations, {self.mid_op} kills mid-operation ({self.in_tx} inside "
                 f"the write transaction; {self.outcomes()}), {self.finished_first} finished first, "
                 f"{len(self.failures)} failures, "
-                f"{self.wall_s:.1f} s (clean run {self.op_s * 1000:.0f} ms, write {self.tx_s * 1000:.0f} ms)")
+                f"{self.wall_s:.1f} s (clean run {self.op_s * 1000:.0f} ms, write {self.tx_s * 1000:.0f} ms)"
+                + (f"; {', '.join(f'{k}: {v}' for k, v in sorted(self.notes.items()))}" if self.notes else ""))
 
 
     def outcomes(self) -> str:
@@ -496,15 +521,17 @@ def check_sync_rerun(db, src: Path, clean: dict, base_audit: int, n_packs: int, 
 
 
 def _kill_loop(zyg: Zygote, stats: Stats, cmd: dict, base: Path, path: Path, cal: Outcome, iterations: int,
-               seed: int, check, rerun) -> None:
-    """One transaction's kill loop (sync, roster import): fresh copy, run and kill at a random moment,
-    check the state (`check(db)` → landed?), then run it again to completion (`rerun(db, landed)`)."""
+               seed: int, check, rerun, kill_at=_kill_at, reset=None) -> None:
+    """One transaction's kill loop (sync, roster import, day close): fresh copy (`reset()`), run and kill at a
+    random moment (`kill_at(rng, cal)`), check the state (`check(db)` → landed?), then run it again to
+    completion (`rerun(db, landed)`)."""
     rng = random.Random(seed)
+    reset = reset or (lambda: fresh_copy(base, path))
     for it in range(iterations):
         if it and it % RECALIBRATE == 0:
-            cal = _calibrate(zyg, stats, cmd, lambda: fresh_copy(base, path))
-        fresh_copy(base, path)
-        out = zyg.run({**cmd, **_kill_at(rng, cal)})
+            cal = _calibrate(zyg, stats, cmd, reset)
+        reset()
+        out = zyg.run({**cmd, **kill_at(rng, cal)})
         stats.count(out)
         db = open_db(path, migrate=False)
         try:
@@ -620,6 +647,209 @@ def run_roster(zyg: Zygote, base: Path, work: Path, iterations: int, rows: int =
 
 
 # ---------------------------------------------------------------------------
+# day close
+# ---------------------------------------------------------------------------
+CLOSE_DAY = TODAY  # the day closed: settlements and reversals on it; some on the day before stay open
+
+
+def prepare_close(template: Path, run_dir: Path) -> Path:
+    """The base database: the template with SETTLE_COUNT settlements (a reversal after every third) on
+    CLOSE_DAY and three on the day before, none closed."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    base = fresh_copy(template, run_dir / "base.sqlite3")
+    db = open_db(base, migrate=False)
+    psn = resident(db)
+    last = None
+    for i in range(SETTLE_COUNT):
+        rec = ledger.settle(db, _visit(psn), token=f"close-{i}", operator="clerk", today=CLOSE_DAY)
+        if i % 3 == 2 and last is not None:
+            ledger.reverse(db, last, reason="测试冲正", operator="clerk", token=f"close-r{i}", today=CLOSE_DAY)
+        last = rec.setl_no
+    before = CLOSE_DAY - timedelta(days=1)
+    for i in range(3):
+        v = ledger.VisitInput(psn, before, "general_outpatient", _visit(psn).items)
+        ledger.settle(db, v, token=f"before-{i}", operator="clerk", today=before)
+    db.dispose()
+    con = sqlite3.connect(base)
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
+    return base
+
+
+def close_state(db) -> dict:
+    """The day close as the database holds it: its row, which settlements carry which close id, its audit entries."""
+    with db.read() as s:
+        rows = s.execute(select(m.DayClose.id, m.DayClose.business_date, m.DayClose.count)).all()
+        stamps = dict(s.execute(select(m.Settlement.id, m.Settlement.day_close_id)).all())
+        day_ids = set(s.execute(select(m.Settlement.id).where(m.Settlement.business_date == CLOSE_DAY)).scalars())
+    return {"rows": rows, "stamps": stamps, "day_ids": day_ids, "audit": audit_count(db, "day_close")}
+
+
+def report_paths(folder: Path) -> tuple[Path, Path]:
+    stem = f"日结单_{CLOSE_DAY:%Y%m%d}"
+    return folder / f"{stem}.xlsx", folder / f"{stem}.pdf"
+
+
+def check_report_files(folder: Path, must_exist: bool) -> int:
+    """Every 日结单 file present is complete (and says 已日结): openpyxl opens the xlsx, the PDF starts with
+    %PDF and ends with %%EOF. Returns how many are present."""
+    from openpyxl import load_workbook
+
+    xlsx, pdf = report_paths(folder)
+    n = 0
+    if xlsx.exists():
+        wb = load_workbook(xlsx)
+        assert "已日结" in wb["日结单"]["A1"].value, f"{xlsx.name}: {wb['日结单']['A1'].value}"
+        n += 1
+    if pdf.exists():
+        data = pdf.read_bytes()
+        assert data.startswith(b"%PDF") and data.rstrip().endswith(b"%%EOF"), \
+            f"{pdf.name} is incomplete ({len(data)} bytes, ends {data[-20:]!r})"
+        n += 1
+    assert n == 2 or not must_exist, f"日结单 missing: {[p.name for p in (xlsx, pdf) if not p.exists()]}"
+    return n
+
+
+def check_backups(folder: Path, closed: bool) -> tuple[int, int]:
+    """Every backup present passes the backup check and holds the closed day (none before the close has
+    committed). Leftover `.partial` copies (and their side files) are allowed: `backup._rotate` removes them
+    once they are an hour old. Returns (backups, partial leftovers)."""
+    from desktop_app.store import backup as bk
+
+    if not folder.exists():
+        return 0, 0
+    files = sorted(folder.glob(f"{bk.PREFIX}*.sqlite3"))
+    assert closed or not files, f"a backup before the close committed: {[f.name for f in files]}"
+    for f in files:
+        res = bk.check_file(f)
+        assert res == "ok", f"backup {f.name} does not pass the check: {res}"
+        con = sqlite3.connect(f"file:{f}?mode=ro", uri=True)
+        try:
+            got = con.execute("SELECT business_date FROM day_close").fetchall()
+        finally:
+            con.close()
+        assert got == [(CLOSE_DAY.isoformat(),)], f"backup {f.name} does not hold the closed day: {got}"
+    others = [f for f in folder.iterdir() if f not in files]
+    odd = [f.name for f in others if ".partial" not in f.name]
+    assert not odd, f"unexpected files among the backups: {odd}"
+    return len(files), len(others)
+
+
+def check_close(db, base: dict, run_dir: Path, stats: Stats) -> bool:
+    """After a kill: the day is closed completely or not at all; backups and 日结单 present are whole."""
+    check_sqlite(db.path)
+    state = close_state(db)
+    assert state["day_ids"] == base["day_ids"] and set(state["stamps"]) == set(base["stamps"])
+    assert len(state["rows"]) in (0, 1), state["rows"]
+    if state["rows"]:
+        dc_id, day, count = state["rows"][0]
+        assert day == CLOSE_DAY and count == len(base["day_ids"]), state["rows"]
+        want = {sid: (dc_id if sid in base["day_ids"] else None) for sid in base["stamps"]}
+        wrong = {k: v for k, v in state["stamps"].items() if v != want[k]}
+        assert not wrong, f"closed, but {len(wrong)} settlements stamped wrong: {list(wrong.items())[:5]}"
+        assert state["audit"] == base["audit"] + 1, f"closed, with {state['audit'] - base['audit']} day_close entries"
+    else:
+        assert state["stamps"] == base["stamps"], "not closed, but settlements stamped"
+        assert state["audit"] == base["audit"], "not closed, but a day_close audit entry"
+    check_audit(db)
+    closed = bool(state["rows"])
+    n_bk, n_partial = check_backups(run_dir / "backups", closed)
+    n_rep = check_report_files(run_dir / "reports", must_exist=False)
+    assert closed or n_rep == 0, "日结单 written for a day that is not closed"
+    leftovers = [f.name for f in (run_dir / "reports").glob("*")] if (run_dir / "reports").exists() else []
+    leftovers = [n for n in leftovers if not n.endswith((".xlsx", ".pdf"))]
+    if closed:
+        if not n_bk:
+            stats.note("closed without a backup")
+        if n_rep < 2:
+            stats.note("closed without the whole 日结单")
+    if n_partial:
+        stats.note(".partial backup left")
+    if leftovers:
+        stats.note("xlsx .tmp/.fix left")
+    return closed
+
+
+def check_close_rerun(db, run_dir: Path, base: dict, landed: bool, stats: Stats) -> None:
+    """Run the day close again. Not closed: it completes. Closed: it says so (`already_closed`) and does nothing;
+    the clinic then makes the 日结单 with `clinic-settle report day` (reporting.day_report_*) and a backup —
+    done here the same way. Either way: the day is closed once, the 日结单 complete, every backup checks out, and
+    a backup's rotation removes `.partial` leftovers once they are an hour old."""
+    from desktop_app.services import closing, reporting
+    from desktop_app.store import backup as bk
+
+    folder, backups = run_dir / "reports", run_dir / "backups"
+    old = time.time() - 2 * 3600  # leftovers of the kill, aged past the hour after which rotation removes them
+    for f in backups.glob("*.partial*") if backups.exists() else []:
+        os.utime(f, (old, old))
+    try:
+        out = closing.close_day(db, operator="clerk", folder=folder, day=CLOSE_DAY)
+        assert not landed, "the day was closed, yet closing it again did not refuse"
+        assert out.backup and bk.check_file(Path(out.backup)) == "ok"
+    except ledger.LedgerError as exc:
+        assert landed and exc.code == "already_closed", f"{exc.code}: {exc}"
+        if check_report_files(folder, must_exist=False) < 2:
+            reporting.day_report_xlsx(db, CLOSE_DAY, report_paths(folder)[0])
+            reporting.day_report_pdf(db, CLOSE_DAY, report_paths(folder)[1])
+        bk.backup(db)
+    state = close_state(db)
+    assert len(state["rows"]) == 1 and state["audit"] == base["audit"] + 1, (state["rows"], state["audit"])
+    dc_id = state["rows"][0][0]
+    assert all(v == (dc_id if k in base["day_ids"] else None) for k, v in state["stamps"].items())
+    check_report_files(folder, must_exist=True)
+    n_bk, n_partial = check_backups(backups, True)
+    assert n_bk >= 1 and n_partial == 0, (n_bk, n_partial)
+    check_sqlite(db.path)
+    check_audit(db)
+
+
+def _kill_close_at(rng: random.Random, cal: Outcome) -> dict:
+    """Day close: 25 % spread over the whole operation (and a little after) from its start; from its first
+    write: 35 % inside the write transaction, 15 % around its commit, 25 % inside the backup."""
+    dur = cal.times("done")[0]
+    w0 = cal.times("w+")[0]
+    tx = cal.times("w-")[-1] - w0
+    bk0, bk1 = cal.times("bk+")[0] - w0, cal.times("bk-")[0] - w0
+    r = rng.random()
+    if r < 0.25:
+        return {"delay": rng.uniform(0, dur * 1.1)}
+    if r < 0.6:
+        return {"delay": rng.uniform(0, tx), "after": "w+"}
+    if r < 0.75:
+        return {"delay": rng.uniform(0.9 * tx, 1.1 * tx), "after": "w+"}
+    return {"delay": rng.uniform(bk0, bk1), "after": "w+"}
+
+
+def run_close(zyg: Zygote, base: Path, work: Path, iterations: int, seed: int = 8642) -> Stats:
+    stats = Stats("day close")
+    t0 = time.perf_counter()
+    run_dir = work / "close"
+    base = prepare_close(base, run_dir)
+    path = run_dir / "clinic.sqlite3"
+
+    def reset() -> None:
+        fresh_copy(base, path)
+        for d in ("backups", "reports"):
+            shutil.rmtree(run_dir / d, ignore_errors=True)
+
+    reset()
+    db = open_db(path, migrate=False)
+    base_state = close_state(db)
+    db.dispose()
+    assert not base_state["rows"] and len(base_state["day_ids"]) == SETTLE_COUNT + 3
+    cmd = {"op": "close", "db": str(path), "folder": str(run_dir / "reports"), "day": CLOSE_DAY.isoformat(),
+           "operator": "clerk"}
+    cal = _calibrate(zyg, stats, cmd, reset)
+    assert [n for n in cal.names if n[-1] in "+-"] == ["w+", "w-", "bk+", "bk-", "x+", "x-", "p+", "p-"], cal.names
+    _kill_loop(zyg, stats, cmd, base, path, cal, iterations, seed,
+               lambda db: check_close(db, base_state, run_dir, stats),
+               lambda db, landed: check_close_rerun(db, run_dir, base_state, landed, stats),
+               kill_at=_kill_close_at, reset=reset)
+    stats.wall_s = time.perf_counter() - t0
+    return stats
+
+
+# ---------------------------------------------------------------------------
 # the tests
 # ---------------------------------------------------------------------------
 @pytest.fixture(scope="module")
@@ -647,6 +877,10 @@ def test_sigkill_pack_sync(zygote, template_db, tmp_path):
 
 def test_sigkill_roster_import(zygote, template_db, tmp_path):
     _assert_clean(run_roster(zygote, template_db, tmp_path, ITERATIONS))
+
+
+def test_sigkill_day_close(zygote, template_db, tmp_path):
+    _assert_clean(run_close(zygote, template_db, tmp_path, ITERATIONS))
 
 
 def test_the_checks_catch_a_partial_pack(template_db, tmp_path):
