@@ -66,12 +66,14 @@ def day_report_pdf(path: Path, rows: list[Row], clinic_name: str, clinic_code: s
         story.append(rt)
     story += [Spacer(1, 8 * mm), Paragraph("收费员签字：＿＿＿＿＿＿　　复核：＿＿＿＿＿＿　　日期：＿＿＿＿＿＿", body)]
     if anchor:
-        story.append(Paragraph(f"审计锚点 {anchor}（请随日结单保存；clinic-settle audit verify --anchor 可核对审计记录"
-                               "此后未被改写）", body))
+        story.append(Paragraph(f"审计锚点 {anchor}（请随日结单保存；日后用 clinic-settle audit verify --anchor "
+                               f"\"{anchor}\" 核对审计记录此后未被改写）", body))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    doc = SimpleDocTemplate(str(path), pagesize=landscape(A4), leftMargin=12 * mm, rightMargin=12 * mm,
+    tmp = path.with_name(path.name + ".tmp")  # written whole, then renamed: never a cut-off 日结单
+    doc = SimpleDocTemplate(str(tmp), pagesize=landscape(A4), leftMargin=12 * mm, rightMargin=12 * mm,
                             topMargin=12 * mm, bottomMargin=12 * mm, title="日结单", author="ClinicSettle",
                             invariant=1)
     doc.build(story)
+    tmp.replace(path)
     return path

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -33,9 +34,51 @@ def close_day(db: Database, *, operator: str, folder: Path, day: date | None = N
     """Close `day` (today by default); then back up and write the 日结单 into `folder`.
     Raises LedgerError when the day cannot be closed (nothing done), BackupError when the backup
     fails its check (the day stays closed)."""
-    rec = ledger.day_close(db, operator=operator, day=day)
+    try:
+        rec = ledger.day_close(db, operator=operator, day=day)
+    except ledger.LedgerError as exc:
+        # 日结 again after an interruption (power cut, killed) between the close and its 日结单: finish it
+        done = _finish_interrupted(db, day or date.today(), Path(folder)) if exc.code == "already_closed" else None
+        if done is None:
+            raise
+        return done
+    return _backup_and_reports(db, rec, Path(folder))
+
+
+def _paths(folder: Path, day: date) -> tuple[Path, Path]:
+    stem = f"日结单_{day:%Y%m%d}"
+    return folder / f"{stem}.xlsx", folder / f"{stem}.pdf"
+
+
+def _backup_and_reports(db: Database, rec: ledger.DayCloseRecord, folder: Path) -> ClosedDay:
     backup = bk.backup(db).path if db.is_sqlite else None  # a verified copy of the closed day
-    stem = f"日结单_{rec.business_date:%Y%m%d}"
-    x = reporting.day_report_xlsx(db, rec.business_date, Path(folder) / f"{stem}.xlsx")
-    p = reporting.day_report_pdf(db, rec.business_date, Path(folder) / f"{stem}.pdf")
+    xp, pp = _paths(folder, rec.business_date)
+    x = reporting.day_report_xlsx(db, rec.business_date, xp)
+    p = reporting.day_report_pdf(db, rec.business_date, pp)
     return ClosedDay(rec, backup, x, p)
+
+
+def _complete_pdf(path: Path) -> bool:
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return False
+    return data.startswith(b"%PDF") and b"%%EOF" in data[-1024:]
+
+
+def _finish_interrupted(db: Database, day: date, folder: Path) -> ClosedDay | None:
+    """A closed day whose 日结单 is missing or cut off in `folder`: make the backup and the 日结单 now and
+    return them; None when both files are there (a second 日结 is then refused as before)."""
+    from sqlalchemy import select
+
+    from desktop_app.store import models as m
+
+    xp, pp = _paths(folder, day)
+    if xp.is_file() and _complete_pdf(pp):
+        return None
+    with db.read() as s:
+        dc = s.execute(select(m.DayClose).where(m.DayClose.business_date == day)).scalar_one_or_none()
+        if dc is None:
+            return None
+        rec = ledger.DayCloseRecord(dc.business_date, dc.closed_at, dc.operator, dc.count, json.loads(dc.totals_json))
+    return _backup_and_reports(db, rec, folder)

@@ -65,10 +65,31 @@ def test_close_day_makes_the_backup_and_the_day_report(db, tmp_path):
     assert "已日结" in load_workbook(out.xlsx)["日结单"]["A1"].value
     assert out.pdf.read_bytes().startswith(b"%PDF")
     assert ledger.get(db, rec.setl_no).day_closed
-    # a second close is refused before anything is written
+    # a second close is refused before anything is written (its 日结单 are there)
+    before = {f: f.stat().st_mtime_ns for f in (out.xlsx, out.pdf)}
     with pytest.raises(ledger.LedgerError, match="已经日结"):
-        closing.close_day(db, operator="clerk", folder=tmp_path / "again")
-    assert not (tmp_path / "again").exists() and len(list((db.path.parent / "backups").glob("*.sqlite3"))) == 1
+        closing.close_day(db, operator="clerk", folder=tmp_path / "reports")
+    assert {f: f.stat().st_mtime_ns for f in (out.xlsx, out.pdf)} == before
+    assert len(list((db.path.parent / "backups").glob("*.sqlite3"))) == 1
+
+
+def test_close_day_again_finishes_a_close_cut_off_before_its_day_report(db, tmp_path):
+    """The kill harness found it: killed after the close committed but before the 日结单 (or the backup) was
+    written, the day stayed closed with no 日结单 and 日结 again only said 已经日结过了. Now 日结 again
+    writes what is missing (and a backup of the closed day); the close itself is not repeated."""
+    ledger.settle(db, today_visit(resident(db).psn_no), operator="clerk")
+    ledger.day_close(db, operator="clerk")  # … and the program died here
+    folder = tmp_path / "reports"
+    (folder).mkdir()
+    day = date.today()
+    (folder / f"日结单_{day:%Y%m%d}.pdf").write_bytes(b"%PDF-1.4 cut off")
+    out = closing.close_day(db, operator="clerk", folder=folder)
+    assert out.count == 1 and out.record.totals["settlements"] == 1
+    assert "已日结" in load_workbook(out.xlsx)["日结单"]["A1"].value
+    assert out.pdf.read_bytes().rstrip().endswith(b"%%EOF")
+    assert out.backup is not None and database.check(Path(out.backup)) == "ok"
+    with db.read() as s:
+        assert s.execute(select(func.count()).select_from(m.DayClose)).scalar_one() == 1
 
 
 def test_restore_writes_who_restored_what_into_the_restored_trail(db, tmp_path):
@@ -140,5 +161,5 @@ def test_cli_day_close_makes_the_backup_and_the_day_report_like_the_window(db, t
     assert Path(dc["xlsx"]) == db.path.parent / "reports" / f"日结单_{date.today():%Y%m%d}.xlsx"
     assert Path(dc["xlsx"]).exists() and Path(dc["pdf"]).read_bytes().startswith(b"%PDF")
     assert database.check(Path(dc["backup"])) == "ok"
-    code, _, err = cs("day-close", "--db", str(db.path), "--out", str(tmp_path / "o"), user="admin")
-    assert code == 1 and "已经日结" in err and not (tmp_path / "o").exists()
+    code, _, err = cs("day-close", "--db", str(db.path), user="admin")  # its 日结单 are there: refused
+    assert code == 1 and "已经日结" in err

@@ -771,26 +771,23 @@ def check_close(db, base: dict, run_dir: Path, stats: Stats) -> bool:
 
 
 def check_close_rerun(db, run_dir: Path, base: dict, landed: bool, stats: Stats) -> None:
-    """Run the day close again. Not closed: it completes. Closed: it says so (`already_closed`) and does nothing;
-    the clinic then makes the 日结单 with `clinic-settle report day` (reporting.day_report_*) and a backup —
-    done here the same way. Either way: the day is closed once, the 日结单 complete, every backup checks out, and
+    """Run the day close again. Not closed: it completes. Closed with its 日结单: it says so (`already_closed`)
+    and does nothing. Closed but cut off before its 日结单: it writes them and a backup. Either way: the day is closed once, the 日结单 complete, every backup checks out, and
     a backup's rotation removes `.partial` leftovers once they are an hour old."""
-    from desktop_app.services import closing, reporting
+    from desktop_app.services import closing
     from desktop_app.store import backup as bk
 
     folder, backups = run_dir / "reports", run_dir / "backups"
     old = time.time() - 2 * 3600  # leftovers of the kill, aged past the hour after which rotation removes them
     for f in backups.glob("*.partial*") if backups.exists() else []:
         os.utime(f, (old, old))
-    try:
+    reports_done = check_report_files(folder, must_exist=False) == 2
+    try:  # not closed: it closes; closed but its 日结单 cut off: 日结 again finishes them (and a backup)
         out = closing.close_day(db, operator="clerk", folder=folder, day=CLOSE_DAY)
-        assert not landed, "the day was closed, yet closing it again did not refuse"
+        assert not (landed and reports_done), "the day was closed with its 日结单, yet closing it again did not refuse"
         assert out.backup and bk.check_file(Path(out.backup)) == "ok"
     except ledger.LedgerError as exc:
-        assert landed and exc.code == "already_closed", f"{exc.code}: {exc}"
-        if check_report_files(folder, must_exist=False) < 2:
-            reporting.day_report_xlsx(db, CLOSE_DAY, report_paths(folder)[0])
-            reporting.day_report_pdf(db, CLOSE_DAY, report_paths(folder)[1])
+        assert landed and reports_done and exc.code == "already_closed", f"{exc.code}: {exc}"
         bk.backup(db)
     state = close_state(db)
     assert len(state["rows"]) == 1 and state["audit"] == base["audit"] + 1, (state["rows"], state["audit"])
