@@ -16,6 +16,7 @@ from desktop_app.cli.common import (
     open_database,
     operator_named,
     refusing,
+    require_database,
     signed_in,
     signin,
 )
@@ -57,7 +58,7 @@ def cmd_demo(args) -> int:
     from desktop_app.services.database import shown_url
     from desktop_app.services.demo import create_demo
 
-    d = open_database(args)
+    d = open_database(args, must_exist=False)
     if args.if_empty:
         from desktop_app.services.accounts import has_operators
         from desktop_app.services.lookup import count_persons
@@ -87,6 +88,7 @@ def show_status(db_arg) -> int:
     from desktop_app.services.settings import load
     from desktop_app.store.db import open_db
 
+    require_database(db_arg)
     d = open_db(db_arg)
     st = load(d)
     today = ledger.list_day(d, date.today())

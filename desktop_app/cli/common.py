@@ -69,10 +69,23 @@ def refusing(*errors: type[Exception], field: str = "", code: str = "refused") -
         raise Refused(getattr(exc, "message", None) or str(exc), field=field, code=code) from exc
 
 
-def open_database(args, *, migrate: bool = True):
+def open_database(args, *, migrate: bool = True, must_exist: bool = True):
+    """The database `--db` names (migrated). Only `init` and `demo` make a new one: any other command on a
+    SQLite file that is not there — a mistyped --db — is refused instead of creating an empty database."""
     from desktop_app.store.db import open_db
 
+    require_database(args.db, must_exist)
     return open_db(args.db, migrate=migrate)
+
+
+def require_database(db_arg, must_exist: bool = True) -> None:
+    from desktop_app.services.database import locate
+
+    path = locate(db_arg)
+    if must_exist and path is not None and not path.is_file():
+        raise Refused(f"数据库文件 {path} 不存在（--db 或 CLINIC_SETTLE_DB 是否写错？）。新建本机构的数据库请用 "
+                      "clinic-settle init --supervisor admin（或在窗口中选“建立本机构”），演示数据用 clinic-settle demo。",
+                      field="db", code="invalid_input")
 
 
 class SignInRefused(Refused):

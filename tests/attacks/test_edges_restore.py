@@ -137,3 +137,13 @@ def test_a_command_on_a_damaged_or_foreign_file_says_so_without_a_traceback(live
     for args in (("lookup", "wjg"), ("status",), ("audit", "verify")):
         code, _, err = cs(*args, "--db", str(live), user="admin")  # cs fails on any traceback
         assert code == 1 and "已损坏" in err and "restore" in err, (args, code, err)
+
+
+def test_a_mistyped_db_path_is_refused_not_created(live):
+    """Found by the cold CLI try: `lookup --db clinc.sqlite3` made a new empty database beside the real one
+    and then said the password was wrong. Only init and demo make a database."""
+    typo = live.with_name("clinc.sqlite3")
+    for args in (("lookup", "wjg"), ("status",), ("sync", "resources/policy_packs")):
+        code, out, err = cs(*args, "--db", str(typo), user="admin")
+        assert code == 2 and "不存在" in err and "init" in err, (args, code, err)
+        assert not typo.exists()
