@@ -7,14 +7,14 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from desktop_app.services import ledger, reporting
+from desktop_app.services import days, reporting
 from desktop_app.store import backup as bk
 from desktop_app.store.db import Database
 
 
 @dataclass(frozen=True)
 class ClosedDay:
-    record: ledger.DayCloseRecord
+    record: days.DayCloseRecord
     backup: str | None  # the verified copy of the closed day (None: not a SQLite database)
     xlsx: Path  # 日结单_YYYYMMDD.xlsx
     pdf: Path  # 日结单_YYYYMMDD.pdf
@@ -33,7 +33,7 @@ def close_day(db: Database, *, operator: str, folder: Path, day: date | None = N
     """Close `day` (today by default); then back up and write the 日结单 into `folder`.
     Raises LedgerError when the day cannot be closed (nothing done), BackupError when the backup
     fails its check (the day stays closed)."""
-    rec = ledger.day_close(db, operator=operator, day=day)
+    rec = days.day_close(db, operator=operator, day=day)
     backup = bk.backup(db).path if db.is_sqlite else None  # a verified copy of the closed day
     stem = f"日结单_{rec.business_date:%Y%m%d}"
     x = reporting.day_report_xlsx(db, rec.business_date, Path(folder) / f"{stem}.xlsx")

@@ -208,7 +208,7 @@ def summary(db: Database, psn_no: str, *, on: date | None = None) -> PersonSumma
     """What the clerk sees: identity (ID masked; `reveal_id` is how a supervisor sees it whole), coverage, usage
     and caps."""
     on = on or date.today()
-    from desktop_app.services.ledger import history_for
+    from desktop_app.services.claims import history_for
 
     with db.read() as s:
         p = s.get(m.Person, psn_no)

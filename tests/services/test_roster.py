@@ -122,14 +122,14 @@ def test_xlsx_number_id_is_refused_and_usage_sheet_imported(empty_db, tmp_path):
 
 
 def test_reimport_updates_persons_and_never_touches_settlements(db, tmp_path):
-    from desktop_app.services import ledger
+    from desktop_app.services import ledger, ledger_types
 
     with db.read() as s:
         p = s.execute(select(m.Person).where(m.Person.insutype == "390", m.Person.admdvs == "141102")
                       .limit(1)).scalar_one()
         idn, psn, birth, gender = p.id_no, p.psn_no, p.birth_date, p.gender
-    rec = ledger.settle(db, ledger.VisitInput(psn, date(2026, 11, 23), "general_outpatient",
-                                              [ledger.ItemInput("110200005", "1")]), operator="clerk",
+    rec = ledger.settle(db, ledger_types.VisitInput(psn, date(2026, 11, 23), "general_outpatient",
+                                              [ledger_types.ItemInput("110200005", "1")]), operator="clerk",
                         today=date(2026, 11, 23))
     f = write_csv(tmp_path / "again.csv", [row(psn, idn, name="改名字", gender=gender, birth=birth.isoformat(),
                                                 fd="H14110200031")])

@@ -46,7 +46,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from desktop_app.services import audit, demo, ledger, packs, roster
+from desktop_app.services import audit, demo, ledger, ledger_types, packs, roster
 from desktop_app.store import models as m
 from desktop_app.store.db import open_db
 from tests.conftest import build_template
@@ -369,10 +369,10 @@ def check_retry(db, psn: str, out: Outcome) -> bool | None:
     return bool(existed)
 
 
-def _visit(psn: str) -> ledger.VisitInput:
-    return ledger.VisitInput(psn, TODAY, "general_outpatient",
-                             [ledger.ItemInput("X1", "1", price="100.00", kind="service", chrgitm_lv="01"),
-                              ledger.ItemInput("110200005", "1")])
+def _visit(psn: str) -> ledger_types.VisitInput:
+    return ledger_types.VisitInput(psn, TODAY, "general_outpatient",
+                             [ledger_types.ItemInput("X1", "1", price="100.00", kind="service", chrgitm_lv="01"),
+                              ledger_types.ItemInput("110200005", "1")])
 
 
 def run_settle(zyg: Zygote, base: Path, work: Path, iterations: int, seed: int = 1234) -> Stats:
