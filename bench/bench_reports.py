@@ -26,7 +26,7 @@ from machine import cpu_model
 
 from desktop_app.reports import export
 from desktop_app.reports.receipt import receipt_pdf
-from desktop_app.services import demo, ledger, reporting
+from desktop_app.services import demo, ledger, ledger_types, reporting
 from desktop_app.store.db import open_db
 
 DAY = date(2026, 11, 23)
@@ -45,8 +45,8 @@ def main() -> None:
     con = sqlite3.connect(path)
     psn = [r[0] for r in con.execute("SELECT psn_no FROM person WHERE insutype='390' AND admdvs='141102'")]
     con.close()
-    v = ledger.VisitInput(psn[0], DAY, "general_outpatient",
-                          [ledger.ItemInput(c, "1") for c in ("XJ01CAA040A001", "XJ01DCA030A001", "ZA01AAA020A001",
+    v = ledger_types.VisitInput(psn[0], DAY, "general_outpatient",
+                          [ledger_types.ItemInput(c, "1") for c in ("XJ01CAA040A001", "XJ01DCA030A001", "ZA01AAA020A001",
                                                                 "250101015", "110200005", "HC0001")])
     rec = ledger.settle(db, v, operator="clerk", today=DAY)
     for fmt in ("A5", "80mm"):

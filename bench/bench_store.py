@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import cpu_model
 
-from desktop_app.services import demo, ledger, lookup
+from desktop_app.services import demo, ledger, ledger_types, lookup
 from desktop_app.services import packs as packs_service
 from desktop_app.services.roster import import_roster, pinyin_keys
 from desktop_app.store.db import open_db
@@ -172,10 +172,10 @@ def measure(path: Path, n_queries: int) -> None:
     db.dispose()
 
 
-def _visit(psn: str) -> ledger.VisitInput:
-    return ledger.VisitInput(psn, TODAY, "general_outpatient",
-                             [ledger.ItemInput("XJ01CAA040A001", "2"), ledger.ItemInput("110200005", "1"),
-                              ledger.ItemInput("XJ01DCA030A001", "1")])
+def _visit(psn: str) -> ledger_types.VisitInput:
+    return ledger_types.VisitInput(psn, TODAY, "general_outpatient",
+                             [ledger_types.ItemInput("XJ01CAA040A001", "2"), ledger_types.ItemInput("110200005", "1"),
+                              ledger_types.ItemInput("XJ01DCA030A001", "1")])
 
 
 def roster_import(n: int, folder: Path) -> None:

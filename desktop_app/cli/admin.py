@@ -81,7 +81,7 @@ def show_status(db_arg) -> int:
     """Where the data is and what the clinic has (also shown when the window cannot open)."""
     from datetime import date
 
-    from desktop_app.services import ledger
+    from desktop_app.services import days
     from desktop_app.services.database import shown_url
     from desktop_app.services.lookup import count_persons
     from desktop_app.services.packs import installed
@@ -91,7 +91,7 @@ def show_status(db_arg) -> int:
     require_database(db_arg)
     d = open_db(db_arg)
     st = load(d)
-    today = ledger.list_day(d, date.today())
+    today = days.list_day(d, date.today())
     print(f"乡镇医保结算台 ClinicSettle — {st.clinic_name}（{st.clinic_code}）")
     print(f"数据库：{shown_url(d.path or d.url)}")
     print(f"参保人员 {count_persons(d)} 人；政策包 {len(installed(d))} 个；今日结算 "

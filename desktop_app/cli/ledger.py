@@ -108,7 +108,7 @@ def _read_visit(path: str) -> object:
 
 def _visit_item(i: int, it: object):
     """One line of the visit file as the service takes it; the service checks and normalises the values."""
-    from desktop_app.services.ledger import ItemInput
+    from desktop_app.services.ledger_types import ItemInput
 
     if not isinstance(it, dict):
         raise InvalidInput(f"items[{i}]", "每条明细须为 JSON 对象，至少要有 code 和 qty")
@@ -143,7 +143,7 @@ def _psn_no(raw: object) -> object:
 def _visit_from_json(path: str):
     """The visit file of docs/ledger.md → VisitInput; InvalidInput names the field. Values are checked
     and normalised by the service (services/ledger.py), for the window and this command alike."""
-    from desktop_app.services.ledger import VisitInput
+    from desktop_app.services.ledger_types import VisitInput
 
     raw = _read_visit(path)
     if not isinstance(raw, dict):
@@ -244,13 +244,13 @@ def cmd_day_close(args, d, op) -> int:
 @signed_in()
 def cmd_day_reopen(args, d, op) -> int:
     """撤销日结 (supervisor): a day closed by mistake that holds no settlement opens again (audited)."""
-    from desktop_app.services import ledger
+    from desktop_app.services import days
 
     try:
         day = date.fromisoformat(args.date) if args.date else date.today()
     except ValueError:
         raise InvalidInput("date", f"日期“{args.date}”无效") from None
-    ledger.reopen_day(d, operator=op.login, day=day, reason=args.reason)
+    days.reopen_day(d, operator=op.login, day=day, reason=args.reason)
     emit({"reopened": day.isoformat(), "reason": args.reason}, args.json, f"已撤销 {day} 的日结，可以继续结算。")
     return 0
 
@@ -264,10 +264,10 @@ def cmd_receipt(args, d, op) -> int:
 
     from desktop_app.reports.fonts import register_fonts
     from desktop_app.reports.receipt import ReceiptData, receipt_pages, render_pdf
-    from desktop_app.services import ledger
+    from desktop_app.services import ledger, ledger_types
     from desktop_app.services.settings import load
 
-    with refusing(ledger.LedgerError, field="setl_no", code="not_found"):
+    with refusing(ledger_types.LedgerError, field="setl_no", code="not_found"):
         rec = ledger.get(d, args.setl_no)
     out = Path(args.out or f"{rec.setl_no}_{args.format}.pdf")
     at = None if args.as_issued else datetime.now().strftime("%Y-%m-%d %H:%M:%S")  # a reprint says 补打 and when

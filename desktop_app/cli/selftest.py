@@ -22,7 +22,7 @@ def run() -> int:
     step = "启动"
     try:
         from desktop_app.reports.receipt import save_receipt
-        from desktop_app.services import accounts, demo, ledger, lookup
+        from desktop_app.services import accounts, demo, ledger, ledger_types, lookup
         from desktop_app.store.db import open_db
 
         with tempfile.TemporaryDirectory(prefix="clinic-selftest-", ignore_cleanup_errors=True) as tmp_name:
@@ -37,9 +37,9 @@ def run() -> int:
                 raise RuntimeError("演示数据中没有吕梁城乡居民")
             person = lookup.summary(db, hits[0].psn_no)
             step = "结算"
-            rec = ledger.settle(db, ledger.VisitInput(person.psn_no, date.today(), "general_outpatient",
-                                                      [ledger.ItemInput("XJ01CAA040A001", "2"),
-                                                       ledger.ItemInput("110200005", "1")]), operator="clerk")
+            rec = ledger.settle(db, ledger_types.VisitInput(person.psn_no, date.today(), "general_outpatient",
+                                                      [ledger_types.ItemInput("XJ01CAA040A001", "2"),
+                                                       ledger_types.ItemInput("110200005", "1")]), operator="clerk")
             step = "结算单 PDF"
             pdf = save_receipt(rec, tmp / f"{rec.setl_no}.pdf")
             if not pdf.read_bytes().startswith(b"%PDF"):

@@ -6,7 +6,7 @@ bars (`services.lookup`). All three compute from these functions, so the figure
 a clerk sees cannot drift from the one the engine applied.
 
 `history` is the person's earlier settlements in the visit's calendar year
-(`services.ledger.history_for` builds it; the contract's `history` is the same).
+(`services.claims.history_for` builds it; the contract's `history` is the same).
 Quarters and years are calendar ones (DESIGN.md, "Money and dates").
 """
 

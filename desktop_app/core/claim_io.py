@@ -70,7 +70,7 @@ CONTRIBUTION_FIELDS = ("paid_on", "in_extended_period", "waiting_exempt")
 
 MAX_ITEMS = 1000
 MAX_HISTORY = 5000
-CODE_MAX = 64  # codes in a claim (the ledger stores at most 32: services/ledger.py)
+CODE_MAX = 64  # codes in a claim (the ledger stores at most 32: services/visit_rules.py)
 NAME_MAX = 128  # an item's name: the longest the database stores (settlement_item.name)
 AMOUNT_LIMIT = Decimal("1e9")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")

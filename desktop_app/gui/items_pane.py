@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 from desktop_app.core.model import BENEFITS, DELIVERIES
 from desktop_app.gui.models import ItemsModel
 from desktop_app.gui.validate import amount
-from desktop_app.services import catalogue, ledger
+from desktop_app.services import catalogue, ledger_types
 
 
 def _item_label(it) -> str:
@@ -337,13 +337,13 @@ class ItemsPane(QGroupBox):
         self.entry_msg.setText(err)
         self.changed.emit()
 
-    def visit(self, psn_no: str) -> ledger.VisitInput:
+    def visit(self, psn_no: str) -> ledger_types.VisitInput:
         """The visit on screen for `psn_no` (the lines are checked by the caller: items.first_error())."""
         code = self.benefit.currentData()
         qd = self.visit_date.date()
-        return ledger.VisitInput(
+        return ledger_types.VisitInput(
             psn_no=psn_no, date=date(qd.year(), qd.month(), qd.day()), benefit=code,
-            items=[ledger.ItemInput(code=ln["code"], qty=ln["qty"], price=ln["price"], name=ln["name"],
+            items=[ledger_types.ItemInput(code=ln["code"], qty=ln["qty"], price=ln["price"], name=ln["name"],
                                     kind=ln["kind"], chrgitm_lv=ln["chrgitm_lv"], pay_std=ln["pay_std"])
                    for ln in self.items.lines],
             disease=self.disease.currentData() if code == "chronic_special" else None,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QLineEdit, QVBoxLayout, QWidget
 
-from desktop_app.services.ledger import MAX_REASON
+from desktop_app.services.visit_rules import MAX_REASON
 
 
 class ReasonDialog(QDialog):

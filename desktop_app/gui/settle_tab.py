@@ -26,7 +26,7 @@ from desktop_app.gui.items_pane import ItemsPane
 from desktop_app.gui.person_pane import PersonPane
 from desktop_app.gui.reason_dialog import ReasonDialog
 from desktop_app.gui.split_view import SplitView
-from desktop_app.services import ledger, settling
+from desktop_app.services import ledger, ledger_types, settling, visit_rules
 
 
 class SettleTab(QWidget):
@@ -172,7 +172,7 @@ class SettleTab(QWidget):
         self.presettle_btn.setEnabled(free)
         self.settle_btn.setEnabled(free)
 
-    def visit_input(self) -> ledger.VisitInput | None:
+    def visit_input(self) -> ledger_types.VisitInput | None:
         if self.person is None:
             self._warn(self.tr("请先查找并选择参保人（F2）"))
             return None
@@ -217,9 +217,9 @@ class SettleTab(QWidget):
         if v is None:
             return
         try:  # the ledger's own date rule, asked before the confirmation
-            ledger.check_visit_date(v.date, today=date.today(), role=self.ctx.operator.role)
+            visit_rules.check_visit_date(v.date, today=date.today(), role=self.ctx.operator.role)
             need_reason = False
-        except ledger.LedgerError as exc:
+        except ledger_types.LedgerError as exc:
             if exc.field != "reason":
                 self.split_view.refused(exc)
                 return
@@ -243,7 +243,7 @@ class SettleTab(QWidget):
 
         self.ctx.ops.query(ledger.presettle, self.ctx.db, v, done=done, failed=failed)
 
-    def _confirm_and_settle(self, v: ledger.VisitInput, result: dict, need_reason: bool) -> None:
+    def _confirm_and_settle(self, v: ledger_types.VisitInput, result: dict, need_reason: bool) -> None:
         if not self._confirm(v, result):
             self._set_busy(False)
             return
@@ -264,7 +264,7 @@ class SettleTab(QWidget):
                             receipt_format=st.get("receipt_format"), font_path=st.get("font_path") or None,
                             done=self._settled, failed=self._settle_failed)
 
-    def _confirm(self, v: ledger.VisitInput, r: dict) -> bool:
+    def _confirm(self, v: ledger_types.VisitInput, r: dict) -> bool:
         """Yes (the default, Enter) or No: the total, what the fund pays and the cash to collect."""
         lines = [self.tr("为 {0} 结算本次就诊？").format(self.person.name), "",
                  self.tr("医疗费总额　{0} 元").format(r["medfee_sumamt"]),

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 from desktop_app.core.model import BENEFITS
 from desktop_app.gui.models import ColumnModel
 from desktop_app.gui.reason_dialog import ReasonDialog
-from desktop_app.services import closing, ledger
+from desktop_app.services import closing, days, ledger
 
 
 class DayModel(ColumnModel):
@@ -135,11 +135,11 @@ class TodayTab(QWidget):
                                         "现金 {6}（元，冲正已抵减）").format(
                 day, n, m, tot["medfee_sumamt"], tot["hifp_pay"], tot["acct_pay"], tot["psn_cash_pay"]))
             self._select_row(select)
-            self.ctx.ops.query(ledger.day_summary, self.ctx.db, day, done=self._show_state, failed=self._error)
+            self.ctx.ops.query(days.day_summary, self.ctx.db, day, done=self._show_state, failed=self._error)
 
-        self.ctx.ops.query(ledger.list_day, self.ctx.db, day, done=done, failed=self._error)
+        self.ctx.ops.query(days.list_day, self.ctx.db, day, done=done, failed=self._error)
 
-    def _show_state(self, sm: ledger.DaySummary) -> None:
+    def _show_state(self, sm: days.DaySummary) -> None:
         if sm.closed is not None and "已日结" not in self.totals.text():
             self.totals.setText(self.totals.text() + self.tr("　【已日结：{0} {1:%H:%M}】").format(
                 sm.closed.operator, sm.closed.closed_at))
@@ -221,7 +221,7 @@ class TodayTab(QWidget):
         """Show the day's counts and totals and ask (default No); then close, back up, write the 日结单."""
         day = date.today()
 
-        def done(sm: ledger.DaySummary):
+        def done(sm: days.DaySummary):
             if sm.closed is not None:
                 self._error(self.tr("{0} 已经日结过了（{1}，{2:%H:%M}）").format(day, sm.closed.operator,
                                                                            sm.closed.closed_at))
@@ -230,9 +230,9 @@ class TodayTab(QWidget):
                 self.ctx.ops.change(closing.close_day, self.ctx.db, operator=self.ctx.operator.login, day=day,
                                     folder=self.ctx.reports_dir, done=self._closed, failed=self._error)
 
-        self.ctx.ops.query(ledger.day_summary, self.ctx.db, day, done=done, failed=self._error)
+        self.ctx.ops.query(days.day_summary, self.ctx.db, day, done=done, failed=self._error)
 
-    def _confirm_close(self, sm: ledger.DaySummary) -> bool:
+    def _confirm_close(self, sm: days.DaySummary) -> bool:
         t = sm.totals
         text = self.tr("日结 {0}：结算 {1} 笔，冲正 {2} 笔\n医疗费 {3} 元　统筹基金 {4} 元　个人账户 {5} 元　现金 {6} 元"
                        "（冲正已抵减）\n\n日结后今天不能再结算或冲正；随即备份并生成日结单。确定日结？").format(
@@ -268,7 +268,7 @@ class TodayTab(QWidget):
             self._say(self.tr("已撤销 {0} 的日结，可以继续结算。").format(day))
             self.refresh()
 
-        self.ctx.ops.change(ledger.reopen_day, self.ctx.db, operator=self.ctx.operator.login, day=day, reason=reason,
+        self.ctx.ops.change(days.reopen_day, self.ctx.db, operator=self.ctx.operator.login, day=day, reason=reason,
                             done=done, failed=self._error)
 
     def _say(self, text: str) -> None:

@@ -8,14 +8,15 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from desktop_app.services import ledger, reporting
+from desktop_app.services import days, reporting
+from desktop_app.services.ledger_types import DayCloseRecord, LedgerError
 from desktop_app.store import backup as bk
 from desktop_app.store.db import Database
 
 
 @dataclass(frozen=True)
 class ClosedDay:
-    record: ledger.DayCloseRecord
+    record: DayCloseRecord
     backup: str | None  # the verified copy of the closed day (None: not a SQLite database)
     xlsx: Path  # 日结单_YYYYMMDD.xlsx
     pdf: Path  # 日结单_YYYYMMDD.pdf
@@ -35,8 +36,8 @@ def close_day(db: Database, *, operator: str, folder: Path, day: date | None = N
     Raises LedgerError when the day cannot be closed (nothing done), BackupError when the backup
     fails its check (the day stays closed)."""
     try:
-        rec = ledger.day_close(db, operator=operator, day=day)
-    except ledger.LedgerError as exc:
+        rec = days.day_close(db, operator=operator, day=day)
+    except LedgerError as exc:
         # 日结 again after an interruption (power cut, killed) between the close and its 日结单: finish it
         done = _finish_interrupted(db, day or date.today(), Path(folder)) if exc.code == "already_closed" else None
         if done is None:
@@ -50,7 +51,7 @@ def _paths(folder: Path, day: date) -> tuple[Path, Path]:
     return folder / f"{stem}.xlsx", folder / f"{stem}.pdf"
 
 
-def _backup_and_reports(db: Database, rec: ledger.DayCloseRecord, folder: Path) -> ClosedDay:
+def _backup_and_reports(db: Database, rec: DayCloseRecord, folder: Path) -> ClosedDay:
     backup = bk.backup(db).path if db.is_sqlite else None  # a verified copy of the closed day
     xp, pp = _paths(folder, rec.business_date)
     x = reporting.day_report_xlsx(db, rec.business_date, xp)
@@ -80,5 +81,5 @@ def _finish_interrupted(db: Database, day: date, folder: Path) -> ClosedDay | No
         dc = s.execute(select(m.DayClose).where(m.DayClose.business_date == day)).scalar_one_or_none()
         if dc is None:
             return None
-        rec = ledger.DayCloseRecord(dc.business_date, dc.closed_at, dc.operator, dc.count, json.loads(dc.totals_json))
+        rec = DayCloseRecord(dc.business_date, dc.closed_at, dc.operator, dc.count, json.loads(dc.totals_json))
     return _backup_and_reports(db, rec, folder)

@@ -88,7 +88,7 @@ class DemoResult:
 def _id_number(rng: random.Random, birth: date, male: bool) -> str:
     from stdnum.cn import ric
 
-    from desktop_app.services.roster import validate_ric
+    from desktop_app.services.roster_rows import validate_ric
 
     while True:
         place = rng.choice(BIRTH_PLACES)

@@ -19,9 +19,9 @@ from sqlalchemy import and_, func, select
 from desktop_app.core import caps
 from desktop_app.core.model import BENEFITS, CATEGORIES, INSUTYPES, region_name
 from desktop_app.core.money import q2
+from desktop_app.privacy import mask_id
 from desktop_app.services import packs as packs_service
 from desktop_app.services import regions
-from desktop_app.services.roster import mask_id
 from desktop_app.store import models as m
 from desktop_app.store.db import Database
 
@@ -208,7 +208,7 @@ def summary(db: Database, psn_no: str, *, on: date | None = None) -> PersonSumma
     """What the clerk sees: identity (ID masked; `reveal_id` is how a supervisor sees it whole), coverage, usage
     and caps."""
     on = on or date.today()
-    from desktop_app.services.ledger import history_for
+    from desktop_app.services.claims import history_for
 
     with db.read() as s:
         p = s.get(m.Person, psn_no)

@@ -6,17 +6,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from desktop_app.reports.receipt import save_receipt
-from desktop_app.services import ledger
+from desktop_app.services import ledger, ledger_types
 from desktop_app.store.db import Database
 
 
 @dataclass(frozen=True)
 class Settled:
-    record: ledger.SettlementRecord
+    record: ledger_types.SettlementRecord
     receipt: Path  # the receipt PDF, `<结算单号>.pdf` in the receipts folder
 
 
-def settle_and_save_receipt(db: Database, visit: ledger.VisitInput, *, token: str | None, operator: str,
+def settle_and_save_receipt(db: Database, visit: ledger_types.VisitInput, *, token: str | None, operator: str,
                             receipts_dir: Path, receipt_format: str = "A5", font_path: str | None = None) -> Settled:
     """Settle `visit` (once per `token`) and write its receipt PDF. Raises LedgerError (nothing saved) when
     the settlement is refused."""

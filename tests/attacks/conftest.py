@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from desktop_app.services.roster import CATEGORY_CODES, PERSON_COLUMNS, USAGE_COLUMNS
+from desktop_app.services.roster_rows import CATEGORY_CODES, PERSON_COLUMNS, USAGE_COLUMNS
 from tests.cli_run import cs
 
 LABEL_OF_CATEGORY = {v: k for k, v in CATEGORY_CODES.items()}

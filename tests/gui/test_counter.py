@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy import func, select
 
-from desktop_app.services import audit, ledger
+from desktop_app.services import audit, days, ledger, ledger_types
 from desktop_app.store import models as m
 
 from .drive import Modal, add, click, find, no_dialog, press, resident, settle_by_keys
@@ -46,8 +46,8 @@ def shown_split(tab) -> dict:
 
 def settled_today(db, p, price="100.00"):
     """A settlement made earlier today (arranged through the service: this test is about what comes after)."""
-    v = ledger.VisitInput(p.psn_no, date.today(), "general_outpatient",
-                          [ledger.ItemInput("X1", "1", price=price, kind="service", chrgitm_lv="01")])
+    v = ledger_types.VisitInput(p.psn_no, date.today(), "general_outpatient",
+                          [ledger_types.ItemInput("X1", "1", price=price, kind="service", chrgitm_lv="01")])
     return ledger.settle(db, v, operator="clerk")
 
 
@@ -220,7 +220,7 @@ def test_day_close_button_shows_counts_and_totals_and_defaults_to_no(qtbot, wind
     settled_today(db, p)
     b = settled_today(db, p, "50.00")
     ledger.reverse(db, b.setl_no, reason="录入错误", operator="clerk")
-    sm = ledger.day_summary(db, date.today())
+    sm = days.day_summary(db, date.today())
     today = show_today(qtbot, window, 3)
     assert today.close_btn.text() == "日结(&D)…"
 

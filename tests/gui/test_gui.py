@@ -330,7 +330,7 @@ def test_first_start_cancelled_creates_nothing(qtbot, tmp_path, monkeypatch):
 
 
 def test_clerk_cannot_change_packs_roster_or_settings(qtbot, window, db, tmp_path):
-    from desktop_app.services import packs, roster, settings
+    from desktop_app.services import packs, roster, roster_files, settings
     from desktop_app.services.accounts import AuthError
 
     admin = window.admin_tab
@@ -342,7 +342,7 @@ def test_clerk_cannot_change_packs_roster_or_settings(qtbot, window, db, tmp_pat
         settings.save(db, {"clinic_name": "x"}, actor="clerk")
     f = tmp_path / "r.csv"
     f.write_text("人员编号,身份证号,姓名,性别,出生日期,险种类型,人员类别,参保地区划,截至日期\n", encoding="utf-8")
-    with pytest.raises(roster.RosterError, match="只有管理员"):
+    with pytest.raises(roster_files.RosterError, match="只有管理员"):
         roster.import_roster(db, f, actor="clerk")
 
 

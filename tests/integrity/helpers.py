@@ -5,7 +5,7 @@ from datetime import date
 
 from sqlalchemy import select
 
-from desktop_app.services import ledger
+from desktop_app.services import days, ledger, ledger_types
 from desktop_app.store import models as m
 
 DAY1, DAY2 = date(2026, 11, 23), date(2026, 11, 24)
@@ -32,8 +32,8 @@ def residents(db, n=3):
 
 
 def visit(psn, day=DAY1):
-    return ledger.VisitInput(psn, day, "general_outpatient", [ledger.ItemInput("110200005", "1"),
-                                                              ledger.ItemInput("XJ01CAA040A001", "2")])
+    return ledger_types.VisitInput(psn, day, "general_outpatient", [ledger_types.ItemInput("110200005", "1"),
+                                                              ledger_types.ItemInput("XJ01CAA040A001", "2")])
 
 
 def two_days(db):
@@ -42,7 +42,7 @@ def two_days(db):
     a = ledger.settle(db, visit(p[0]), operator="clerk", today=DAY1)
     b = ledger.settle(db, visit(p[1]), operator="clerk", today=DAY1)
     r = ledger.reverse(db, b.setl_no, reason="退费", operator="clerk", today=DAY1)
-    ledger.day_close(db, operator="admin", day=DAY1)
+    days.day_close(db, operator="admin", day=DAY1)
     c = ledger.settle(db, visit(p[2], DAY2), operator="clerk", today=DAY2)
     return a, b, r, c
 

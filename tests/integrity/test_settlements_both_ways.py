@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from desktop_app.services import audit, ledger
+from desktop_app.services import audit, days, ledger
 from desktop_app.store.db import open_db
 from tests.cli_run import cs
 from tests.integrity.helpers import DAY2, kinds, raw, raw_one, residents, two_days, visit
@@ -119,7 +119,7 @@ def test_a_database_with_old_digests_still_verifies_clean(v1_db_path):
         p = residents(d, 1)
         rec = ledger.settle(d, visit(p[0], DAY2), operator="clerk", today=DAY2)
         ledger.reverse(d, rec.setl_no, reason="退费", operator="clerk", today=DAY2)
-        ledger.day_close(d, operator="admin", day=DAY2)
+        days.day_close(d, operator="admin", day=DAY2)
         r = audit.verify(d, actor="admin")
         assert r.ok, r.problems
         assert r.settlements == 7

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from desktop_app.services import accounts, audit, ledger, roster, settings
+from desktop_app.services import accounts, audit, ledger, ledger_types, roster, settings
 from desktop_app.store import models as m
 from tests.cli_run import cs
 from tests.integrity.helpers import DAY2, kinds, raw, two_days
@@ -90,8 +90,8 @@ def test_changes_through_the_services_verify_clean(db, tmp_path):
                       .order_by(m.Person.psn_no).limit(1)).scalar_one()
     settings.save(db, {"clinic_level": "city", "clinic_price_class": "1", "clinic_art_approved": "true"},
                   actor="admin")  # an approved institution (a visit cannot name another one: #12 hole 1)
-    v = ledger.VisitInput(p.psn_no, DAY2, "assisted_reproduction",
-                          [ledger.ItemInput("311201045", "1", price="800.00", kind="service", chrgitm_lv="01")])
+    v = ledger_types.VisitInput(p.psn_no, DAY2, "assisted_reproduction",
+                          [ledger_types.ItemInput("311201045", "1", price="800.00", kind="service", chrgitm_lv="01")])
     rec = ledger.settle(db, v, operator="clerk", today=DAY2)
     assert rec.result["acct_pay"] != "0.00"
     r = audit.verify(db, actor="admin")

@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from desktop_app.services import audit, ledger
+from desktop_app.services import audit, ledger, ledger_types
 from desktop_app.services import packs as packs_service
 from tests.cli_run import ROOT, cs
 from tests.integrity.helpers import DAY1, kinds, raw, residents, visit
@@ -62,10 +62,10 @@ def test_the_running_program_notices_too(db):
     psn = residents(db, 1)[0]
     ledger.presettle(db, visit(psn))  # the policy is now cached in this process
     raise_ratio(db)
-    with pytest.raises(ledger.LedgerError) as exc:
+    with pytest.raises(ledger_types.LedgerError) as exc:
         ledger.settle(db, visit(psn), operator="clerk", today=DAY1)
     assert exc.value.code == "pack_tampered"
-    with pytest.raises(ledger.LedgerError):
+    with pytest.raises(ledger_types.LedgerError):
         ledger.presettle(db, visit(psn))
     assert "pack_changed" in kinds(audit.verify(db, actor="admin"))
 
@@ -75,7 +75,7 @@ def test_a_deleted_pack_is_refused_and_reported(db):
     for t in ("pack_param", "catalogue_item", "pack_institution", "pack_disease", "pack_file"):
         raw(db, f"DELETE FROM {t} WHERE pack_id = 'cn-141100-lvliang'")
     raw(db, "DELETE FROM policy_pack WHERE id = 'cn-141100-lvliang'")
-    with pytest.raises(ledger.LedgerError) as exc:
+    with pytest.raises(ledger_types.LedgerError) as exc:
         ledger.settle(db, visit(psn), operator="clerk", today=DAY1)
     assert exc.value.code == "pack_tampered" and "cn-141100-lvliang" in exc.value.message
     assert "pack_missing" in kinds(audit.verify(db, actor="admin"))
@@ -84,7 +84,7 @@ def test_a_deleted_pack_is_refused_and_reported(db):
 def test_a_pack_inserted_behind_the_programs_back_is_refused(db):
     psn = residents(db, 1)[0]
     raw(db, "INSERT INTO pack_file (pack_id, name, content) VALUES ('cn-141100-lvliang', 'extra.csv', x'00')")
-    with pytest.raises(ledger.LedgerError) as exc:
+    with pytest.raises(ledger_types.LedgerError) as exc:
         ledger.settle(db, visit(psn), operator="clerk", today=DAY1)
     assert exc.value.code == "pack_tampered"
 
@@ -94,7 +94,7 @@ def test_resync_repairs_a_tampered_pack(db):
     res = packs_service.sync(db, ROOT / "resources" / "policy_packs" / PROVINCE, actor="admin")
     assert [r.status for r in res] == ["replaced"]
     psn = residents(db, 1)[0]
-    rec = ledger.settle(db, ledger.VisitInput(psn, DAY1, "general_outpatient", [ledger.ItemInput("110200005", "1")]),
+    rec = ledger.settle(db, ledger_types.VisitInput(psn, DAY1, "general_outpatient", [ledger_types.ItemInput("110200005", "1")]),
                         operator="clerk", today=DAY1)
     assert rec.result["hifp_pay"] == "6.00"
     assert audit.verify(db, actor="admin").ok

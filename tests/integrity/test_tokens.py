@@ -5,7 +5,7 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from desktop_app.services import audit, ledger
+from desktop_app.services import audit, ledger, ledger_types
 from desktop_app.store import models as m
 from tests.cli_run import cs
 from tests.integrity.helpers import DAY1, residents, visit
@@ -19,7 +19,7 @@ def _count(db):
 def test_a_token_reused_for_another_persons_visit_is_refused(db):
     p = residents(db, 2)
     first = ledger.settle(db, visit(p[0]), operator="clerk", token="t-1", today=DAY1)
-    with pytest.raises(ledger.LedgerError) as exc:
+    with pytest.raises(ledger_types.LedgerError) as exc:
         ledger.settle(db, visit(p[1]), operator="clerk", token="t-1", today=DAY1)
     assert exc.value.code == "token_reused" and "t-1" in exc.value.message and first.setl_no in exc.value.message
     assert exc.value.field == "token"
@@ -32,7 +32,7 @@ def test_a_token_reused_for_another_persons_visit_is_refused(db):
 def test_a_settle_token_used_on_a_reversal_is_refused(db):
     p = residents(db, 1)
     first = ledger.settle(db, visit(p[0]), operator="clerk", token="t-2", today=DAY1)
-    with pytest.raises(ledger.LedgerError) as exc:
+    with pytest.raises(ledger_types.LedgerError) as exc:
         ledger.reverse(db, first.setl_no, reason="退费", operator="clerk", token="t-2", today=DAY1)
     assert exc.value.code == "token_reused"
     assert ledger.get(db, first.setl_no).reversed_by is None and _count(db) == 1
@@ -45,11 +45,11 @@ def test_a_reversal_token_reused_for_another_settlement_is_refused(db):
     a = ledger.settle(db, visit(p[0]), operator="clerk", today=DAY1)
     b = ledger.settle(db, visit(p[1]), operator="clerk", today=DAY1)
     ledger.reverse(db, a.setl_no, reason="退费", operator="clerk", token="rv-3", today=DAY1)
-    with pytest.raises(ledger.LedgerError) as exc:
+    with pytest.raises(ledger_types.LedgerError) as exc:
         ledger.reverse(db, b.setl_no, reason="退费", operator="clerk", token="rv-3", today=DAY1)
     assert exc.value.code == "token_reused"
     assert ledger.get(db, b.setl_no).reversed_by is None
-    with pytest.raises(ledger.LedgerError) as exc:  # and a reversal's token cannot settle a visit
+    with pytest.raises(ledger_types.LedgerError) as exc:  # and a reversal's token cannot settle a visit
         ledger.settle(db, visit(p[1]), operator="clerk", token="rv-3", today=DAY1)
     assert exc.value.code == "token_reused"
 

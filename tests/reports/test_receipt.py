@@ -20,7 +20,7 @@ from desktop_app.reports.receipt import (
     layout,
     receipt_pdf,
 )
-from desktop_app.services import ledger
+from desktop_app.services import ledger, ledger_types
 from desktop_app.store import models as m
 
 TODAY = date(2026, 11, 23)
@@ -39,8 +39,8 @@ def settled(db):
     with db.read() as s:
         p = s.execute(select(m.Person).where(m.Person.insutype == "390", m.Person.admdvs == "141102")
                       .order_by(m.Person.psn_no)).scalars().first()
-    rec = ledger.settle(db, ledger.VisitInput(p.psn_no, TODAY, "general_outpatient",
-                                              [ledger.ItemInput(c, q) for c, q in ITEMS]),
+    rec = ledger.settle(db, ledger_types.VisitInput(p.psn_no, TODAY, "general_outpatient",
+                                              [ledger_types.ItemInput(c, q) for c, q in ITEMS]),
                         operator="clerk", today=TODAY)
     return db, p, rec
 
@@ -89,9 +89,9 @@ def test_layout_stays_inside_the_page(settled, fmt):
 def test_many_items_flow_onto_more_a5_pages(db):
     with db.read() as s:
         p = s.execute(select(m.Person).where(m.Person.insutype == "390", m.Person.admdvs == "141102")).scalars().first()
-    items = [ledger.ItemInput(f"Y{i:03d}", "1", price="1.00", kind="drug", chrgitm_lv="01", name=f"药品{i}")
+    items = [ledger_types.ItemInput(f"Y{i:03d}", "1", price="1.00", kind="drug", chrgitm_lv="01", name=f"药品{i}")
              for i in range(60)]
-    rec = ledger.settle(db, ledger.VisitInput(p.psn_no, TODAY, "general_outpatient", items), operator="clerk",
+    rec = ledger.settle(db, ledger_types.VisitInput(p.psn_no, TODAY, "general_outpatient", items), operator="clerk",
                         today=TODAY)
     pdf = receipt_pdf(rec, "A5")
     reader = PdfReader(io.BytesIO(pdf))

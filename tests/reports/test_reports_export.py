@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from desktop_app.core.model import MONEY_FIELDS
 from desktop_app.reports import export, xlsx
-from desktop_app.services import ledger, reporting
+from desktop_app.services import days, ledger, ledger_types, reporting
 from desktop_app.store import models as m
 from tests.cli_run import cs
 
@@ -32,13 +32,13 @@ def busy(db):
     recs = []
     for day in (D1, D2):
         for psn in people:
-            items = [ledger.ItemInput("XJ01DCA030A001", str(rng.randint(1, 3))),
-                     ledger.ItemInput("Z", "1", price=f"{rng.randint(1, 9999) / 100:.2f}", kind="drug",
+            items = [ledger_types.ItemInput("XJ01DCA030A001", str(rng.randint(1, 3))),
+                     ledger_types.ItemInput("Z", "1", price=f"{rng.randint(1, 9999) / 100:.2f}", kind="drug",
                                       chrgitm_lv=rng.choice(["01", "02", "03"]), name="散装药")]
-            recs.append(ledger.settle(db, ledger.VisitInput(psn, day, "general_outpatient", items), operator="clerk",
+            recs.append(ledger.settle(db, ledger_types.VisitInput(psn, day, "general_outpatient", items), operator="clerk",
                                       today=day))
     ledger.reverse(db, recs[2].setl_no, reason="录入错误", operator="clerk", today=D1)
-    ledger.day_close(db, operator="admin", day=D1)
+    days.day_close(db, operator="admin", day=D1)
     return db
 
 

@@ -1,4 +1,4 @@
-"""The date and day-close rules of the ledger (issue #12 items 5 and 9), enforced in services/ledger.py
+"""The date and day-close rules of the ledger (issue #12 items 5 and 9), enforced in services/visit_rules.py and services/days.py
 whatever the caller: no visit in the future; a visit of an earlier calendar year only by a supervisor
 with a reason (stored and audited); day close of today or an earlier unclosed day with settlements,
 never a future day; a supervisor reopens a day closed by mistake when it holds no settlements."""
@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy import func, select
 
 from desktop_app.errors import Refused
-from desktop_app.services import audit, ledger
+from desktop_app.services import audit, days, ledger, ledger_types, visit_rules
 from desktop_app.store import models as m
 
 TODAY = date(2026, 11, 23)
-V = ledger.VisitInput
-I = ledger.ItemInput  # noqa: E741
+V = ledger_types.VisitInput
+I = ledger_types.ItemInput  # noqa: E741
 
 
 def resident(db):
@@ -39,11 +39,11 @@ def count(db, model=m.Settlement):
 def test_a_visit_after_today_is_refused_by_presettle_and_settle(db):
     p = resident(db)
     tomorrow = TODAY + timedelta(days=1)
-    with pytest.raises(ledger.LedgerError) as exc:
+    with pytest.raises(ledger_types.LedgerError) as exc:
         ledger.presettle(db, visit(p.psn_no, tomorrow), today=TODAY)
     assert exc.value.field == "visit_date" and "就诊日期" in exc.value.message and "晚于今天" in exc.value.message
     for login in ("clerk", "admin"):
-        with pytest.raises(ledger.LedgerError) as exc:
+        with pytest.raises(ledger_types.LedgerError) as exc:
             ledger.settle(db, visit(p.psn_no, tomorrow), operator=login, today=TODAY)
         assert exc.value.field == "visit_date" and exc.value.code == "invalid_input"
     assert count(db) == 0
@@ -56,14 +56,14 @@ def test_a_visit_after_today_is_refused_by_presettle_and_settle(db):
 def test_a_visit_of_an_earlier_year_needs_a_supervisor_and_a_reason(db):
     p = resident(db)
     last_year = date(2025, 12, 30)
-    with pytest.raises(ledger.LedgerError) as exc:
+    with pytest.raises(ledger_types.LedgerError) as exc:
         ledger.settle(db, visit(p.psn_no, last_year, reason="补录"), operator="clerk", today=TODAY)
     assert exc.value.code == "supervisor_required" and exc.value.field == "visit_date"
     assert "往年" in exc.value.message and "管理员" in exc.value.message
-    with pytest.raises(ledger.LedgerError) as exc:
+    with pytest.raises(ledger_types.LedgerError) as exc:
         ledger.settle(db, visit(p.psn_no, last_year, reason="  "), operator="admin", today=TODAY)
     assert exc.value.field == "reason" and "原因" in exc.value.message
-    with pytest.raises(ledger.LedgerError) as exc:
+    with pytest.raises(ledger_types.LedgerError) as exc:
         ledger.settle(db, visit(p.psn_no, last_year, reason="长" * 201), operator="admin", today=TODAY)
     assert exc.value.field == "reason" and "200" in exc.value.message
     assert count(db) == 0
@@ -79,20 +79,20 @@ def test_a_visit_of_an_earlier_year_needs_a_supervisor_and_a_reason(db):
 
 
 def test_check_visit_date_is_the_one_rule_the_window_asks_too():
-    ledger.check_visit_date(TODAY, today=TODAY, role="clerk")
-    with pytest.raises(ledger.LedgerError, match="晚于今天"):
-        ledger.check_visit_date(TODAY + timedelta(days=1), today=TODAY)
-    with pytest.raises(ledger.LedgerError, match="管理员"):
-        ledger.check_visit_date(date(2025, 6, 1), today=TODAY, role="clerk", reason="x")
-    ledger.check_visit_date(date(2025, 6, 1), today=TODAY, role="supervisor", reason="补录")
+    visit_rules.check_visit_date(TODAY, today=TODAY, role="clerk")
+    with pytest.raises(ledger_types.LedgerError, match="晚于今天"):
+        visit_rules.check_visit_date(TODAY + timedelta(days=1), today=TODAY)
+    with pytest.raises(ledger_types.LedgerError, match="管理员"):
+        visit_rules.check_visit_date(date(2025, 6, 1), today=TODAY, role="clerk", reason="x")
+    visit_rules.check_visit_date(date(2025, 6, 1), today=TODAY, role="supervisor", reason="补录")
     # the year is what counts: 1 January is not "an earlier year" than 31 December of the same year
-    ledger.check_visit_date(date(2026, 1, 1), today=date(2026, 12, 31), role="clerk")
+    visit_rules.check_visit_date(date(2026, 1, 1), today=date(2026, 12, 31), role="clerk")
 
 
 # ------------------------------------------------------------------ day close
 def test_day_close_of_a_future_day_is_refused(db):
-    with pytest.raises(ledger.LedgerError) as exc:
-        ledger.day_close(db, operator="admin", day=TODAY + timedelta(days=1), today=TODAY)
+    with pytest.raises(ledger_types.LedgerError) as exc:
+        days.day_close(db, operator="admin", day=TODAY + timedelta(days=1), today=TODAY)
     assert exc.value.field == "date" and "未来" in exc.value.message
     assert count(db, m.DayClose) == 0
 
@@ -100,30 +100,30 @@ def test_day_close_of_a_future_day_is_refused(db):
 def test_an_earlier_day_is_closed_only_when_it_has_settlements(db):
     p = resident(db)
     yesterday = TODAY - timedelta(days=1)
-    with pytest.raises(ledger.LedgerError) as exc:
-        ledger.day_close(db, operator="clerk", day=yesterday - timedelta(days=1), today=TODAY)
+    with pytest.raises(ledger_types.LedgerError) as exc:
+        days.day_close(db, operator="clerk", day=yesterday - timedelta(days=1), today=TODAY)
     assert exc.value.field == "date" and "没有结算" in exc.value.message
     ledger.settle(db, visit(p.psn_no, yesterday), operator="clerk", today=yesterday)
-    dc = ledger.day_close(db, operator="clerk", day=yesterday, today=TODAY)
+    dc = days.day_close(db, operator="clerk", day=yesterday, today=TODAY)
     assert dc.business_date == yesterday and dc.count == 1
-    with pytest.raises(ledger.LedgerError, match="已经日结"):
-        ledger.day_close(db, operator="clerk", day=yesterday, today=TODAY)
+    with pytest.raises(ledger_types.LedgerError, match="已经日结"):
+        days.day_close(db, operator="clerk", day=yesterday, today=TODAY)
     # today may be closed empty (the clinic saw nobody)
-    assert ledger.day_close(db, operator="clerk", day=TODAY, today=TODAY).count == 0
+    assert days.day_close(db, operator="clerk", day=TODAY, today=TODAY).count == 0
 
 
 def test_a_supervisor_reopens_a_day_closed_by_mistake_when_it_has_no_settlements(db):
     p = resident(db)
-    ledger.day_close(db, operator="clerk", day=TODAY, today=TODAY)  # closed at opening time, by mistake
-    with pytest.raises(ledger.LedgerError, match="已日结"):
+    days.day_close(db, operator="clerk", day=TODAY, today=TODAY)  # closed at opening time, by mistake
+    with pytest.raises(ledger_types.LedgerError, match="已日结"):
         ledger.settle(db, visit(p.psn_no), operator="clerk", today=TODAY)
-    with pytest.raises(ledger.LedgerError) as exc:
-        ledger.reopen_day(db, operator="clerk", day=TODAY, reason="误点日结")
+    with pytest.raises(ledger_types.LedgerError) as exc:
+        days.reopen_day(db, operator="clerk", day=TODAY, reason="误点日结")
     assert exc.value.code == "supervisor_required" and exc.value.field == "operator"
-    with pytest.raises(ledger.LedgerError) as exc:
-        ledger.reopen_day(db, operator="admin", day=TODAY - timedelta(days=3), reason="误点日结")
+    with pytest.raises(ledger_types.LedgerError) as exc:
+        days.reopen_day(db, operator="admin", day=TODAY - timedelta(days=3), reason="误点日结")
     assert exc.value.code == "not_closed"
-    ledger.reopen_day(db, operator="admin", day=TODAY, reason="误点日结")
+    days.reopen_day(db, operator="admin", day=TODAY, reason="误点日结")
     assert count(db, m.DayClose) == 0
     entry = audit.recent(db, 1, actor="admin")[0]
     assert (entry.actor, entry.action, entry.subject) == ("admin", "day_reopen", TODAY.isoformat())
@@ -131,9 +131,9 @@ def test_a_supervisor_reopens_a_day_closed_by_mistake_when_it_has_no_settlements
     assert audit.verify(db, actor="admin").ok
     # the day is open again: settle, then close it for real — and now it cannot be reopened
     ledger.settle(db, visit(p.psn_no), operator="clerk", today=TODAY)
-    ledger.day_close(db, operator="clerk", day=TODAY, today=TODAY)
-    with pytest.raises(ledger.LedgerError) as exc:
-        ledger.reopen_day(db, operator="admin", day=TODAY, reason="想再结一笔")
+    days.day_close(db, operator="clerk", day=TODAY, today=TODAY)
+    with pytest.raises(ledger_types.LedgerError) as exc:
+        days.reopen_day(db, operator="admin", day=TODAY, reason="想再结一笔")
     assert exc.value.code == "day_has_settlements" and "1 笔" in exc.value.message
     assert count(db, m.DayClose) == 1
 
@@ -143,15 +143,15 @@ def test_a_reversal_of_a_settlement_whose_day_is_closed_is_refused(db):
     the next day only a supervisor does. Nothing is written by a refusal."""
     p = resident(db)
     a = ledger.settle(db, visit(p.psn_no), operator="clerk", today=TODAY)
-    ledger.day_close(db, operator="clerk", day=TODAY, today=TODAY)
-    with pytest.raises(ledger.LedgerError) as exc:
+    days.day_close(db, operator="clerk", day=TODAY, today=TODAY)
+    with pytest.raises(ledger_types.LedgerError) as exc:
         ledger.reverse(db, a.setl_no, reason="退费", operator="clerk", today=TODAY)
     assert exc.value.code == "supervisor_required"
-    with pytest.raises(ledger.LedgerError) as exc:
+    with pytest.raises(ledger_types.LedgerError) as exc:
         ledger.reverse(db, a.setl_no, reason="退费", operator="admin", today=TODAY)
     assert exc.value.code == "day_closed"
     nxt = TODAY + timedelta(days=1)
-    with pytest.raises(ledger.LedgerError) as exc:
+    with pytest.raises(ledger_types.LedgerError) as exc:
         ledger.reverse(db, a.setl_no, reason="次日退费", operator="clerk", today=nxt)
     assert exc.value.code == "supervisor_required"
     assert count(db) == 1
@@ -163,7 +163,7 @@ def test_a_reversal_of_a_settlement_whose_day_is_closed_is_refused(db):
 def test_reversal_reason_is_at_most_200_characters(db):
     p = resident(db)
     a = ledger.settle(db, visit(p.psn_no), operator="clerk", today=TODAY)
-    with pytest.raises(ledger.LedgerError) as exc:
+    with pytest.raises(ledger_types.LedgerError) as exc:
         ledger.reverse(db, a.setl_no, reason="退" * 201, operator="clerk", today=TODAY)
     assert exc.value.field == "reason" and "200" in exc.value.message
     assert ledger.reverse(db, a.setl_no, reason="退" * 200, operator="clerk", today=TODAY).reason == "退" * 200
@@ -174,11 +174,11 @@ def test_day_summary_for_the_close_confirmation(db):
     ledger.settle(db, visit(p.psn_no), operator="clerk", today=TODAY)
     b = ledger.settle(db, visit(p.psn_no, price="50.00"), operator="clerk", today=TODAY)
     ledger.reverse(db, b.setl_no, reason="录入错误", operator="clerk", today=TODAY)
-    sm = ledger.day_summary(db, TODAY)
+    sm = days.day_summary(db, TODAY)
     assert (sm.settlements, sm.reversals, sm.closed) == (2, 1, None)
     assert sm.totals["medfee_sumamt"] == "100.00" and Decimal(sm.totals["psn_cash_pay"]) > 0
-    ledger.day_close(db, operator="clerk", day=TODAY, today=TODAY)
-    closed = ledger.day_summary(db, TODAY).closed
+    days.day_close(db, operator="clerk", day=TODAY, today=TODAY)
+    closed = days.day_summary(db, TODAY).closed
     assert closed is not None and closed.operator == "clerk" and closed.count == 3
 
 
@@ -187,10 +187,10 @@ def test_quantity_and_line_amount_have_maxima_from_the_settings(db):
     from desktop_app.services import settings
 
     p = resident(db)
-    with pytest.raises(ledger.LedgerError) as exc:
+    with pytest.raises(ledger_types.LedgerError) as exc:
         ledger.presettle(db, visit(p.psn_no, qty="1000", price="1.00"), today=TODAY)
     assert exc.value.field == "items[0].qty" and "数量" in exc.value.message and "999" in exc.value.message
-    with pytest.raises(ledger.LedgerError) as exc:
+    with pytest.raises(ledger_types.LedgerError) as exc:
         ledger.settle(db, visit(p.psn_no, qty="2", price="50000.00"), operator="clerk", today=TODAY)
     assert exc.value.field == "items[0].price" and "金额" in exc.value.message and "99999.99" in exc.value.message
     assert count(db) == 0

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from desktop_app.core import pack_files as packfiles
 from desktop_app.core import safezip
 from desktop_app.core.pack_files import shipped_packs_dir
-from desktop_app.services import packs, roster
+from desktop_app.services import packs, roster, roster_files, roster_rows
 from desktop_app.services.demo import _id_number
 from desktop_app.store import models as m
 
@@ -227,7 +227,7 @@ def test_duplicate_and_unsupported_entries(synced, tmp_path):
 # ---------------------------------------------------------------------------
 # rosters
 # ---------------------------------------------------------------------------
-HEADER = list(roster.PERSON_COLUMNS)
+HEADER = list(roster_rows.PERSON_COLUMNS)
 
 
 def person(psn, seed, name="张三", fd=""):
@@ -267,7 +267,7 @@ def xlsx_plus(tmp_path, extra=(), name="roster.xlsx", compression=zipfile.ZIP_DE
 
 def refused_roster(db, path, *words, **kw):
     before = state(db)
-    with pytest.raises(roster.RosterError) as exc:
+    with pytest.raises(roster_files.RosterError) as exc:
         roster.import_roster(db, path, **kw, actor="admin")
     msg = str(exc.value)
     for w in words:
@@ -305,12 +305,12 @@ def test_roster_zip_bomb_ratio(db, tmp_path):
 
 
 def test_roster_zip_bomb_entries(db, tmp_path):
-    extra = [(f"x/{i}", b"") for i in range(roster.XLSX_LIMITS.max_entries + 1)]
+    extra = [(f"x/{i}", b"") for i in range(roster_files.XLSX_LIMITS.max_entries + 1)]
     refused_roster(db, xlsx_plus(tmp_path, extra), "roster.xlsx", "文件过多")
 
 
 def test_roster_zip_bomb_total(db, tmp_path, monkeypatch):
-    monkeypatch.setattr(roster, "XLSX_LIMITS", dataclasses.replace(roster.XLSX_LIMITS, max_total=1024 * 1024))
+    monkeypatch.setattr(roster_files, "XLSX_LIMITS", dataclasses.replace(roster_files.XLSX_LIMITS, max_total=1024 * 1024))
     z = xlsx_plus(tmp_path, [("xl/media/big.bin", os.urandom(1024 * 1024))], compression=zipfile.ZIP_STORED)
     refused_roster(db, z, "roster.xlsx", "总大小")
 
@@ -335,7 +335,7 @@ def test_truncated_and_renamed_xlsx(db, tmp_path):
 
 
 def test_roster_file_size_cap(db, tmp_path, monkeypatch):
-    monkeypatch.setattr(roster, "MAX_FILE_BYTES", 500)
+    monkeypatch.setattr(roster_files, "MAX_FILE_BYTES", 500)
     big = write_csv(tmp_path / "big.csv", good_rows() * 3)
     refused_roster(db, big, "big.csv", "过大")
     small = tmp_path / "small.csv"
@@ -405,7 +405,7 @@ def test_usage_formula_cells_are_refused(db, tmp_path):
     u = tmp_path / "u.csv"
     with u.open("w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(roster.USAGE_COLUMNS)
+        w.writerow(roster_rows.USAGE_COLUMNS)
         w.writerow(["U001", "2026", "普通门诊统筹", "", "1", "10.00", "=1+1", "1"])
     res = roster.import_roster(db, f, usage_path=u, actor="admin")
     assert res.inserted == 1 and res.usage_rejected == 1

@@ -7,12 +7,12 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from desktop_app.services import ledger
+from desktop_app.services import days, ledger, ledger_types
 from desktop_app.store import models as m
 
 TODAY = date(2026, 11, 23)
-V = ledger.VisitInput
-I = ledger.ItemInput  # noqa: E741
+V = ledger_types.VisitInput
+I = ledger_types.ItemInput  # noqa: E741
 
 
 def resident(db):
@@ -96,7 +96,7 @@ def test_request_token_settles_once(db):
     a = ledger.settle(db, visit(p.psn_no), operator="clerk", token="click-1", today=TODAY)
     b = ledger.settle(db, visit(p.psn_no), operator="clerk", token="click-1", today=TODAY)  # a retry
     assert b.replayed and b.setl_no == a.setl_no and b.result == a.result
-    with pytest.raises(ledger.LedgerError) as exc:  # the same token for other lines is another request (#12.8)
+    with pytest.raises(ledger_types.LedgerError) as exc:  # the same token for other lines is another request (#12.8)
         ledger.settle(db, visit(p.psn_no, price="999.00"), operator="clerk", token="click-1", today=TODAY)
     assert exc.value.code == "token_reused"
     with db.read() as s:
@@ -104,9 +104,9 @@ def test_request_token_settles_once(db):
     r1 = ledger.reverse(db, a.setl_no, reason="重复", operator="clerk", token="rv-1", today=TODAY)
     r2 = ledger.reverse(db, a.setl_no, reason="重复", operator="clerk", token="rv-1", today=TODAY)
     assert r2.replayed and r2.setl_no == r1.setl_no
-    with pytest.raises(ledger.LedgerError, match="已被冲正"):
+    with pytest.raises(ledger_types.LedgerError, match="已被冲正"):
         ledger.reverse(db, a.setl_no, reason="再来", operator="clerk", token="rv-2", today=TODAY)
-    with pytest.raises(ledger.LedgerError, match="本身是冲正记录"):
+    with pytest.raises(ledger_types.LedgerError, match="本身是冲正记录"):
         ledger.reverse(db, r1.setl_no, reason="x", operator="clerk", today=TODAY)
 
 
@@ -116,7 +116,7 @@ def test_personal_account_is_debited_and_credited_back(db):
                       .limit(1)).scalar_one()
     bal = p.acct_balance
     # an employee general-outpatient claim stops on the open parameters (晋政办发〔2021〕103号)
-    with pytest.raises(ledger.LedgerError) as exc:
+    with pytest.raises(ledger_types.LedgerError) as exc:
         ledger.settle(db, visit(p.psn_no), operator="clerk", today=TODAY)
     assert exc.value.code == "policy_parameter_missing"
     # an assisted-reproduction claim at an approved institution computes and uses the account
@@ -140,16 +140,16 @@ def test_day_close_freezes_the_day(db):
     a = ledger.settle(db, visit(p.psn_no), operator="clerk", today=TODAY)
     b = ledger.settle(db, visit(p.psn_no, "50.00"), operator="clerk", today=TODAY)
     ledger.reverse(db, b.setl_no, reason="录入错误", operator="clerk", today=TODAY)
-    dc = ledger.day_close(db, operator="clerk", day=TODAY)
+    dc = days.day_close(db, operator="clerk", day=TODAY)
     assert dc.count == 3 and dc.totals["settlements"] == 2 and dc.totals["reversals"] == 1
     assert dc.totals["totals"]["medfee_sumamt"] == "100.00"
     assert dc.totals["reversal_list"][0]["reason"] == "录入错误"
-    with pytest.raises(ledger.LedgerError, match="已日结"):
+    with pytest.raises(ledger_types.LedgerError, match="已日结"):
         ledger.settle(db, visit(p.psn_no), operator="clerk", today=TODAY)
-    with pytest.raises(ledger.LedgerError, match="已经日结"):
-        ledger.day_close(db, operator="clerk", day=TODAY)
+    with pytest.raises(ledger_types.LedgerError, match="已经日结"):
+        days.day_close(db, operator="clerk", day=TODAY)
     nxt = date(2026, 11, 24)
-    with pytest.raises(ledger.LedgerError) as exc:
+    with pytest.raises(ledger_types.LedgerError) as exc:
         ledger.reverse(db, a.setl_no, reason="次日退费", operator="clerk", today=nxt)
     assert exc.value.code == "supervisor_required"
     rv = ledger.reverse(db, a.setl_no, reason="次日退费", operator="admin", today=nxt)
@@ -158,18 +158,18 @@ def test_day_close_freezes_the_day(db):
 
 def test_refusals_name_the_problem(db):
     p = resident(db)
-    with pytest.raises(ledger.LedgerError) as exc:
+    with pytest.raises(ledger_types.LedgerError) as exc:
         ledger.settle(db, V("NOBODY", TODAY, "general_outpatient", [I("110200005", "1")]), operator="clerk")
     assert exc.value.field == "psn_no"
-    with pytest.raises(ledger.LedgerError) as exc:
+    with pytest.raises(ledger_types.LedgerError) as exc:
         ledger.settle(db, V(p.psn_no, TODAY, "general_outpatient", [I("NOPE", "1")]), operator="clerk")
     assert exc.value.field == "items[0].code"
-    with pytest.raises(ledger.LedgerError) as exc:
+    with pytest.raises(ledger_types.LedgerError) as exc:
         ledger.settle(db, V(p.psn_no, TODAY, "general_outpatient", [I("110200005", "-1")]), operator="clerk")
     assert exc.value.field == "items[0].qty" and exc.value.code == "invalid_input"
-    with pytest.raises(ledger.LedgerError, match="操作员"):
+    with pytest.raises(ledger_types.LedgerError, match="操作员"):
         ledger.settle(db, visit(p.psn_no), operator="ghost")
-    with pytest.raises(ledger.LedgerError, match="原因"):
+    with pytest.raises(ledger_types.LedgerError, match="原因"):
         ledger.reverse(db, "X", reason=" ", operator="clerk")
     with db.read() as s:
         assert s.execute(select(func.count()).select_from(m.Settlement)).scalar_one() == 0
@@ -194,20 +194,21 @@ def test_diagnosis_units_and_county_go_into_the_receipt_snapshot(db):
     from datetime import date as _date
 
     from desktop_app.services import ledger as L
+    from desktop_app.services import ledger_types
     from desktop_app.store import models as M
 
     with db.read() as s:
         p = s.execute(select(M.Person).where(M.Person.admdvs == "141102", M.Person.insutype == "390")
                       .order_by(M.Person.psn_no)).scalars().first()
-    visit = L.VisitInput(p.psn_no, _date(2026, 11, 23), "general_outpatient",
-                         [L.ItemInput("XJ01CAA040A001", "1"), L.ItemInput("110200005", "1")],
+    visit = ledger_types.VisitInput(p.psn_no, _date(2026, 11, 23), "general_outpatient",
+                         [ledger_types.ItemInput("XJ01CAA040A001", "1"), ledger_types.ItemInput("110200005", "1")],
                          diagnosis="  j06.900   急性上呼吸道感染 ")
     rec = L.settle(db, visit, operator="clerk", today=_date(2026, 11, 23))
     assert rec.receipt["diagnosis"] == "J06.900 急性上呼吸道感染"
     assert rec.receipt["item_units"]["XJ01CAA040A001"] == {"spec": "", "unit": "盒"}
     assert rec.receipt["region"] == "离石区"
     visit.diagnosis = "急性上呼吸道感染"  # no code
-    with pytest.raises(L.LedgerError) as e:
+    with pytest.raises(ledger_types.LedgerError) as e:
         L.presettle(db, visit)
     assert e.value.field == "diagnosis" and "ICD-10" in e.value.message
     visit.diagnosis = None

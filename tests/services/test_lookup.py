@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from desktop_app.services import ledger, lookup
+from desktop_app.services import ledger, ledger_types, lookup
 from desktop_app.store import models as m
 
 TODAY = date(2026, 11, 23)
@@ -72,8 +72,8 @@ def test_summary_usage_is_snapshot_plus_local_after_as_of(db):
     go = before["general_outpatient"]
     assert go.annual_cap == Decimal("300.00") and go.basis == "晋医保发〔2023〕16号 一"
     base = go.fund_paid
-    rec = ledger.settle(db, ledger.VisitInput(p.psn_no, TODAY, "general_outpatient",
-                                              [ledger.ItemInput("110200005", "1")]), operator="clerk", today=TODAY)
+    rec = ledger.settle(db, ledger_types.VisitInput(p.psn_no, TODAY, "general_outpatient",
+                                              [ledger_types.ItemInput("110200005", "1")]), operator="clerk", today=TODAY)
     after = {b.benefit: b for b in lookup.summary(db, p.psn_no, on=TODAY).benefits}["general_outpatient"]
     assert after.fund_paid == base + Decimal(rec.result["hifp_pay"])
     assert after.annual_remaining == Decimal("300.00") - after.fund_paid

@@ -9,11 +9,11 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
-from desktop_app.services import roster
+from desktop_app.services import roster, roster_files, roster_rows
 from desktop_app.services.demo import _id_number
 from desktop_app.store import models as m
 
-HEADER = list(roster.PERSON_COLUMNS)
+HEADER = list(roster_rows.PERSON_COLUMNS)
 
 
 def valid_id(birth=date(1980, 5, 17), male=True, seed=1):
@@ -105,7 +105,7 @@ def test_xlsx_number_id_is_refused_and_usage_sheet_imported(empty_db, tmp_path):
     r[1] = int(numeric[:17]) * 10  # the way Excel keeps a long number (digits lost)
     ws.append(r)
     u = wb.create_sheet("待遇累计")
-    u.append(list(roster.USAGE_COLUMNS))
+    u.append(list(roster_rows.USAGE_COLUMNS))
     u.append(["Q001", 2026, "普通门诊统筹", "", 1, 120.5, "", ""])
     u.append(["Q001", 2026, "普通门诊", "", 2, "30.00", "", ""])
     u.append(["Q002", 2026, "普通门诊统筹", "", 1, "10.00", "", ""])   # person rejected → row rejected
@@ -122,14 +122,14 @@ def test_xlsx_number_id_is_refused_and_usage_sheet_imported(empty_db, tmp_path):
 
 
 def test_reimport_updates_persons_and_never_touches_settlements(db, tmp_path):
-    from desktop_app.services import ledger
+    from desktop_app.services import ledger, ledger_types
 
     with db.read() as s:
         p = s.execute(select(m.Person).where(m.Person.insutype == "390", m.Person.admdvs == "141102")
                       .limit(1)).scalar_one()
         idn, psn, birth, gender = p.id_no, p.psn_no, p.birth_date, p.gender
-    rec = ledger.settle(db, ledger.VisitInput(psn, date(2026, 11, 23), "general_outpatient",
-                                              [ledger.ItemInput("110200005", "1")]), operator="clerk",
+    rec = ledger.settle(db, ledger_types.VisitInput(psn, date(2026, 11, 23), "general_outpatient",
+                                              [ledger_types.ItemInput("110200005", "1")]), operator="clerk",
                         today=date(2026, 11, 23))
     f = write_csv(tmp_path / "again.csv", [row(psn, idn, name="改名字", gender=gender, birth=birth.isoformat(),
                                                 fd="H14110200031")])
@@ -165,11 +165,11 @@ def test_gbk_csv_is_read_with_a_note(empty_db, tmp_path):
 def test_missing_column_and_unsupported_file(empty_db, tmp_path):
     f = tmp_path / "bad.csv"
     f.write_text("人员编号,姓名\nP1,张三\n", encoding="utf-8")
-    with pytest.raises(roster.RosterError, match="缺少列"):
+    with pytest.raises(roster_files.RosterError, match="缺少列"):
         roster.import_roster(empty_db, f, actor="admin")
     g = tmp_path / "bad.pdf"
     g.write_bytes(b"%PDF")
-    with pytest.raises(roster.RosterError, match="不支持"):
+    with pytest.raises(roster_files.RosterError, match="不支持"):
         roster.import_roster(empty_db, g, actor="admin")
 
 

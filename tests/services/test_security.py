@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from desktop_app.services import accounts, audit, ledger
+from desktop_app.services import accounts, audit, days, ledger, ledger_types
 from desktop_app.store import models as m
 from tests.cli_run import cs, env_for
 
@@ -20,12 +20,12 @@ def busy(db):
     with db.read() as s:
         psn = s.execute(select(m.Person.psn_no).where(m.Person.insutype == "390", m.Person.admdvs == "141102")
                         .order_by(m.Person.psn_no)).scalars().first()
-    v = ledger.VisitInput(psn, TODAY, "general_outpatient", [ledger.ItemInput("110200005", "1"),
-                                                             ledger.ItemInput("XJ01CAA040A001", "2")])
+    v = ledger_types.VisitInput(psn, TODAY, "general_outpatient", [ledger_types.ItemInput("110200005", "1"),
+                                                             ledger_types.ItemInput("XJ01CAA040A001", "2")])
     a = ledger.settle(db, v, operator="clerk", today=TODAY)
     b = ledger.settle(db, v, operator="clerk", today=TODAY)
     ledger.reverse(db, b.setl_no, reason="退费", operator="clerk", today=TODAY)
-    ledger.day_close(db, operator="admin", day=TODAY)
+    days.day_close(db, operator="admin", day=TODAY)
     return a
 
 

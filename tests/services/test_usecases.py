@@ -11,7 +11,16 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from desktop_app.services import accounts, audit, closing, database, ledger, settling
+from desktop_app.services import (
+    accounts,
+    audit,
+    closing,
+    database,
+    days,
+    ledger,
+    ledger_types,
+    settling,
+)
 from desktop_app.store import backup as bk
 from desktop_app.store import models as m
 from desktop_app.store.db import open_db
@@ -21,8 +30,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def today_visit(psn_no):
-    return ledger.VisitInput(psn_no, date.today(), "general_outpatient",
-                             [ledger.ItemInput("XJ01DCA030A001", "2"), ledger.ItemInput("110200005", "1")])
+    return ledger_types.VisitInput(psn_no, date.today(), "general_outpatient",
+                             [ledger_types.ItemInput("XJ01DCA030A001", "2"), ledger_types.ItemInput("110200005", "1")])
 
 
 def count(db, model):
@@ -44,7 +53,7 @@ def test_settle_and_save_receipt_writes_the_pdf_once_per_token(db, tmp_path):
 
 def test_settle_refused_saves_neither_settlement_nor_receipt(db, tmp_path):
     v = today_visit("NOBODY")
-    with pytest.raises(ledger.LedgerError):
+    with pytest.raises(ledger_types.LedgerError):
         settling.settle_and_save_receipt(db, v, token=None, operator="clerk", receipts_dir=tmp_path / "r")
     assert count(db, m.Settlement) == 0 and not (tmp_path / "r").exists()
 
@@ -67,7 +76,7 @@ def test_close_day_makes_the_backup_and_the_day_report(db, tmp_path):
     assert ledger.get(db, rec.setl_no).day_closed
     # a second close is refused before anything is written (its 日结单 are there)
     before = {f: f.stat().st_mtime_ns for f in (out.xlsx, out.pdf)}
-    with pytest.raises(ledger.LedgerError, match="已经日结"):
+    with pytest.raises(ledger_types.LedgerError, match="已经日结"):
         closing.close_day(db, operator="clerk", folder=tmp_path / "reports")
     assert {f: f.stat().st_mtime_ns for f in (out.xlsx, out.pdf)} == before
     assert len(list((db.path.parent / "backups").glob("*.sqlite3"))) == 1
@@ -78,7 +87,7 @@ def test_close_day_again_finishes_a_close_cut_off_before_its_day_report(db, tmp_
     written, the day stayed closed with no 日结单 and 日结 again only said 已经日结过了. Now 日结 again
     writes what is missing (and a backup of the closed day); the close itself is not repeated."""
     ledger.settle(db, today_visit(resident(db).psn_no), operator="clerk")
-    ledger.day_close(db, operator="clerk")  # … and the program died here
+    days.day_close(db, operator="clerk")  # … and the program died here
     folder = tmp_path / "reports"
     (folder).mkdir()
     day = date.today()

@@ -42,11 +42,11 @@ TODAY = date(2026, 11, 23)
 
 
 def visit(psn: str):
-    from desktop_app.services import ledger
+    from desktop_app.services import ledger_types
 
-    return ledger.VisitInput(psn, TODAY, "general_outpatient",
-                             [ledger.ItemInput("X1", "1", price="100.00", kind="service", chrgitm_lv="01"),
-                              ledger.ItemInput("110200005", "1")])
+    return ledger_types.VisitInput(psn, TODAY, "general_outpatient",
+                             [ledger_types.ItemInput("X1", "1", price="100.00", kind="service", chrgitm_lv="01"),
+                              ledger_types.ItemInput("110200005", "1")])
 
 
 def main() -> None:
@@ -195,7 +195,7 @@ def serve() -> None:
     import reportlab.platypus  # noqa: F401
     import stdnum.cn.ric  # noqa: F401
 
-    from desktop_app.services import audit, closing, ledger, packs, reporting, roster  # noqa: F401
+    from desktop_app.services import audit, closing, ledger, ledger_types, packs, reporting, roster  # noqa: F401
     from desktop_app.store import backup, db  # noqa: F401
 
     # children must stay unreaped until waited for (an inherited SIG_IGN would reap them at once)

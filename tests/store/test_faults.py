@@ -52,7 +52,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from desktop_app.services import audit, demo, ledger, packs, roster
+from desktop_app.services import audit, demo, ledger, ledger_types, packs, roster
 from desktop_app.store import models as m
 from desktop_app.store.db import open_db
 from tests.conftest import build_template
@@ -394,10 +394,10 @@ def check_retry(db, psn: str, out: Outcome) -> bool | None:
     return bool(existed)
 
 
-def _visit(psn: str) -> ledger.VisitInput:
-    return ledger.VisitInput(psn, TODAY, "general_outpatient",
-                             [ledger.ItemInput("X1", "1", price="100.00", kind="service", chrgitm_lv="01"),
-                              ledger.ItemInput("110200005", "1")])
+def _visit(psn: str) -> ledger_types.VisitInput:
+    return ledger_types.VisitInput(psn, TODAY, "general_outpatient",
+                             [ledger_types.ItemInput("X1", "1", price="100.00", kind="service", chrgitm_lv="01"),
+                              ledger_types.ItemInput("110200005", "1")])
 
 
 def run_settle(zyg: Zygote, base: Path, work: Path, iterations: int, seed: int = 1234) -> Stats:
@@ -667,7 +667,7 @@ def prepare_close(template: Path, run_dir: Path) -> Path:
         last = rec.setl_no
     before = CLOSE_DAY - timedelta(days=1)
     for i in range(3):
-        v = ledger.VisitInput(psn, before, "general_outpatient", _visit(psn).items)
+        v = ledger_types.VisitInput(psn, before, "general_outpatient", _visit(psn).items)
         ledger.settle(db, v, token=f"before-{i}", operator="clerk", today=before)
     db.dispose()
     con = sqlite3.connect(base)
@@ -786,7 +786,7 @@ def check_close_rerun(db, run_dir: Path, base: dict, landed: bool, stats: Stats)
         out = closing.close_day(db, operator="clerk", folder=folder, day=CLOSE_DAY)
         assert not (landed and reports_done), "the day was closed with its 日结单, yet closing it again did not refuse"
         assert out.backup and bk.check_file(Path(out.backup)) == "ok"
-    except ledger.LedgerError as exc:
+    except ledger_types.LedgerError as exc:
         assert landed and reports_done and exc.code == "already_closed", f"{exc.code}: {exc}"
         bk.backup(db)
     state = close_state(db)
