@@ -18,10 +18,9 @@ COLS = ("medfee_sumamt", "fulamt_ownpay_amt", "inscp_scp_amt", "act_pay_dedc", "
 def day_report_pdf(path: Path, rows: list[Row], clinic_name: str, clinic_code: str, day: date,
                    closed: CloseStamp | None, anchor: str = "") -> Path:
     from reportlab.lib import colors
-    from reportlab.lib.pagesizes import A4, landscape
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
 
     font = register_fonts().regular
     title = ParagraphStyle("t", fontName=font, fontSize=15, leading=20)
@@ -68,9 +67,17 @@ def day_report_pdf(path: Path, rows: list[Row], clinic_name: str, clinic_code: s
     if anchor:
         story.append(Paragraph(f"审计锚点 {anchor}（请随日结单保存；日后用 clinic-settle audit verify --anchor "
                                f"\"{anchor}\" 核对审计记录此后未被改写）", body))
-    path = Path(path)
+    return _build(Path(path), story)
+
+
+def _build(path: Path, story: list) -> Path:
+    """Written whole to a temporary file, then renamed: never a cut-off 日结单."""
+    from reportlab.lib.pagesizes import A4, landscape
+    from reportlab.lib.units import mm
+    from reportlab.platypus import SimpleDocTemplate
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")  # written whole, then renamed: never a cut-off 日结单
+    tmp = path.with_name(path.name + ".tmp")
     doc = SimpleDocTemplate(str(tmp), pagesize=landscape(A4), leftMargin=12 * mm, rightMargin=12 * mm,
                             topMargin=12 * mm, bottomMargin=12 * mm, title="日结单", author="ClinicSettle",
                             invariant=1)
