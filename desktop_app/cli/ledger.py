@@ -198,7 +198,7 @@ def cmd_settle(args, d, op) -> int:
 
     visit = _visit_from_json(args.visit)
     if args.dry_run:
-        r = ledger.presettle(d, visit).result
+        r = ledger.presettle(d, visit, operator=op.login).result
         emit(r, args.json, _presettle_text(r))
         return 0
     rec = ledger.settle(d, visit, token=args.token, operator=op.login)

@@ -336,6 +336,7 @@ class AdminTab(QWidget):
             settings_service.check_limits(values)
         except ValueError as exc:
             self.settings_msg.setText(str(exc))
+            self.settings_msg.setStyleSheet("color: #c00000;")  # a refusal is red, like the other checks
             return
 
         def done(st):

@@ -249,10 +249,10 @@ class ItemsPane(QGroupBox):
         return self.items.locked
 
     def set_locked(self, locked: bool) -> None:
-        """A settled visit is read-only: date, benefit, items, account; the table only scrolls."""
+        """A settled visit is read-only: date, benefit, 诊断, items, account; the table only scrolls."""
         self.items.locked = locked
-        for w in (self.visit_date, self.benefit, self.item_entry, self.qty, self.add_btn, self.remove_btn,
-                  self.use_account):
+        for w in (self.visit_date, self.benefit, self.diagnosis, self.item_entry, self.qty, self.add_btn,
+                  self.remove_btn, self.use_account):
             w.setEnabled(not locked)
         self._enable_benefit_fields()
         self.items_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers if locked

@@ -201,7 +201,8 @@ class SettleTab(QWidget):
             self.split_view.show_split(pv.result)
             self.split_view.say("")
 
-        self.ctx.ops.query(ledger.presettle, self.ctx.db, v, done=done, failed=self.split_view.refused)
+        self.ctx.ops.query(ledger.presettle, self.ctx.db, v, operator=self.ctx.operator.login, done=done,
+                           failed=self.split_view.refused)
 
     # ------------------------------------------------------------------ settle
     def settle(self) -> None:
@@ -241,7 +242,8 @@ class SettleTab(QWidget):
             self._set_busy(False)
             self.split_view.refused(exc)
 
-        self.ctx.ops.query(ledger.presettle, self.ctx.db, v, done=done, failed=failed)
+        self.ctx.ops.query(ledger.presettle, self.ctx.db, v, operator=self.ctx.operator.login, done=done,
+                           failed=failed)
 
     def _confirm_and_settle(self, v: ledger_types.VisitInput, result: dict, need_reason: bool) -> None:
         if not self._confirm(v, result):
