@@ -1,4 +1,5 @@
-"""File and folder choosers in Chinese on every system.
+"""File and folder choosers in Chinese on every system, and the yes/no question of an act that cannot
+be undone.
 
 Qt's own (non-native) dialog is used, with our labels: Qt's shipped zh_CN translation leaves
 "Look in", "Files of type" and the type column ("Folder") in English, and a native dialog
@@ -7,7 +8,7 @@ cannot be driven by a test. The list view shows names only (no untranslated type
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 LABELS = {
     QFileDialog.DialogLabel.LookIn: "查找范围：",
@@ -45,3 +46,16 @@ def choose_file(parent, title: str, name_filter: str, start: str = "") -> str:
     dlg.setLabelText(QFileDialog.DialogLabel.Accept, "打开")
     ok = dlg.exec() == QFileDialog.DialogCode.Accepted
     return dlg.selectedFiles()[0] if ok and dlg.selectedFiles() else ""
+
+
+def confirm(parent, title: str, text: str, *, default_yes: bool) -> bool:
+    """Ask 是/否 (Esc is 否; Enter is the default answer); True for 是. The box is deleted afterwards."""
+    yes, no = QMessageBox.StandardButton.Yes, QMessageBox.StandardButton.No
+    box = QMessageBox(QMessageBox.Icon.Question, title, text, yes | no, parent)
+    box.setDefaultButton(yes if default_yes else no)
+    box.setEscapeButton(no)
+    try:
+        box.exec()
+        return box.standardButton(box.clickedButton()) == yes
+    finally:
+        box.deleteLater()

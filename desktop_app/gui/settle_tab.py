@@ -20,8 +20,9 @@ from decimal import Decimal
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QMessageBox, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
+from desktop_app.gui.dialogs import confirm
 from desktop_app.gui.items_pane import ItemsPane
 from desktop_app.gui.person_pane import PersonPane
 from desktop_app.gui.reason_dialog import ReasonDialog
@@ -282,15 +283,7 @@ class SettleTab(QWidget):
         if v.date != today:
             lines.append(self.tr("就诊日期　{0}（不是今天{1}）").format(
                 v.date, self.tr("；往年就诊，须填写原因") if v.date.year < today.year else ""))
-        box = QMessageBox(QMessageBox.Icon.Question, self.tr("确认结算"), "\n".join(lines),
-                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
-        box.setDefaultButton(QMessageBox.StandardButton.Yes)
-        box.setEscapeButton(QMessageBox.StandardButton.No)
-        try:
-            box.exec()
-            return box.standardButton(box.clickedButton()) == QMessageBox.StandardButton.Yes
-        finally:
-            box.deleteLater()
+        return confirm(self, self.tr("确认结算"), "\n".join(lines), default_yes=True)
 
     def _settled(self, out: settling.Settled) -> None:
         rec = out.record

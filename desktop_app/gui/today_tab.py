@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QMessageBox,
     QPushButton,
     QTableView,
     QVBoxLayout,
@@ -20,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.core.model import BENEFITS
+from desktop_app.gui.dialogs import confirm
 from desktop_app.gui.models import ColumnModel
 from desktop_app.gui.reason_dialog import ReasonDialog
 from desktop_app.services import closing, days, ledger
@@ -237,15 +237,7 @@ class TodayTab(QWidget):
         text = self.tr("日结 {0}：结算 {1} 笔，冲正 {2} 笔\n医疗费 {3} 元　统筹基金 {4} 元　个人账户 {5} 元　现金 {6} 元"
                        "（冲正已抵减）\n\n日结后今天不能再结算或冲正；随即备份并生成日结单。确定日结？").format(
             sm.day, sm.settlements, sm.reversals, t["medfee_sumamt"], t["hifp_pay"], t["acct_pay"], t["psn_cash_pay"])
-        box = QMessageBox(QMessageBox.Icon.Question, self.tr("日结"), text,
-                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
-        box.setDefaultButton(QMessageBox.StandardButton.No)
-        box.setEscapeButton(QMessageBox.StandardButton.No)
-        try:
-            box.exec()
-            return box.standardButton(box.clickedButton()) == QMessageBox.StandardButton.Yes
-        finally:
-            box.deleteLater()
+        return confirm(self, self.tr("日结"), text, default_yes=False)
 
     def _closed(self, out) -> None:
         t = out.record.totals

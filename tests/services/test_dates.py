@@ -12,17 +12,7 @@ from sqlalchemy import func, select
 from desktop_app.errors import Refused
 from desktop_app.services import audit, days, ledger, ledger_types, visit_rules
 from desktop_app.store import models as m
-
-TODAY = date(2026, 11, 23)
-V = ledger_types.VisitInput
-I = ledger_types.ItemInput  # noqa: E741
-
-
-def resident(db):
-    with db.read() as s:
-        return s.execute(select(m.Person).where(m.Person.insutype == "390", m.Person.admdvs == "141102",
-                                                m.Person.category == "resident").order_by(m.Person.psn_no)
-                         .limit(1)).scalar_one()
+from tests.services.test_ledger import TODAY, I, V, resident
 
 
 def visit(psn, day=TODAY, price="100.00", qty="1", reason=""):
