@@ -9,6 +9,7 @@ database code nor SQLAlchemy nor Qt (a test checks), and no other command's argu
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from importlib import import_module
 
@@ -55,10 +56,33 @@ def command_in(argv: list[str]) -> str | None:
     return next((a for a in argv if not a.startswith("-")), None)
 
 
+_ARGPARSE_ZH = (  # argparse's own messages, as a clerk should read them (exit 2 as before)
+    (re.compile(r"the following arguments are required: (.*)"), "缺少必填参数：{0}"),
+    (re.compile(r"argument (\S+): invalid choice: '([^']*)' \(choose from (.*)\)"), "参数 {0} 的值“{1}”无效，可选：{2}"),
+    (re.compile(r"invalid choice: '([^']*)' \(choose from (.*)\)"), "无效的命令“{0}”，可选：{1}"),
+    (re.compile(r"unrecognized arguments: (.*)"), "无法识别的参数：{0}"),
+    (re.compile(r"argument (\S+): expected one argument"), "参数 {0} 后面缺少取值"),
+    (re.compile(r"argument (\S+): invalid (\w+) value: '([^']*)'"), "参数 {0} 的值“{2}”不是有效的数字"),
+)
+
+
+class ChineseArgumentParser(argparse.ArgumentParser):
+    """argparse with its error messages in Chinese (usage line kept; exit code 2 as documented)."""
+
+    def error(self, message: str):
+        for pattern, zh in _ARGPARSE_ZH:
+            mo = pattern.fullmatch(message)
+            if mo:
+                message = zh.format(*mo.groups())
+                break
+        self.print_usage(sys.stderr)
+        self.exit(2, f"错误：{message.replace('参数 命令 的值', '命令')}（{self.prog} --help 查看用法）\n")
+
+
 def build_parser(only: str | None = ALL) -> argparse.ArgumentParser:
     """The whole parser; with `only`, just that command's arguments are declared (the others are
     listed, with their help, but not built). The default command opens the window."""
-    p = argparse.ArgumentParser(
+    p = ChineseArgumentParser(
         prog="clinic-settle",
         description="乡镇医保结算台 ClinicSettle：医保结算、试算与政策包工具。",
     )

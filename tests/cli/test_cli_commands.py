@@ -77,3 +77,12 @@ def test_readme_exit_code_table_is_the_one_in_errors():
     rows = re.findall(r"^\| (\d+) \| (.+?) \|$", text[head:].split("\n\n", 1)[0], flags=re.MULTILINE)
     assert {int(code): meaning for code, meaning in rows} == EXIT_CODES
     assert [int(code) for code, _ in rows] == list(EXIT_CODES)
+
+
+def test_argument_errors_are_chinese_and_exit_2():
+    """The cold CLI try: `reverse X` without --reason said `the following arguments are required`."""
+    for args, words in ((("reverse", "X"), ("缺少必填参数", "--reason")), (("settel",), ("命令“settel”无效",)),
+                        (("export", "--from", "2026-01-01"), ("缺少必填参数", "--to"))):
+        r = _run(*args)
+        assert r.returncode == 2 and all(w in r.stderr for w in words), (args, r.stderr)
+        assert "the following" not in r.stderr and "invalid choice" not in r.stderr
