@@ -269,7 +269,10 @@ def cmd_receipt(args, d, op) -> int:
 
     with refusing(ledger_types.LedgerError, field="setl_no", code="not_found"):
         rec = ledger.get(d, args.setl_no)
-    out = Path(args.out or f"{rec.setl_no}_{args.format}.pdf")
+    from desktop_app.services.database import data_dir
+
+    # like the window: receipts/ beside the database unless --out says otherwise
+    out = Path(args.out or data_dir(d) / "receipts" / f"{rec.setl_no}_{args.format}.pdf")
     at = None if args.as_issued else datetime.now().strftime("%Y-%m-%d %H:%M:%S")  # a reprint says 补打 and when
     fonts = register_fonts(load(d).get("font_path") or None)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -291,21 +294,24 @@ def _month(value: str | None) -> tuple[int, int]:
 @signed_in()
 def cmd_report(args, d, op) -> int:
     from desktop_app.services import reporting
+    from desktop_app.services.database import reports_dir
+
+    folder = reports_dir(d)  # like 日结: reports/ beside the database unless --out says otherwise
 
     if args.kind == "day":
         day = _day(args.date, "--date")
-        out = Path(args.out or f"日结单_{day:%Y%m%d}.{(args.pdf and 'pdf') or 'xlsx'}")
+        out = Path(args.out or folder / f"日结单_{day:%Y%m%d}.{(args.pdf and 'pdf') or 'xlsx'}")
         if args.pdf:
             reporting.day_report_pdf(d, day, out)
         else:
             reporting.day_report_xlsx(d, day, out)
     elif args.kind == "month":
         y, mo = _month(args.month)
-        out = Path(args.out or f"月报_{y}{mo:02d}.xlsx")
+        out = Path(args.out or folder / f"月报_{y}{mo:02d}.xlsx")
         reporting.month_report_xlsx(d, y, mo, out)
     else:
         start, end = _day(args.date_from, "--from"), _day(args.date_to, "--to")
-        out = Path(args.out or f"结算明细_{start:%Y%m%d}_{end:%Y%m%d}.xlsx")
+        out = Path(args.out or folder / f"结算明细_{start:%Y%m%d}_{end:%Y%m%d}.xlsx")
         reporting.detail_xlsx(d, start, end, out)
     emit({"file": str(out)}, args.json, f"已生成报表：{out}")
     return 0
@@ -367,7 +373,7 @@ def _day_close_arguments(p) -> None:
 def _receipt_arguments(p) -> None:
     p.add_argument("setl_no")
     p.add_argument("--format", choices=("A5", "80mm"), default="A5")
-    p.add_argument("--out", help="PDF 文件（默认：<结算单号>_<格式>.pdf）")
+    p.add_argument("--out", help="PDF 文件（默认：数据库旁 receipts/<结算单号>_<格式>.pdf）")
     p.add_argument("--as-issued", action="store_true",
                    help="原样生成结算时开具的结算单（逐字节相同，不标“补打”）；默认生成标明补打时间的补打件")
     common_options(p)
@@ -381,7 +387,7 @@ def _report_arguments(p) -> None:
     p.add_argument("--from", dest="date_from", help="detail：开始日期")
     p.add_argument("--to", dest="date_to", help="detail：结束日期")
     p.add_argument("--pdf", action="store_true", help="day：输出 PDF 而不是 xlsx")
-    p.add_argument("--out")
+    p.add_argument("--out", help="文件（默认：数据库旁的 reports/）")
     common_options(p)
     p.set_defaults(func=cmd_report)
 

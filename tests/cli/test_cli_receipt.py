@@ -40,3 +40,25 @@ def test_receipt_is_a_marked_reprint_unless_as_issued(demo_db, tmp_path):  # noq
                                "items": [{"code": "110200005", "qty": "1"}]}, ensure_ascii=False), encoding="utf-8")
     code, out, err = cs("settle", str(bad), "--db", str(demo_db), "--json", "--dry-run")
     assert code == 2 and "diagnosis" in out + err
+
+
+def test_receipt_and_reports_go_beside_the_database_by_default(demo_db, tmp_path):  # noqa: F811
+    """The cold CLI try: without --out they landed in whatever folder the command ran from."""
+    import sqlite3
+    from pathlib import Path
+
+    con = sqlite3.connect(demo_db)
+    psn = con.execute("SELECT psn_no FROM person WHERE admdvs='141102' AND insutype='390' ORDER BY psn_no").fetchone()[0]
+    con.close()
+    visit = tmp_path / "v.json"
+    visit.write_text(json.dumps({"psn_no": psn, "benefit": "general_outpatient",
+                                 "items": [{"code": "110200005", "qty": "1"}]}), encoding="utf-8")
+    code, out, err = cs("settle", str(visit), "--db", str(demo_db), "--json")
+    assert code == 0, err
+    setl_no = json.loads(out)["setl_no"]
+    code, out, err = cs("receipt", setl_no, "--db", str(demo_db), "--json")
+    assert code == 0, err
+    assert Path(json.loads(out)["pdf"]) == Path(demo_db).parent / "receipts" / f"{setl_no}_A5.pdf"
+    code, out, err = cs("report", "month", "--db", str(demo_db), "--json")
+    assert code == 0, err
+    assert Path(json.loads(out)["file"]).parent == Path(demo_db).parent / "reports"
