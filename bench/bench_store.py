@@ -164,9 +164,9 @@ def measure(path: Path, n_queries: int) -> None:
         res = set(s.execute(select(m.Person.psn_no).where(m.Person.psn_no.in_(heavy), m.Person.insutype == "390",
                                                           m.Person.admdvs == "141102")).scalars())
     targets = [p for p in heavy if p in res][:300]
-    hist = [len(ledger.presettle(db, _visit(targets[0])).claim["history"])]
+    hist = [len(ledger.presettle(db, _visit(targets[0]), operator="clerk").claim["history"])]
     visits = [_visit(p) for p in targets]
-    print(f"pre-settle with history: {ms(timed(lambda v: ledger.presettle(db, v), visits))}"
+    print(f"pre-settle with history: {ms(timed(lambda v: ledger.presettle(db, v, operator='clerk'), visits))}"
           f" (history entries of the first: {hist[0]})")
     print("settle (durable commit): " + ms(timed(lambda v: ledger.settle(db, v, operator='clerk', today=TODAY), visits)))
     db.dispose()

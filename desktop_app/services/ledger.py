@@ -40,22 +40,21 @@ from desktop_app.store import models as m
 from desktop_app.store.db import Database
 
 
-def presettle(db: Database, visit: VisitInput, *, today: date | None = None, operator: str | None = None) -> Preview:
-    """预结算: the full split with reasons; writes nothing. A visit after today is refused. With `operator`
-    (the window, `settle --dry-run`) whatever would stop this operator's settlement is said now, not after
-    the confirmation: an earlier-year visit without a supervisor and a reason, a day already closed."""
+def presettle(db: Database, visit: VisitInput, *, operator: str, today: date | None = None) -> Preview:
+    """预结算: the full split with reasons; writes nothing. A visit after today is refused, and whatever would
+    stop this operator's settlement is said now, not after the confirmation: an earlier-year visit without a
+    supervisor (who gives the reason at F9), a day already closed."""
     today = today or date.today()
     visit = check_visit(visit)
     check_visit_date(visit.date, today=today)
     check_diagnosis(visit.diagnosis)  # a bad 诊断 is said at F5, not only at F9
     with db.read() as s:
-        if operator is not None:
-            role = active_operator(s, operator).role
-            if role != "supervisor":  # (a supervisor gives the reason of an earlier-year visit at F9)
-                check_visit_date(visit.date, today=today, role=role)
-            if is_closed(s, today):
-                raise LedgerError(f"{today} 已日结，今天不能再结算（请勿收费）：请在下一个营业日结算；"
-                                  "日结误点且今天还没有结算时，管理员可以撤销日结。", code="day_closed")
+        role = active_operator(s, operator).role
+        if role != "supervisor":  # (a supervisor gives the reason of an earlier-year visit at F9)
+            check_visit_date(visit.date, today=today, role=role)
+        if is_closed(s, today):
+            raise LedgerError(f"{today} 已日结，今天不能再结算（请勿收费）：请在下一个营业日结算；"
+                              "日结误点且今天还没有结算时，管理员可以撤销日结。", code="day_closed")
         _person, claim, result = compute(s, db, visit)
     return Preview(result, claim)
 

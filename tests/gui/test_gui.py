@@ -61,7 +61,7 @@ def test_presettle_settle_once_reverse_and_close_day(qtbot, window, db):
     assert len(tab.items.lines) == 3 and tab.total_label.text() == "合计：69.10 元"
     qtbot.keyClick(tab, Qt.Key.Key_F5)
     qtbot.waitUntil(lambda: tab.preview_result is not None, timeout=10000)
-    expect = ledger.presettle(db, tab.visit_input()).result
+    expect = ledger.presettle(db, tab.visit_input(), operator="clerk").result
     shown = {tab.split.item(r, 0).text().split("（")[0]: tab.split.item(r, 1).text() for r in range(tab.split.rowCount())}
     assert shown["医疗费总额"] == expect["medfee_sumamt"] == "69.10"
     assert shown["统筹基金支付"] == expect["hifp_pay"] and shown["个人现金支付"] == expect["psn_cash_pay"]

@@ -60,13 +60,13 @@ def sqlite_count(table):
 
 def test_the_running_program_notices_too(db):
     psn = residents(db, 1)[0]
-    ledger.presettle(db, visit(psn))  # the policy is now cached in this process
+    ledger.presettle(db, visit(psn), operator="clerk")  # the policy is now cached in this process
     raise_ratio(db)
     with pytest.raises(ledger_types.LedgerError) as exc:
         ledger.settle(db, visit(psn), operator="clerk", today=DAY1)
     assert exc.value.code == "pack_tampered"
     with pytest.raises(ledger_types.LedgerError):
-        ledger.presettle(db, visit(psn))
+        ledger.presettle(db, visit(psn), operator="clerk")
     assert "pack_changed" in kinds(audit.verify(db, actor="admin"))
 
 

@@ -30,7 +30,7 @@ def test_a_visit_after_today_is_refused_by_presettle_and_settle(db):
     p = resident(db)
     tomorrow = TODAY + timedelta(days=1)
     with pytest.raises(ledger_types.LedgerError) as exc:
-        ledger.presettle(db, visit(p.psn_no, tomorrow), today=TODAY)
+        ledger.presettle(db, visit(p.psn_no, tomorrow), operator="clerk", today=TODAY)
     assert exc.value.field == "visit_date" and "就诊日期" in exc.value.message and "晚于今天" in exc.value.message
     for login in ("clerk", "admin"):
         with pytest.raises(ledger_types.LedgerError) as exc:
@@ -178,7 +178,7 @@ def test_quantity_and_line_amount_have_maxima_from_the_settings(db):
 
     p = resident(db)
     with pytest.raises(ledger_types.LedgerError) as exc:
-        ledger.presettle(db, visit(p.psn_no, qty="1000", price="1.00"), today=TODAY)
+        ledger.presettle(db, visit(p.psn_no, qty="1000", price="1.00"), operator="clerk", today=TODAY)
     assert exc.value.field == "items[0].qty" and "数量" in exc.value.message and "999" in exc.value.message
     with pytest.raises(ledger_types.LedgerError) as exc:
         ledger.settle(db, visit(p.psn_no, qty="2", price="50000.00"), operator="clerk", today=TODAY)
@@ -186,7 +186,7 @@ def test_quantity_and_line_amount_have_maxima_from_the_settings(db):
     assert count(db) == 0
     ledger.settle(db, visit(p.psn_no, qty="999", price="100.00"), operator="clerk", today=TODAY)
     settings.save(db, {"max_qty": "2000", "max_line_amount": "200000.00"}, actor="admin")
-    ledger.presettle(db, visit(p.psn_no, qty="1500", price="100.00"), today=TODAY)
+    ledger.presettle(db, visit(p.psn_no, qty="1500", price="100.00"), operator="clerk", today=TODAY)
     with pytest.raises(Refused, match="数量上限"):
         settings.save(db, {"max_qty": "abc"}, actor="admin")
     with pytest.raises(Refused, match="单行金额上限"):

@@ -209,7 +209,7 @@ def test_diagnosis_units_and_county_go_into_the_receipt_snapshot(db):
     assert rec.receipt["region"] == "离石区"
     visit.diagnosis = "急性上呼吸道感染"  # no code
     with pytest.raises(ledger_types.LedgerError) as e:
-        L.presettle(db, visit)
+        L.presettle(db, visit, operator="clerk")
     assert e.value.field == "diagnosis" and "ICD-10" in e.value.message
     visit.diagnosis = None
     assert L.settle(db, visit, operator="clerk", today=_date(2026, 11, 23)).receipt["diagnosis"] == ""
