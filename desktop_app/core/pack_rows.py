@@ -99,6 +99,17 @@ def _row_cite(rec: dict, fname: str, line: int, problems: list[Problem]) -> bool
     return True
 
 
+def _row_checked(bad: list[str], rec: dict, fname: str, line: int, problems: list[Problem]):
+    """Report the row's problems (`bad`, then its dates and its citation, in that order); the row's
+    (start, end) when it has none, else None."""
+    for b in bad:
+        problems.append(Problem(fname, line, b))
+    dates = _row_dates(rec, fname, line, problems)
+    if bad or dates is None or not _row_cite(rec, fname, line, problems):
+        return None
+    return dates
+
+
 def load_item_row(pack: Pack, rec: dict, fname: str, line: int, problems: list[Problem]) -> None:
     bad = []
     if not rec["code"]:
@@ -128,10 +139,8 @@ def load_item_row(pack: Pack, rec: dict, fname: str, line: int, problems: list[P
             bad.append(f"次数限制 max_count“{rec['max_count']}”不是正整数")
     if max_count is not None and not rec["count_scope"]:
         bad.append("有 max_count 时须写 count_scope（person/year）")
-    for b in bad:
-        problems.append(Problem(fname, line, b))
-    dates = _row_dates(rec, fname, line, problems)
-    if bad or dates is None or not _row_cite(rec, fname, line, problems):
+    dates = _row_checked(bad, rec, fname, line, problems)
+    if dates is None:
         return
     pack.items.append(CatalogueItem(
         code=rec["code"], name=rec["name"], benefit=rec["benefit"], kind=rec["kind"],
@@ -157,10 +166,8 @@ def load_institution_row(pack: Pack, rec: dict, fname: str, line: int, problems:
             bad.append(f"收费价格类别 price_class“{rec['price_class']}”须为 1/2/3")
     if rec["art_approved"] not in ("", "true", "false"):
         bad.append("art_approved 须为 true/false")
-    for b in bad:
-        problems.append(Problem(fname, line, b))
-    dates = _row_dates(rec, fname, line, problems)
-    if bad or dates is None or not _row_cite(rec, fname, line, problems):
+    dates = _row_checked(bad, rec, fname, line, problems)
+    if dates is None:
         return
     pack.institutions.append(InstitutionRow(
         code=rec["code"], name=rec["name"], admdvs=rec["admdvs"], level=rec["level"], price_class=pc,
