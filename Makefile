@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean venv screenshots dist
+.PHONY: run test lint bench clean venv screenshots dist mutate
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -33,6 +33,11 @@ clean:
 
 dist: $(STAMP)
 	$(BIN)/python installer/build.py --out dist
+
+# Mutation run over core/services/reports/gui (hours on 2 cores; not part of CI): docs/mutation-run.md
+MODULES ?= core services reports gui
+mutate: $(STAMP)
+	$(BIN)/python tools/mutate.py $(MODULES)
 
 screenshots: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python scripts/screenshots.py

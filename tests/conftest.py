@@ -33,7 +33,9 @@ def pytest_unconfigure(config):
     code pytest decided."""
     import sys
 
-    if _EXIT["status"] is not None and not hasattr(config, "workerinput"):
+    # Under a mutation run (mutmut calls pytest.main in its own process) the caller must get control back.
+    in_process = "mutmut" in sys.modules
+    if _EXIT["status"] is not None and not hasattr(config, "workerinput") and not in_process:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(_EXIT["status"])

@@ -26,15 +26,6 @@ def test_qt_printer_output_has_the_figures(qapp, settled, tmp_path, fmt):  # noq
     assert p.name in txt and rec.result["medfee_sumamt"] in txt and rec.setl_no in txt
 
 
-def test_preview_dialog_builds(qapp, qtbot, settled):  # noqa: F811
-    from desktop_app.reports.qtprint import preview_dialog
-
-    _db, _p, rec = settled
-    dlg = preview_dialog(layout(ReceiptData.from_record(rec), "A5"))
-    qtbot.addWidget(dlg)
-    assert dlg.windowTitle() == "结算单预览"
-
-
 def test_preview_keeps_its_printer_and_paints_the_receipt(qapp, qtbot, settled):  # noqa: F811
     """QPrintPreviewDialog does not own its QPrinter: the one it was built on must live as long as the dialog
     (a printer nobody referenced was freed at once and F10 crashed in libQt6Gui)."""

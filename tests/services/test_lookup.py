@@ -60,7 +60,12 @@ def test_by_name_prefix_substring_and_pinyin(db):
 
 
 def test_results_are_limited_to_50(db):
-    assert len(lookup.search(db, "1")) <= 50
+    """More than 50 persons match "1" (ID digits); the list shows the first 50, in a stable order."""
+    everyone = lookup.search(db, "1", limit=10_000)
+    assert len(everyone) > 50
+    shown = lookup.search(db, "1")
+    assert len(shown) == lookup.LIMIT == 50
+    assert [h.psn_no for h in shown] == [h.psn_no for h in everyone[:50]]
 
 
 def test_summary_usage_is_snapshot_plus_local_after_as_of(db):
