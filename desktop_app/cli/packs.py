@@ -15,9 +15,10 @@ from datetime import date
 from pathlib import Path
 
 from desktop_app.cli.common import common_options, emit, refusing, signed_in
+from desktop_app.core.coverage import coverage
 from desktop_app.core.model import BENEFITS, INSUTYPES
 from desktop_app.core.pack_files import load_pack, pack_dirs, shipped_packs_dir
-from desktop_app.core.policy import FAR_FUTURE, PackInvalid, PolicySet, coverage
+from desktop_app.core.policy import FAR_FUTURE, PackInvalid, PolicySet
 
 
 # ---------------------------------------------------------------------------
