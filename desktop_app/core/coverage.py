@@ -12,6 +12,7 @@ import itertools
 from dataclasses import dataclass
 from datetime import date
 
+from desktop_app.core.model import KINDS, LEVELS
 from desktop_app.core.policy import FAR_FUTURE, KEY_LABELS, Pack, PolicySet
 
 # What an open (另行制定) parameter does at settlement time, for `packs check`.
@@ -20,6 +21,11 @@ OPEN_EFFECT: dict[str, str] = {
     "family_doctor_fee_share": "明细含家庭医生签约服务费项目时报 policy_parameter_missing",
 }
 OPEN_EFFECT_DEFAULT = "结算时报 policy_parameter_missing"
+
+# Parameters that decide whether the fund may pay at all, or for which lines: listed per range.
+SCOPE_KEYS = ("settle_range_counties", "coverage_year_by_payment", "waiting_days", "requires_registration",
+              "requires_designation", "designation_levels", "requires_art_approval", "catalogue_only",
+              "covered_kinds", "service_fee_categories")
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +39,7 @@ class CoverageRow:
     end: date
     cite: str
     open_params: tuple[str, ...]
+    rules: tuple[str, ...] = ()  # the scope rules in force in the range (SCOPE_KEYS, catalogue limits)
 
 
 def coverage(policy: PolicySet, pack: Pack) -> list[CoverageRow]:
@@ -66,6 +73,45 @@ def coverage(policy: PolicySet, pack: Pack) -> list[CoverageRow]:
                     if qs.get("benefit", benefit) == benefit and qs.get("insutype", insutype) == insutype:
                         effect = OPEN_EFFECT.get(q.key, OPEN_EFFECT_DEFAULT)
                         opens.append(f"{KEY_LABELS[q.key]}（{q.key}，{q.cite}）：{effect}")
+            rules = _rules(chain, all_params, benefit, insutype, disease, a, b)
             rows.append(CoverageRow(pack.admdvs, pack.id, benefit, insutype, disease, a, b, cite,
-                                    tuple(dict.fromkeys(opens))))
+                                    tuple(dict.fromkeys(opens)), rules))
     return rows
+
+
+def _value_text(v: object) -> str:
+    if v is True:
+        return "是"
+    if isinstance(v, tuple):
+        return "、".join(_NAMES.get(x, str(x)) for x in v)
+    return str(v)
+
+
+_NAMES = {**KINDS, **LEVELS}
+
+
+def _rules(chain, all_params, benefit: str, insutype: str, disease: str, a: date, b: date) -> tuple[str, ...]:
+    """The scope rules of [a, b) for this benefit: parameters, catalogue count and indication limits,
+    designation lists by institution code."""
+    out = []
+    for q in all_params:
+        if q.key in SCOPE_KEYS and not q.is_open and q.start < b and a < q.end:
+            qs = dict(q.selectors)
+            if qs.get("benefit", benefit) == benefit and qs.get("insutype", insutype) == insutype \
+                    and qs.get("disease", disease or None) == (disease or None):
+                out.append(f"{KEY_LABELS[q.key]}：{_value_text(q.value)}（{q.key}，{q.cite}）")
+    items = [it for p in chain.packs for it in p.items if it.benefit == benefit and it.start < b and a < it.end]
+    counted = [it for it in items if it.max_count is not None]
+    if counted:
+        scopes = "、".join(sorted({"每人累计" if it.count_scope == "person" else "每人每年" for it in counted}))
+        out.append(f"基金支付次数限制：{len(counted)} 个项目（{scopes}，{counted[0].cite}）")
+    for it in items:
+        if it.indication:
+            out.append(f"限定支付范围须经确认后基金方可支付：{it.code} {it.name}（{it.cite}）")
+    if disease:
+        rows = [r for p in chain.packs for r in p.institutions if disease in r.designated_diseases]
+        coded = sum(1 for r in rows if r.code)
+        if rows:
+            out.append(f"定点救治医疗机构名单：{len(rows)} 家，其中 {coded} 家有机构编码可在结算时认定"
+                       f"（无编码的按名称列出，结算时以明细 institution.designated_diseases 为准）")
+    return tuple(dict.fromkeys(out))

@@ -280,7 +280,9 @@ CRITICAL_FUNDS_LABEL = "大病保险/大额补助"
 
 # The steps the engine writes into the trace (TraceStep.step), in the order they can occur.
 TRACE_STEPS = (
+    "coverage_period",
     "waiting_period",
+    "settle_range",
     "disease_not_registered",
     "institution_not_designated",
     "catalogue_class",
