@@ -69,7 +69,6 @@ def _in_force(claim: Claim, history: Sequence[HistoryEntry], policy: PolicySet) 
     benefit = claim.benefit
     chain = policy.chain_for(ins.admdvs)
     blabel = BENEFITS[benefit] + (f"（病种 {claim.disease}）" if claim.disease else "")
-    who = f"{INSUTYPES[ins.insutype]}参保人（参保地 {ins.admdvs}）"
     if chain is None:
         raise PolicyError("no_policy_in_force",
                           f"{day}：参保地 {ins.admdvs} 没有已加载的政策包，无法结算{blabel}。",
@@ -92,7 +91,7 @@ def _in_force(claim: Claim, history: Sequence[HistoryEntry], policy: PolicySet) 
     if in_force is None or in_force.is_open or in_force.value is not True:
         raise PolicyError(
             "no_policy_in_force",
-            f"{day}：{who}的{blabel}没有在该日生效的政策（已加载的政策包不覆盖该日期、险种或病种）。",
+            f"{day}：{INSUTYPES[ins.insutype]}参保人（参保地 {ins.admdvs}）的{blabel}没有在该日生效的政策（已加载的政策包不覆盖该日期、险种或病种）。",
             date=day.isoformat(), benefit=benefit, admdvs=ins.admdvs,
         )
     return st

@@ -133,7 +133,17 @@ CASES = [
          # first visit bore 30 of the 50 → 20 left: (200−20)×50%=90.00; cash 110.00
          ok(medfee="200.00", inscp="200.00", dedc="20.00", ratio="0.5000", hifp="90.00", cash="110.00")),
 
+    case("same-date-last-year-deductible-again", LY2,
+         claim([A200], date="2025-03-01", insured=COUNTY_INS, institution=COUNTY,
+               history=[go_hist("2024-03-01", "75.00", dedc="50.00")]),
+         # per-day deductible uses only the visit's day: 2024-03-01 is another day → 50 again: 75.00
+         ok(medfee="200.00", inscp="200.00", dedc="50.00", ratio="0.5000", hifp="75.00", cash="125.00")),
+
     # ---------------- cap 280 ----------------
+    case("cap-280-last-year-not-counted", LY2,
+         claim([A100], date="2025-01-02", history=[go_hist("2024-12-31", "280.00", institution="H41030000001")]),
+         # 2024's 280 does not count in 2025: 60.00
+         ok(medfee="100.00", inscp="100.00", ratio="0.6000", hifp="60.00", cash="40.00")),
     case("cap-280", LY2, claim([A100], history=[go_hist("2024-02-01", "250.00", institution="H41030000001")]),
          # 60 but 280−250=30 left → 30.00; cash 70.00
          ok(medfee="100.00", inscp="100.00", ratio="0.6000", hifp="30.00", cash="70.00",
