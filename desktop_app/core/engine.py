@@ -142,17 +142,19 @@ def _pool_fund(st: State) -> Decimal:
             parameter="ratio",
         )
     ratio = rp.value
-    st.trace.append(TraceStep("ratio", fmt4(ratio), rp.cite, f"统筹基金支付比例 {ratio * 100:.0f}%"))
+    r4, pct = _ratio_texts(ratio)
+    st.trace.append(TraceStep("ratio", r4, rp.cite, f"统筹基金支付比例 {pct}"))
     if st.ctx["cross_province"]:
         red = st.get("cross_province_ratio_reduction")
         if red is not None:
             ratio = max(ratio - red.value, _Z)
-            st.trace.append(TraceStep("cross_province", fmt4(ratio), red.cite,
+            r4 = _ratio_texts(ratio)[0]
+            st.trace.append(TraceStep("cross_province", r4, red.cite,
                                       f"跨省就医，支付比例降低 {red.value * 100:.0f} 个百分点"))
     st.ratio = ratio
     fund = q2(base * ratio)
     st.trace.append(TraceStep("pool_fund", fmt2(fund), rp.cite,
-                              f"（{fmt2(st.sum_in)} − 起付 {fmt2(st.dedc)}）× {fmt4(ratio)}"))
+                              f"（{fmt2(st.sum_in)} − 起付 {fmt2(st.dedc)}）× {r4}"))
     return fund
 
 
@@ -161,6 +163,17 @@ def _blocked_ratio(st: State) -> None:
     rp = st.get("ratio", soft=True)
     if rp is not None and not rp.is_open:
         st.ratio = rp.value
+
+
+_RATIO_TEXTS: dict[Decimal, tuple[str, str]] = {}
+
+
+def _ratio_texts(ratio: Decimal) -> tuple[str, str]:
+    """("0.6000", "60%") of a ratio — a handful of ratios exist, so each is formatted once per process."""
+    t = _RATIO_TEXTS.get(ratio)
+    if t is None:
+        t = _RATIO_TEXTS[ratio] = (fmt4(ratio), f"{ratio * 100:.0f}%")
+    return t
 
 
 # ---- 6. caps --------------------------------------------------------------------

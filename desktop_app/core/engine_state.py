@@ -30,7 +30,7 @@ class PolicyError(Refused):
 class State:
     """One settlement in progress: the claim, the policy lookup in its context, the figures so far."""
 
-    __slots__ = ("acct", "acct_blocked", "blabel", "blocked", "chain", "claim", "ctx", "day", "dedc", "fd_inscp",
+    __slots__ = ("_keys", "acct", "acct_blocked", "blabel", "blocked", "chain", "claim", "ctx", "day", "dedc", "fd_inscp",
                  "fd_items", "hifmi", "hifob", "hifp", "history", "items", "mulaid", "notices", "policy", "ratio",
                  "sum_amt", "sum_ful", "sum_in", "sum_over", "sum_pre", "trace", "used_counts")
 
@@ -39,6 +39,7 @@ class State:
         self.claim = claim
         self.history = history
         self.chain = chain
+        self._keys = chain.keys  # the parameter keys the chain has at all: most lookups of others stop here
         self.policy = policy
         self.ctx = ctx  # selectors of the claim, for `get`
         self.day = claim.date
@@ -58,6 +59,8 @@ class State:
 
     def get(self, key: str, *, soft: bool = False) -> Param | None:
         """The parameter in force for this claim; an open one (另行制定) refuses the claim unless `soft`."""
+        if key not in self._keys:
+            return None
         p = self.chain.resolve(key, self.ctx, self.day)
         if p is not None and p.value is OPEN and not soft:
             note = f"（{p.note}）" if p.note else ""

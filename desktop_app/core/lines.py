@@ -23,13 +23,15 @@ _C_CLASS = ("丙类项目全自费", "项目支付类别 03 丙类")
 class _Scope:
     """The benefit's coverage rules, looked up once per claim."""
 
-    __slots__ = ("catalogue_only", "fees", "kinds")
+    __slots__ = ("active", "catalogue_only", "fees", "kinds")
 
     def __init__(self, st: State):
         self.kinds = st.get("covered_kinds")
         co = st.get("catalogue_only")
         self.catalogue_only = co if co is not None and co.value is True else None
         self.fees = st.get("service_fee_categories")
+        # any rule that can refuse a line of class 甲/乙 (else only 丙类 and a 限 text can)
+        self.active = self.kinds is not None or self.catalogue_only is not None or self.fees is not None
 
 
 def items(st: State) -> None:
@@ -49,7 +51,8 @@ def items(st: State) -> None:
         lv = it.chrgitm_lv
         if cat is not None and cat.chrgitm_lv != lv:
             lv = _catalogue_class(st, it, cat)
-        if _not_covered(st, it, lv, cat, scope, amount):
+        if (lv == "03" or scope.active or (cat is not None and cat.indication and not it.indication_confirmed)) \
+                and _not_covered(st, it, lv, cat, scope, amount):
             out.append(ItemResult(it.code, amount, amount, Z, Z, Z))
             sum_ful += amount
             continue

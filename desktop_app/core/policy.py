@@ -290,6 +290,7 @@ class Chain:
         for cands in index.values():
             cands.sort(key=lambda c: (-c.specificity, -c.depth))
         self._index = index
+        self.keys = frozenset(index)  # the parameter keys this chain has
         items: dict[tuple[str, str], list[tuple[int, CatalogueItem]]] = {}
         for pack in packs:
             for it in pack.items:
