@@ -15,9 +15,10 @@ from datetime import date
 from pathlib import Path
 
 from desktop_app.cli.common import common_options, emit, refusing, signed_in
+from desktop_app.core.coverage import coverage
 from desktop_app.core.model import BENEFITS, INSUTYPES
 from desktop_app.core.pack_files import load_pack, pack_dirs, shipped_packs_dir
-from desktop_app.core.policy import FAR_FUTURE, PackInvalid, PolicySet, coverage
+from desktop_app.core.policy import FAR_FUTURE, PackInvalid, PolicySet
 
 
 # ---------------------------------------------------------------------------
@@ -88,7 +89,8 @@ def _pack_json(policy, pk, rows) -> dict:
             "coverage": [{"region": r.region, "benefit": r.benefit, "insutype": r.insutype,
                           "disease": r.disease or None, "from": r.start.isoformat(),
                           "until": None if r.end == FAR_FUTURE else r.end.isoformat(),
-                          "basis": r.cite, "open_parameters": list(r.open_params)} for r in rows]}
+                          "basis": r.cite, "open_parameters": list(r.open_params),
+                          "rules": list(r.rules)} for r in rows]}
 
 
 def _write_pack_text(policy, pack, rows, out) -> None:
@@ -109,6 +111,8 @@ def _write_pack_text(policy, pack, rows, out) -> None:
                   f"：{r.start} 至 {_fmt_end(r.end)}  [{r.cite}]\n")
         for o in r.open_params:
             out.write(f"      未定参数 {o}\n")
+        for o in r.rules:
+            out.write(f"      范围规则 {o}\n")
 
 
 def check(dirs: list[str], *, as_json: bool, out) -> int:

@@ -5,8 +5,9 @@ year's usage on the receipt (its 剩余 figure) and the person pane shows the ca
 bars (`services.lookup`). All three compute from these functions, so the figure
 a clerk sees cannot drift from the one the engine applied.
 
-`history` is the person's earlier settlements in the visit's calendar year
-(`services.claims.history_for` builds it; the contract's `history` is the same).
+`history` is the person's earlier settlements (`services.claims.history_for` builds it; the
+contract's `history` is the same). It may hold earlier years (lifetime item counts need them):
+`scope(..., year=)` keeps the visit's year, and `quarter_paid` counts only the quarter of `on`'s year.
 Quarters and years are calendar ones (DESIGN.md, "Money and dates").
 """
 
@@ -36,9 +37,12 @@ def quarter_start(year: int, quarter: int) -> date:
     return date(year, 3 * (quarter - 1) + 1, 1)
 
 
-def scope(history: Iterable[HistoryEntry], benefit: str, disease: str | None) -> list[HistoryEntry]:
-    """The earlier settlements a cap counts: the same benefit, and the same disease when one is named."""
-    return [h for h in history if h.benefit == benefit and (disease is None or h.disease == disease)]
+def scope(history: Iterable[HistoryEntry], benefit: str, disease: str | None, *,
+          year: int | None = None) -> list[HistoryEntry]:
+    """The earlier settlements a cap counts: the same benefit, the same disease when one is named, and
+    the calendar year `year` when given (a yearly or quarterly cap never counts another year)."""
+    return [h for h in history if h.benefit == benefit and (disease is None or h.disease == disease)
+            and (year is None or h.date.year == year)]
 
 
 def year_paid(entries: Iterable[HistoryEntry]) -> Decimal:
@@ -47,9 +51,10 @@ def year_paid(entries: Iterable[HistoryEntry]) -> Decimal:
 
 
 def quarter_paid(entries: Sequence[HistoryEntry], on: date) -> Decimal:
-    """Fund paid by those of `entries` in the calendar quarter of `on`."""
+    """Fund paid by those of `entries` in the calendar quarter of `on` (of `on`'s year)."""
     q = quarter_index(on)
-    return sum((h.hifp_pay for h in entries if quarter_index(h.date) == q), _Z)
+    y = on.year
+    return sum((h.hifp_pay for h in entries if h.date.year == y and quarter_index(h.date) == q), _Z)
 
 
 def cap_left(cap: Decimal, used: Decimal) -> Decimal:

@@ -19,6 +19,7 @@ from desktop_app.core.model import (
     CATEGORIES,
     CLASSES,
     DELIVERIES,
+    FEE_CATEGORIES,
     INSUTYPES,
     ITEM_MONEY_FIELDS,
     KINDS,
@@ -63,9 +64,10 @@ INSURED_FIELDS = {*INSURED_REQUIRED, "family_doctor_at", "registered_diseases", 
 INSTITUTION_REQUIRED = ("code", "admdvs", "level", "price_class")
 INSTITUTION_FIELDS = {*INSTITUTION_REQUIRED, "art_approved", "designated_diseases"}
 ITEM_REQUIRED = ("code", "kind", "chrgitm_lv", "qty", "price")
-ITEM_FIELDS = {*ITEM_REQUIRED, "name", "pay_std"}
+ITEM_FIELDS = {*ITEM_REQUIRED, "name", "pay_std", "fee_category", "indication_confirmed"}
 HISTORY_REQUIRED = ("date", "institution", "benefit", "hifp_pay", "act_pay_dedc")
 HISTORY_FIELDS = {*HISTORY_REQUIRED, "disease", "items"}
+HISTORY_ITEM_FIELDS = {"code", "qty", "fund_paid"}
 CONTRIBUTION_FIELDS = ("paid_on", "in_extended_period", "waiting_exempt")
 
 MAX_ITEMS = 1000
@@ -145,6 +147,13 @@ def _bool(raw: object, field: str, label: str) -> bool:
     if not isinstance(raw, bool):
         raise InvalidInput(field, f"{label}须为 true 或 false")
     return raw
+
+
+def _flag(raw: object, field: str, label: str) -> bool:
+    """A boolean written as JSON true/false or as the text "true"/"false" (the contract shows `"true"`)."""
+    if isinstance(raw, str) and raw.strip() in ("true", "false"):
+        return raw.strip() == "true"
+    return _bool(raw, field, label)
 
 
 def check_text(raw: object, field: str, label: str, *, max_len: int = CODE_MAX, empty: bool = False) -> str:
@@ -313,6 +322,7 @@ def _items(raw_items: object) -> list[Item]:
         f = f"items[{i}]"
         r = _obj(r, f, ITEM_FIELDS, "费用明细")
         pay_std = _opt(r, "pay_std")
+        fee = _opt(r, "fee_category")
         items.append(Item(
             code=_text(_need(r, "code", f"{f}.code", "项目编码"), f"{f}.code", "项目编码"),
             kind=_enum(_need(r, "kind", f"{f}.kind", "费用类型"), f"{f}.kind", tuple(KINDS), "费用类型"),
@@ -322,6 +332,9 @@ def _items(raw_items: object) -> list[Item]:
             price=_amount(_need(r, "price", f"{f}.price", "单价"), f"{f}.price", "单价", max_dp=4),
             name=_text(_opt(r, "name", ""), f"{f}.name", "项目名称", max_len=NAME_MAX, empty=True),
             pay_std=None if pay_std is None else _amount(pay_std, f"{f}.pay_std", "支付标准", max_dp=4),
+            fee_category=None if fee is None else _enum(fee, f"{f}.fee_category", FEE_CATEGORIES, "收费类别"),
+            indication_confirmed=_bool(_opt(r, "indication_confirmed", False), f"{f}.indication_confirmed",
+                                       "是否已确认限定支付范围（适应症）"),
         ))
     return items
 
@@ -339,18 +352,18 @@ def _history_entry(r: object, f: str, day: date) -> HistoryEntry:
     hday = _date(_need(r, "date", f"{f}.date", "日期"), f"{f}.date", "历史结算日期")
     if hday > day:
         raise InvalidInput(f"{f}.date", f"历史结算日期 {hday} 晚于本次就诊日期 {day}")
-    if hday.year != day.year:
-        raise InvalidInput(f"{f}.date", f"历史结算日期 {hday} 不在本次就诊的同一年度（{day.year}）")
     hitems = _opt(r, "items", [])
     if not isinstance(hitems, list):
         raise InvalidInput(f"{f}.items", "历史结算明细须为列表")
     hi = []
     for j, x in enumerate(hitems):
         g = f"{f}.items[{j}]"
-        x = _obj(x, g, {"code", "qty"}, "历史结算明细")
+        x = _obj(x, g, HISTORY_ITEM_FIELDS, "历史结算明细")
+        paid = _opt(x, "fund_paid")
         hi.append(HistoryItem(
             code=_text(_need(x, "code", f"{g}.code", "项目编码"), f"{g}.code", "项目编码"),
             qty=_amount(_need(x, "qty", f"{g}.qty", "数量"), f"{g}.qty", "数量", max_dp=4),
+            fund_paid=None if paid is None else _flag(paid, f"{g}.fund_paid", "基金是否支付该项目"),
         ))
     hdis = _opt(r, "disease")
     return HistoryEntry(
@@ -376,10 +389,19 @@ def settlement_to_json(s: Settlement) -> dict:
     ordered["items"] = [
         {"code": it.code, **{f: fmt2(getattr(it, f)) for f in ITEM_MONEY_FIELDS}} for it in s.items
     ]
-    ordered["notices"] = [{"code": n.code, "message": n.message} for n in s.notices]
+    ordered["notices"] = [_notice_json(n) for n in s.notices]
     ordered["trace"] = [
         {"step": t.step, "value": t.value, "basis": t.basis, **({"label": t.label} if t.label else {})}
         for t in s.trace
     ]
     ordered["packs"] = [{"id": i, "version": v} for i, v in s.packs]
     return ordered
+
+
+def _notice_json(n) -> dict:
+    out = {"code": n.code, "message": n.message}
+    if n.item:
+        out["item"] = n.item
+    if n.reason:
+        out["reason"] = n.reason
+    return out

@@ -30,6 +30,9 @@ PRICE_CLASSES: dict[int, str] = {1: "一类", 2: "二类", 3: "三类"}
 DELIVERIES: dict[str, str] = {"natural": "自然分娩", "cesarean": "剖宫产"}
 KINDS: dict[str, str] = {"drug": "药品", "service": "诊疗项目", "material": "医用耗材"}
 CLASSES: dict[str, str] = {"01": "甲类", "02": "乙类", "03": "丙类"}
+# The receipt groups (收费类别) a claim line may name in `fee_category` (docs/calc.md).
+FEE_CATEGORIES: tuple[str, ...] = ("西药费", "中成药费", "中药饮片费", "诊查费", "检查费", "化验费", "治疗费",
+                                   "手术费", "卫生材料费", "其他费")
 RELATIONS: dict[str, str] = {
     "spouse": "配偶",
     "parent": "父母",
@@ -67,6 +70,22 @@ NOTICE_CODES = (
     "quarterly_cap_reached",
     "family_account_relation_not_allowed",
 )
+# The reasons a notice may carry beside its code (the contract's code list is fixed; the reason says
+# which rule within it): docs/policy-notes.md, "Notices".
+NOTICE_REASONS: dict[str, str] = {
+    "count_limit": "医保基金支付次数已满",
+    "indication_not_confirmed": "限定支付范围（适应症）未确认",
+    "fee_category_missing": "缺少收费类别，无法判断是否属于本待遇的支付范围",
+    "fee_category_not_covered": "收费类别不在本待遇的支付范围内",
+    "kind_not_covered": "费用类型不在本待遇的支付范围内",
+    "ordinary_benefit": "不属于本待遇的项目，按基本医疗保险有关规定（普通门诊）结算",
+    "level_not_designated": "机构级别不符合定点救治医疗机构的要求",
+    "not_designated": "不是定点救治医疗机构",
+    "art_not_approved": "未经批准开展人类辅助生殖技术",
+    "outside_settle_range": "不在参保地门诊统筹就医结算范围内",
+    "not_covered_year": "不在待遇保障期内",
+    "waiting": "待遇等待期内",
+}
 
 
 @dataclass(slots=True, frozen=True)
@@ -106,6 +125,8 @@ class Item:
     price: Decimal
     name: str = ""
     pay_std: Decimal | None = None
+    fee_category: str | None = None  # one of FEE_CATEGORIES, when the clinic's price list gives it
+    indication_confirmed: bool = False  # the clerk confirmed the line's 限定支付范围 / indication
 
 
 @dataclass(slots=True, frozen=True)
@@ -118,11 +139,15 @@ class FamilyAccount:
 class HistoryItem:
     code: str
     qty: Decimal
+    # did the fund pay for this line? None: as the contract's default — yes when the entry's
+    # hifp_pay > 0. Only paid lines count towards a 「医保基金支付次数」 limit.
+    fund_paid: bool | None = None
 
 
 @dataclass(slots=True, frozen=True)
 class HistoryEntry:
-    """One earlier settlement of the same person in the same calendar year."""
+    """One earlier settlement of the same person: of the visit's year for the caps and the per-day
+    deductible, of any earlier year for lifetime item counts (ART 「累计不超过3次」)."""
 
     date: date
     institution: str
@@ -158,8 +183,14 @@ class ItemResult:
 
 @dataclass(slots=True, frozen=True)
 class Notice:
+    """A notice of the contract (`code` from NOTICE_CODES). `item`: the code of the line it concerns,
+    when it concerns one; `reason`: a machine-readable reason within the code (NOTICE_REASONS) — both
+    are written to the result only when set."""
+
     code: str
     message: str
+    item: str = ""
+    reason: str = ""
 
 
 @dataclass(slots=True, frozen=True)
@@ -249,7 +280,9 @@ CRITICAL_FUNDS_LABEL = "大病保险/大额补助"
 
 # The steps the engine writes into the trace (TraceStep.step), in the order they can occur.
 TRACE_STEPS = (
+    "coverage_period",
     "waiting_period",
+    "settle_range",
     "disease_not_registered",
     "institution_not_designated",
     "catalogue_class",

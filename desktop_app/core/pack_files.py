@@ -16,7 +16,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from desktop_app.core.model import KINDS, RELATIONS
+from desktop_app.core.model import FEE_CATEGORIES, KINDS, LEVELS, RELATIONS
 from desktop_app.core.money import parse_decimal
 from desktop_app.core.pack_rows import (
     DISEASE_COLUMNS,
@@ -50,6 +50,8 @@ PARAM_FIELDS = {"key", "value", "open", "from", "until", "cite", "note", *SELECT
 DOC_FIELDS = {"number", "title", "issuer", "issued", "effective", "expires", "validity", "bounded_by", "note"}
 MANIFEST_FIELDS = {"id", "name", "admdvs", "parent", "version", "level", "note", "document"}
 PACK_LEVELS = ("province", "city", "county")
+_LISTS = {"kinds": tuple(KINDS), "relations": tuple(RELATIONS), "levels": tuple(LEVELS),
+          "fee_categories": FEE_CATEGORIES}
 
 
 # --------------------------------------------------------------------------
@@ -337,8 +339,12 @@ def _parse_value(key: str, raw: object) -> object:
         if raw not in allowed:
             raise ValueError(f"须为 {'/'.join(allowed)} 之一")
         return raw
-    if kind in ("kinds", "relations"):
-        allowed = KINDS if kind == "kinds" else RELATIONS
+    if kind == "admdvs_list":
+        if not isinstance(raw, list) or not raw or not all(isinstance(x, str) and ADMDVS.match(x) for x in raw):
+            raise ValueError("须为非空列表，元素为6位医保区划代码（写成字符串）")
+        return tuple(raw)
+    if kind in _LISTS:
+        allowed = _LISTS[kind]
         if not isinstance(raw, list) or not all(isinstance(x, str) and x in allowed for x in raw):
             raise ValueError(f"须为列表，元素取自 {'/'.join(allowed)}")
         return tuple(raw)

@@ -25,7 +25,8 @@ from desktop_app.core.policy import (
 )
 
 ITEM_COLUMNS = ("code", "name", "benefit", "kind", "chrgitm_lv", "pay_std", "max_count",
-                "count_scope", "category", "from", "until", "cite", "note")
+                "count_scope", "category", "from", "until", "cite", "note", "indication")
+OPTIONAL_COLUMNS = ("from", "until", "note", "indication")
 INSTITUTION_COLUMNS = ("code", "name", "admdvs", "level", "price_class", "art_approved",
                        "designated_diseases", "from", "until", "cite", "note")
 DISEASE_COLUMNS = ("code", "name", "benefit", "criteria", "cite", "note")
@@ -54,7 +55,7 @@ def load_csv(pack: Pack, fname: str, text: str, columns: tuple[str, ...], loader
         return
     header = [h.strip() for h in header]
     unknown = [h for h in header if h not in columns]
-    missing = [c for c in columns if c not in header and c not in ("from", "until", "note")]
+    missing = [c for c in columns if c not in header and c not in OPTIONAL_COLUMNS]
     if unknown:
         problems.append(Problem(fname, 1, f"未知的列：{', '.join(unknown)}"))
     if missing:
@@ -146,7 +147,7 @@ def load_item_row(pack: Pack, rec: dict, fname: str, line: int, problems: list[P
         code=rec["code"], name=rec["name"], benefit=rec["benefit"], kind=rec["kind"],
         chrgitm_lv=rec["chrgitm_lv"], pay_std=pay_std, max_count=max_count,
         count_scope=rec["count_scope"], category=rec["category"], start=dates[0], end=dates[1],
-        cite=rec["cite"], note=rec.get("note", ""), pack_id=pack.id,
+        cite=rec["cite"], note=rec.get("note", ""), pack_id=pack.id, indication=rec.get("indication", ""),
     ))
 
 

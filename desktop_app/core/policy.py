@@ -22,8 +22,8 @@ in ``engine.py``.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-import itertools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -70,6 +70,10 @@ KEY_TYPES: dict[str, str] = {
     "over_cap_to_critical_fund": "bool",
     "account_usable": "bool",
     "family_account_relations": "relations",
+    "designation_levels": "levels",
+    "service_fee_categories": "fee_categories",
+    "settle_range_counties": "admdvs_list",
+    "coverage_year_by_payment": "bool",
 }
 
 KEY_LABELS: dict[str, str] = {
@@ -95,14 +99,11 @@ KEY_LABELS: dict[str, str] = {
     "over_cap_to_critical_fund": "超基本医保限额部分由大额/大病保险支付",
     "account_usable": "个人账户可支付",
     "family_account_relations": "家庭共济允许的亲属关系",
+    "designation_levels": "定点救治医疗机构须为的级别",
+    "service_fee_categories": "诊疗项目限于的收费类别",
+    "settle_range_counties": "门诊统筹就医结算范围（县域参保地）",
+    "coverage_year_by_payment": "待遇保障期按缴费期间确定",
 }
-
-# What an open (另行制定) parameter does at settlement time, for `packs check`.
-OPEN_EFFECT: dict[str, str] = {
-    "basic_annual_cap": "不阻止结算：基本医保与大额/大病的分担记为无法确定",
-    "family_doctor_fee_share": "明细含家庭医生签约服务费项目时报 policy_parameter_missing",
-}
-OPEN_EFFECT_DEFAULT = "结算时报 policy_parameter_missing"
 
 BOOL = (True, False)
 SELECTORS: dict[str, object] = {
@@ -216,6 +217,7 @@ class CatalogueItem:
     cite: str
     note: str
     pack_id: str
+    indication: str = ""  # 限定支付范围 text: the fund pays the line only once the clerk confirms it
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,6 +290,7 @@ class Chain:
         for cands in index.values():
             cands.sort(key=lambda c: (-c.specificity, -c.depth))
         self._index = index
+        self.keys = frozenset(index)  # the parameter keys this chain has
         items: dict[tuple[str, str], list[tuple[int, CatalogueItem]]] = {}
         for pack in packs:
             for it in pack.items:
@@ -296,6 +299,7 @@ class Chain:
             lst.sort(key=lambda t: -t[0])
         self._items = items
         self._catalogue_benefits = {b for (b, _c) in items}
+        self._institutions: dict[str, list[InstitutionRow]] | None = None
 
     @property
     def pack_versions(self) -> list[tuple[str, str]]:
@@ -324,6 +328,28 @@ class Chain:
 
     def has_catalogue(self, benefit: str) -> bool:
         return benefit in self._catalogue_benefits
+
+    def institution_rows(self, code: str) -> list[InstitutionRow]:
+        """The rows of the chain's institution lists with this institution code, each with its validity
+        clipped to the document it cites (rows without a code — a document naming a hospital without
+        giving its code — are never matched)."""
+        index = self._institutions
+        if index is None:
+            index = self._institutions = {}
+            for pack in self.packs:
+                for row in pack.institutions:
+                    if row.code:
+                        index.setdefault(row.code, []).append(self._clip_row(row))
+        return index.get(code, [])
+
+    def _clip_row(self, row: InstitutionRow) -> InstitutionRow:
+        num = CITE.match(row.cite).group("doc")
+        doc = self.documents.get(num)
+        if doc is None:
+            return row
+        start = row.start if row.start != date.min else doc.effective
+        end = min(row.end, self.doc_end[num])
+        return dataclasses.replace(row, start=start, end=end)
 
     def disease(self, code: str) -> Disease | None:
         for pack in self.packs:
@@ -495,9 +521,7 @@ def _clip_to_documents(pack: Pack, docs: dict[str, Document], ends: dict[str, da
         if d is not None:
             start = it.start if it.start != date.min else d.effective
             end = min(it.end, ends[num])
-            it = CatalogueItem(it.code, it.name, it.benefit, it.kind, it.chrgitm_lv, it.pay_std,
-                               it.max_count, it.count_scope, it.category, start, end, it.cite,
-                               it.note, it.pack_id)
+            it = dataclasses.replace(it, start=start, end=end)
         items.append(it)
     clipped = Pack(pack.id, pack.name, pack.admdvs, pack.parent, pack.version, pack.level, pack.note,
                    pack.path, pack.content_hash, pack.documents, params, items,
@@ -505,53 +529,17 @@ def _clip_to_documents(pack: Pack, docs: dict[str, Document], ends: dict[str, da
     return clipped
 
 
-# --------------------------------------------------------------------------
-# Coverage (what `packs check` prints)
-# --------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class CoverageRow:
-    region: str
-    pack_id: str
-    benefit: str
-    insutype: str
-    disease: str
-    start: date
-    end: date
-    cite: str
-    open_params: tuple[str, ...]
-
-
-def coverage(policy: PolicySet, pack: Pack) -> list[CoverageRow]:
-    """Date ranges in which each benefit is in force for the region of `pack` (merged over its chain)."""
-    chain = policy.chain_for(pack.admdvs)
-    assert chain is not None
-    combos = set()
-    for prm in chain.params("in_force"):
-        sel = dict(prm.selectors)
-        combos.add((sel.get("benefit", ""), sel.get("insutype", ""), sel.get("disease", "")))
-    rows: list[CoverageRow] = []
-    all_params = [q for p in chain.packs for q in p.params]
-    for benefit, insutype, disease in sorted(combos):
-        ctx = {"benefit": benefit, "insutype": insutype, "disease": disease or None}
-        points = sorted({d for q in all_params for d in (q.start, q.end) if d not in (date.min, FAR_FUTURE)})
-        bounds = [date.min, *points, FAR_FUTURE]
-        segs: list[list] = []
-        for a, b in itertools.pairwise(bounds):
-            prm = chain.resolve("in_force", ctx, a)
-            on = prm is not None and prm.value is True
-            if on:
-                if segs and segs[-1][1] == a and segs[-1][2] == prm.cite:
-                    segs[-1][1] = b
-                else:
-                    segs.append([a, b, prm.cite])
-        for a, b, cite in segs:
-            opens = []
-            for q in all_params:
-                if q.is_open and q.start < b and a < q.end:
-                    qs = dict(q.selectors)
-                    if qs.get("benefit", benefit) == benefit and qs.get("insutype", insutype) == insutype:
-                        effect = OPEN_EFFECT.get(q.key, OPEN_EFFECT_DEFAULT)
-                        opens.append(f"{KEY_LABELS[q.key]}（{q.key}，{q.cite}）：{effect}")
-            rows.append(CoverageRow(pack.admdvs, pack.id, benefit, insutype, disease, a, b, cite,
-                                    tuple(dict.fromkeys(opens))))
-    return rows
+def designated_diseases_for(policy: PolicySet, inst_code: str, admdvs: str, on: date) -> tuple[str, ...]:
+    """The disease codes (病种编码) for which the signed packs' institution lists name `inst_code` a
+    定点救治医疗机构 on `on`, looked up in the pack chain of the region `admdvs` (the institution's own
+    医保区划 for a clinic's designation; the engine also asks with the insured person's 参保地, where a
+    county pack may give the codes of hospitals a document names without one). Empty when no list names
+    the code. The documents' rule on the level (二级及以上) is not applied here: the engine applies it."""
+    chain = policy.chain_for(admdvs)
+    if chain is None or not inst_code:
+        return ()
+    out: dict[str, None] = {}
+    for row in chain.institution_rows(inst_code):
+        if row.start <= on < row.end:
+            out.update(dict.fromkeys(row.designated_diseases))
+    return tuple(out)

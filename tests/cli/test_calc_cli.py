@@ -59,7 +59,7 @@ def test_example_1_from_stdin_matches_contract():
                                "overlmt_amt": "0.00", "preselfpay_amt": "2.00", "inscp_scp_amt": "38.00"}
     assert {"step": "ratio", "value": "0.6000", "basis": "晋医保发〔2023〕16号 一"} in [
         {k: t[k] for k in ("step", "value", "basis")} for t in res["trace"]]
-    assert res["packs"] == [{"id": "cn-140000-shanxi", "version": "1.0.0"}]
+    assert res["packs"] == [{"id": "cn-140000-shanxi", "version": "1.1.0"}]
     assert stderr_clean(err)
 
 
@@ -223,8 +223,14 @@ BAD = [
     ("missing insutype", mutate(["insured", "insutype"], delete=True), "insured.insutype"),
     ("history after the visit", mutate(["history"], [{"date": "2024-03-02", "institution": "H", "benefit": "general_outpatient",
                                                        "hifp_pay": "1.00", "act_pay_dedc": "0.00"}]), "history[0].date"),
-    ("history in another year", mutate(["history"], [{"date": "2023-12-30", "institution": "H", "benefit": "general_outpatient",
-                                                       "hifp_pay": "1.00", "act_pay_dedc": "0.00"}]), "history[0].date"),
+    ("fee_category not a receipt group", mutate(["items", 2, "fee_category"], "挂号费"), "items[2].fee_category"),
+    ("indication_confirmed not a boolean", mutate(["items", 0, "indication_confirmed"], "yes"),
+     "items[0].indication_confirmed"),
+    ("history fund_paid not a boolean", mutate(["history"], [{"date": "2024-01-30", "institution": "H",
+                                                             "benefit": "general_outpatient", "hifp_pay": "1.00",
+                                                             "act_pay_dedc": "0.00",
+                                                             "items": [{"code": "A", "qty": "1", "fund_paid": "1"}]}]),
+     "history[0].items[0].fund_paid"),
     ("history negative fund", mutate(["history"], [{"date": "2024-01-30", "institution": "H", "benefit": "general_outpatient",
                                                      "hifp_pay": "-1.00", "act_pay_dedc": "0.00"}]), "history[0].hifp_pay"),
     ("float-looking exponent", mutate(["items", 0, "price"], "1e3"), "items[0].price"),
@@ -265,3 +271,24 @@ def test_duplicate_key_is_refused():
     text = json.dumps(EXAMPLE1)[:-1] + ', "date": "2024-03-02"}'
     code, res = calc_text(text, POLICY)
     assert code == 2 and res["error"]["field"] == "date"
+
+
+def test_history_of_an_earlier_year_is_accepted_and_does_not_use_this_years_cap():
+    """docs/calc.md: history may hold earlier years (lifetime item counts); the yearly cap counts only
+    the visit's year. Example 3's 280.00 dated 2023-12-30 leaves 2024's 300 whole: 100×60% = 60.00."""
+    c = copy.deepcopy(EXAMPLE1)
+    c["items"] = [{"code": "XA01", "kind": "drug", "chrgitm_lv": "01", "qty": "1", "price": "100.00"}]
+    c["history"] = [{"date": "2023-12-30", "institution": "H14010000001", "benefit": "general_outpatient",
+                     "hifp_pay": "280.00", "act_pay_dedc": "0.00"}]
+    code, out, err = run(["calc"], json.dumps(c, ensure_ascii=False))
+    res = json.loads(out)
+    assert code == 0 and res["hifp_pay"] == "60.00" and res["notices"] == [], (out, err)
+
+
+def test_optional_item_fields_via_subprocess():
+    """fee_category and indication_confirmed are accepted on a claim line (docs/calc.md, round 2)."""
+    c = copy.deepcopy(EXAMPLE1)
+    c["items"][0]["fee_category"] = "西药费"
+    c["items"][0]["indication_confirmed"] = True
+    code, out, err = run(["calc"], json.dumps(c, ensure_ascii=False))
+    assert code == 0 and json.loads(out)["hifp_pay"] == "58.80", (out, err)

@@ -10,14 +10,22 @@ Document text (quoted from the document; its reading is in docs/policy-notes.md)
   二(二) "在省外……由职工医保、居民医保基金分别支付 60%、50%。"
   末    "本通知自 2024 年 10 月 1 日起执行,有效期 5 年。" → [2024-10-01, 2029-10-01).
   附件   13 items, e.g. 311201045 人工授精 甲, 311201037 取卵术 乙, 311201040 胚胎培养 乙.
+  二(三) "参保人员治疗期间发生的其他符合基本医疗保险规定的医药费用,按基本医疗保险有关规定执行。"
+  附件 13 "311201063 组织、细胞活检 (辅助生殖) 乙 基金支付不超过3次/人。 限：1. 夫妻一方为单基因病患者……；
+         2. 夫妻一方或双方携带染色体结构异常……"
 Readings from docs/policy-notes.md: only the 13 items are paid under this benefit
-(others 全自费 for this claim); catalogue class wins over the claim line; 10% on
-乙类 after 超限价; count = Σ qty of that code in this year's assisted_reproduction
-history, units beyond 3 全自费 with item_limit_reached; not art_approved →
+(others 全自费 for this claim, notice item_limit_reached reason ordinary_benefit: they belong to
+the ordinary benefit); catalogue class wins over the claim line; 10% on 乙类 after 超限价;
+count ("每人每项目医保基金支付次数累计") = Σ qty of that code in assisted_reproduction history lines
+the fund paid for (`fund_paid`, default: the entry's hifp_pay > 0), every year given (lifetime);
+units beyond 3 全自费 with item_limit_reached; 311201063 is paid only with
+`indication_confirmed` (its 限 text); not art_approved →
 institution_not_designated and no fund; basic annual cap amount not in the set →
 trace step fund_split = "undetermined", everything in hifp_pay.
 Default claim: 芮城 (140830) resident at an approved 运城 (140800) hospital, 2024-10-15.
 """
+
+from pathlib import Path
 
 import pytest
 
@@ -58,7 +66,20 @@ def egg(price="2000.00", qty="1", lv="02", pay_std=None):  # 取卵术 乙
 
 
 def art_hist(date, *lines, benefit="assisted_reproduction", hifp="0.00"):
-    return hist(date, benefit=benefit, hifp=hifp, institution="H14080000010", items=list(lines))
+    """A history entry; a line is (code, qty) or (code, qty, fund_paid)."""
+    h = hist(date, benefit=benefit, hifp=hifp, institution="H14080000010", items=[])
+    h["items"] = [{"code": ln[0], "qty": ln[1], **({"fund_paid": ln[2]} if len(ln) > 2 else {})} for ln in lines]
+    return h
+
+
+def biopsy(confirmed=None):  # 组织、细胞活检 乙, with its 限定支付范围
+    it = item("311201063", "service", "02", "1", "1000.00", name="组织、细胞活检")
+    if confirmed is not None:
+        it["indication_confirmed"] = confirmed
+    return it
+
+
+PAID_EGG = "1080.00"  # what one 取卵术 at 2000.00 is paid (居民): a history entry the fund paid
 
 
 CASES = [
@@ -77,10 +98,21 @@ CASES = [
     case("employee-a-plus-b", A16_21, claim([ai(), egg()], insured=EMP),
          # pre 200; 政策范围内 500+1800=2300; ×70%=1610.00; cash 2500−1610=890.00
          ok(medfee="2500.00", pre="200.00", inscp="2300.00", ratio="0.7000", hifp="1610.00", cash="890.00")),
-    case("employee-biopsy-b", A16_21,
-         claim([item("311201063", "service", "02", "1", "1000.00")], insured=EMP),
-         # 组织、细胞活检 乙: pre 100; 900×70%=630.00; cash 370.00
+    case("employee-biopsy-indication-confirmed", "晋医保发〔2024〕16号 附件 13 (限…)",
+         claim([biopsy(confirmed=True)], insured=EMP),
+         # indication confirmed → 组织、细胞活检 乙: pre 100; 900×70%=630.00; cash 370.00
          ok(medfee="1000.00", pre="100.00", inscp="900.00", ratio="0.7000", hifp="630.00", cash="370.00")),
+    case("employee-biopsy-indication-not-confirmed", "晋医保发〔2024〕16号 附件 13 (限…)",
+         claim([biopsy()], insured=EMP),
+         # 「限：1. …单基因病…；2. …染色体结构异常…」 not confirmed → the fund does not pay the line:
+         # 全自费 1000.00; fund 0; cash 1000.00 (ratio 70% still the benefit's)
+         ok(medfee="1000.00", ful="1000.00", inscp="0.00", ratio="0.7000", hifp="0.00", cash="1000.00",
+            notices=["item_limit_reached"], trace_has=[("fulamt_ownpay", "1000.00")])),
+    case("resident-biopsy-indication-false", "晋医保发〔2024〕16号 附件 13 (限…)",
+         claim([biopsy(confirmed=False), ai()]),
+         # 活检 全自费 1000; 人工授精 500×60%=300.00; cash 1500−300=1200.00
+         ok(medfee="1500.00", ful="1000.00", inscp="500.00", ratio="0.6000", hifp="300.00", cash="1200.00",
+            notices=["item_limit_reached"])),
     case("employee-sperm-a-plus-microscope-b", A16_21,
          claim([item("311100006", "service", "01", "1", "800.00"),
                 item("311100006-1", "service", "02", "1", "300.00")], insured=EMP),
@@ -110,20 +142,50 @@ CASES = [
 
     # ---------------- 每人每项目不超过3次 ----------------
     case("count-2-used-2-more", A16_21,
-         claim([egg(qty="2")], history=[art_hist("2024-10-05", ("311201037", "2"), hifp="1080.00")]),
+         claim([egg(qty="2")], history=[art_hist("2024-10-05", ("311201037", "2"), hifp="2160.00")]),
          # used 2 → 1 unit left: 1 unit 2000 全自费; other: pre 200, 1800×60%=1080.00;
          # medfee 4000; cash 4000−1080=2920.00
          ok(medfee="4000.00", ful="2000.00", pre="200.00", inscp="1800.00", ratio="0.6000", hifp="1080.00",
             cash="2920.00", notices=["item_limit_reached"])),
     case("count-3-used-none-left", A16_21,
-         claim([egg()], history=[art_hist("2024-10-02", ("311201037", "1")),
-                                 art_hist("2024-10-08", ("311201037", "2"))]),
-         # used 1+2=3 → 全自费 2000.00; fund 0
+         claim([egg()], history=[art_hist("2024-10-02", ("311201037", "1"), hifp=PAID_EGG),
+                                 art_hist("2024-10-08", ("311201037", "2"), hifp="2160.00")]),
+         # the fund paid 1+2=3 → 全自费 2000.00; fund 0
          ok(medfee="2000.00", ful="2000.00", inscp="0.00", ratio="0.6000", hifp="0.00", cash="2000.00",
             notices=["item_limit_reached"])),
-    case("count-2-used-1-ok", A16_21,
+    case("count-unpaid-settlements-not-counted", A16_21,
          claim([egg()], history=[art_hist("2024-10-02", ("311201037", "1")),
-                                 art_hist("2024-10-08", ("311201037", "1"))]),
+                                 art_hist("2024-10-08", ("311201037", "2"))]),
+         # 「医保基金支付次数」: three earlier 取卵术 the fund paid nothing for (hifp_pay 0.00, e.g. at a
+         # non-approved institution) are no fund payments → count 0 → paid: pre 200, 1800×60%=1080.00
+         ok(medfee="2000.00", pre="200.00", inscp="1800.00", ratio="0.6000", hifp="1080.00", cash="920.00")),
+    case("count-fund-paid-false-not-counted", A16_21,
+         claim([egg()], history=[art_hist("2024-10-02", ("311201037", "3", "false"), ("311201045", "1"),
+                                          hifp="300.00")]),
+         # the entry paid 300 (人工授精) but says the fund did not pay its 取卵术 lines → count 0 → 1080.00
+         ok(medfee="2000.00", pre="200.00", inscp="1800.00", ratio="0.6000", hifp="1080.00", cash="920.00")),
+    case("count-centre-row-fund-paid-true", A16_21,
+         claim([egg()], history=[art_hist("2024-10-02", ("311201037", "3", True))]),
+         # the centre's count row (hifp 0.00, fund_paid true): 3 paid → 全自费 2000.00
+         ok(medfee="2000.00", ful="2000.00", inscp="0.00", ratio="0.6000", hifp="0.00", cash="2000.00",
+            notices=["item_limit_reached"])),
+    case("count-lifetime-across-years", A16_21,
+         claim([egg()], date="2025-03-01",
+               history=[art_hist("2024-10-05", ("311201037", "2"), hifp="2160.00"),
+                        art_hist("2024-12-01", ("311201037", "1"), hifp=PAID_EGG)]),
+         # 「每人每项目……累计不超过3次」: lifetime, 2024's 3 paid count in 2025 → 全自费 2000.00
+         ok(medfee="2000.00", ful="2000.00", inscp="0.00", ratio="0.6000", hifp="0.00", cash="2000.00",
+            notices=["item_limit_reached"])),
+    case("count-lifetime-2-earlier-year-1-left", A16_21,
+         claim([egg(qty="2")], date="2026-01-02",
+               history=[art_hist("2024-11-05", ("311201037", "2"), hifp="2160.00")]),
+         # 2 paid in 2024 → 1 left in 2026: 1 unit 全自费 2000; other: pre 200, 1800×60%=1080.00;
+         # medfee 4000; cash 2920.00
+         ok(medfee="4000.00", ful="2000.00", pre="200.00", inscp="1800.00", ratio="0.6000", hifp="1080.00",
+            cash="2920.00", notices=["item_limit_reached"])),
+    case("count-2-used-1-ok", A16_21,
+         claim([egg()], history=[art_hist("2024-10-02", ("311201037", "1"), hifp=PAID_EGG),
+                                 art_hist("2024-10-08", ("311201037", "1"), hifp=PAID_EGG)]),
          # used 2 → third time paid: 1080.00
          ok(medfee="2000.00", pre="200.00", inscp="1800.00", ratio="0.6000", hifp="1080.00", cash="920.00")),
     case("count-other-code-not-counted", A16_21,
@@ -131,7 +193,8 @@ CASES = [
          # 胚胎培养 ×3 does not count for 取卵术 ("每项目")
          ok(medfee="2000.00", pre="200.00", inscp="1800.00", ratio="0.6000", hifp="1080.00", cash="920.00")),
     case("count-other-benefit-not-counted", A16_21,
-         claim([egg()], history=[art_hist("2024-10-02", ("311201037", "3"), benefit="general_outpatient")]),
+         claim([egg()], history=[art_hist("2024-10-02", ("311201037", "3"), benefit="general_outpatient",
+                                          hifp="50.00")]),
          # only assisted_reproduction settlements count (policy notes)
          ok(medfee="2000.00", pre="200.00", inscp="1800.00", ratio="0.6000", hifp="1080.00", cash="920.00")),
     case("count-qty-4-in-one-line", A16_21,
@@ -148,7 +211,7 @@ CASES = [
 
     case("count-limit-with-pay-std", A16_21,
          claim([egg(qty="2", price="2500.00", pay_std="2000.00")],
-               history=[art_hist("2024-10-05", ("311201037", "2"))]),
+               history=[art_hist("2024-10-05", ("311201037", "2"), hifp="2160.00")]),
          # 1 unit left: the other unit 2500 全自费; paid unit: 超限价 500, 10% of 2000=200,
          # 1800×60%=1080.00; medfee 5000; cash 5000−1080=3920.00
          ok(medfee="5000.00", ful="2500.00", over="500.00", pre="200.00", inscp="1800.00", ratio="0.6000",
@@ -157,10 +220,13 @@ CASES = [
     # ---------------- catalogue only ----------------
     case("non-catalogue-item-fulamt", A16_1,
          claim([item("XA01", "drug", "01", "1", "100.00"), ai()]),
-         # XA01 is not one of the 13 items → 全自费 100; 人工授精 500×60%=300.00; cash 600−300=300.00
-         ok(medfee="600.00", ful="100.00", inscp="500.00", ratio="0.6000", hifp="300.00", cash="300.00")),
-    case("non-catalogue-only", A16_1, claim([item("XS01", "service", "01", "1", "200.00")]),
-         ok(medfee="200.00", ful="200.00", inscp="0.00", ratio="0.6000", hifp="0.00", cash="200.00")),
+         # XA01 is not one of the 13 items → 全自费 100 under this benefit (notice: ordinary benefit);
+         # 人工授精 500×60%=300.00; cash 600−300=300.00
+         ok(medfee="600.00", ful="100.00", inscp="500.00", ratio="0.6000", hifp="300.00", cash="300.00",
+            notices=["item_limit_reached"])),
+    case("non-catalogue-only", "晋医保发〔2024〕16号 一; 二(三)", claim([item("XS01", "service", "01", "1", "200.00")]),
+         ok(medfee="200.00", ful="200.00", inscp="0.00", ratio="0.6000", hifp="0.00", cash="200.00",
+            notices=["item_limit_reached"])),
     case("catalogue-class-wins", A16_1, claim([ai(lv="02"), egg(lv="01")]),
          # 人工授精 is 甲 by the table (line says 乙): no 10%; 取卵术 is 乙 (line says 甲): 10% = 200;
          # 政策范围内 500+1800=2300; ×60%=1380.00; cash 2500−1380=1120.00
@@ -205,3 +271,42 @@ CASES = [
 @pytest.mark.parametrize(("claim_dict", "expected"), CASES)
 def test_case(claim_dict, expected):
     run_case(claim_dict, expected)
+
+
+def test_a_line_outside_the_13_items_names_itself_and_the_ordinary_benefit():
+    """二(三): 「其他……医药费用,按基本医疗保险有关规定执行」 — not 全自费 by ART policy: the notice names the
+    line (machine-readable `item`, reason `ordinary_benefit`) so the window can offer an ordinary visit."""
+    res = run_case(claim([item("XA01", "drug", "01", "1", "100.00", name="黄体酮"), ai()]),
+                   dict(ok(medfee="600.00", ful="100.00", inscp="500.00", ratio="0.6000", hifp="300.00",
+                           cash="300.00", notices=["item_limit_reached"]), clause=A16_1))
+    (n,) = res["notices"]
+    assert (n["item"], n["reason"]) == ("XA01", "ordinary_benefit")
+    assert "普通" in n["message"] and "XA01" in n["message"] and "晋医保发〔2024〕16号" in n["message"]
+
+
+def test_indication_notice_quotes_the_limit_and_names_the_line():
+    res = run_case(claim([biopsy()], insured=EMP),
+                   dict(ok(medfee="1000.00", ful="1000.00", inscp="0.00", ratio="0.7000", hifp="0.00",
+                           cash="1000.00", notices=["item_limit_reached"]), clause="晋医保发〔2024〕16号 附件"))
+    (n,) = res["notices"]
+    assert (n["item"], n["reason"]) == ("311201063", "indication_not_confirmed")
+    assert "单基因病" in n["message"] and "确认" in n["message"]
+
+
+# ---------------- count_scope read from items.csv (a test-only pack: one item counted per YEAR) ----------------
+YEAR_PACK = Path(__file__).parent / "data" / "test-140802-art-year-count"
+
+
+@pytest.mark.parametrize(("day", "expected"), [
+    # count_scope "year", 1 per year: a 2024 payment uses 2024's count only
+    ("2024-12-31", ok(medfee="100.00", ful="100.00", inscp="0.00", ratio="0.6000", hifp="0.00", cash="100.00",
+                      notices=["item_limit_reached"])),
+    # 2025-01-01: a new year, the count is free again: 100×60%=60.00
+    ("2025-01-01", ok(medfee="100.00", inscp="100.00", ratio="0.6000", hifp="60.00", cash="40.00")),
+])
+def test_count_scope_year_counts_only_the_visits_year(day, expected):
+    from desktop_app.core.pack_files import load_policy
+
+    c = claim([item("T-YEAR-1", "service", "01", "1", "100.00")], date=day, insured={"admdvs": "140802"},
+              history=[art_hist("2024-11-01", ("T-YEAR-1", "1"), hifp="60.00")])
+    run_case(c, dict(expected, clause="晋医保发〔2024〕16号 二(一)"), load_policy([YEAR_PACK]))

@@ -3,11 +3,11 @@
 Document text (quoted from the document; its reading is in docs/policy-notes.md):
   "我市家庭医生签约的参保居民在定点基层医疗机构门诊就医的,门诊统筹支付比例为60%,待条件成熟后适当提高。"
   It forwards 晋医保发〔2023〕16号 ("一并贯彻执行"), which starts 2024-01-01 and runs 5 years;
-  the province text lets cities raise the ratio for 签约 residents ("门诊统筹支付比例可适当提高").
-Readings from docs/policy-notes.md: applies to a 忻州 (1409xx) resident with any
-family-doctor contract at a **primary-level** institution in the province, whatever the
-price class (the 一类 80 deductible still applies), from 2024-01-01 until the province
-notice ends. Everything else (5% 乙类药, cap 300, cross-province −10) comes from 16号.
+  the province text allows the raise only 「家庭医生签约的参保居民在签约定点基层医疗机构门诊就医的」.
+Readings from docs/policy-notes.md: applies to a 忻州 (1409xx) resident at the **primary-level**
+institution the person signed with (`family_doctor_at` = `institution.code`), whatever the price
+class (the 一类 80 deductible still applies), from 2024-01-01 until the province notice ends;
+at any other institution the ordinary ratio. Everything else (5% 乙类药, cap 300, cross-province −10) comes from 16号.
 Default claim: 忻府区 (140902) resident signed at H14090200001, visiting that
 二类 primary institution on 2024-03-01.
 """
@@ -76,13 +76,18 @@ CASES = [
     case("fd-primary-class1-60-keeps-80", XZ, claim([a("200.00")], institution={"price_class": 1}),
          # 60% whatever the price class, 一类 deductible 80 still: (200−80)×60%=72.00; cash 128.00
          ok(medfee="200.00", inscp="200.00", dedc="80.00", ratio="0.6000", hifp="72.00", cash="128.00")),
-    case("fd-signed-elsewhere-still-60", XZ,
+    case("fd-signed-elsewhere-55", "晋医保发〔2023〕16号 一 (在签约定点基层医疗机构)",
          claim([a("100.00")], insured={"family_doctor_at": "H14090200099"}),
-         # the city text does not require the signed institution: any 基层 → 60%
-         ok(medfee="100.00", inscp="100.00", ratio="0.6000", hifp="60.00", cash="40.00")),
-    case("fd-primary-in-taiyuan-60", XZ,
+         # signed with another clinic: 「在签约定点基层医疗机构」 only → the ordinary 二类 55%: 55.00
+         ok(medfee="100.00", inscp="100.00", ratio="0.5500", hifp="55.00", cash="45.00")),
+    case("fd-unsigned-primary-in-taiyuan-55", "晋医保发〔2023〕16号 一 (在签约定点基层医疗机构)",
          claim([a("100.00")], institution={"admdvs": "140100", "code": "H14010000012"}),
-         # 省内其他统筹区 → 参保地待遇 (16号 二): still 60%
+         # a 太原 基层 clinic that is not the signed one → 55.00
+         ok(medfee="100.00", inscp="100.00", ratio="0.5500", hifp="55.00", cash="45.00")),
+    case("fd-signed-primary-in-taiyuan-60", XZ,
+         claim([a("100.00")], insured={"family_doctor_at": "H14010000012"},
+               institution={"admdvs": "140100", "code": "H14010000012"}),
+         # signed with a 太原 基层 clinic and visiting it: 省内 → 参保地待遇 (16号 二): 60%
          ok(medfee="100.00", inscp="100.00", ratio="0.6000", hifp="60.00", cash="40.00")),
     case("fd-primary-cross-province-45", "晋医保发〔2023〕16号 二",
          claim([a("100.00")], institution={"admdvs": "110105", "code": "H11010500001"}),

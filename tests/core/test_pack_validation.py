@@ -249,3 +249,30 @@ def test_pack_set_rejects_a_lone_child():
     child = load_pack(shipped_packs_dir() / "cn-140830-ruicheng")
     with pytest.raises(PackInvalid):
         PolicySet([child])
+
+
+@pytest.mark.parametrize(("key", "value", "why"), [
+    ("settle_range_counties", '["4103"]', "6位医保区划代码"),
+    ("settle_range_counties", "[]", "非空列表"),
+    ("service_fee_categories", '["挂号费"]', "检查费"),
+    ("designation_levels", '["二级"]', "primary"),
+])
+def test_round2_list_keys_are_checked(tmp_path, key, value, why):
+    """The round-2 keys (#14) take closed lists: a value outside them is a problem naming the line."""
+    params = PARAM_OK + f'\n[[param]]\nkey = "{key}"\nbenefit = "general_outpatient"\nvalue = {value}\n' \
+                        'cite = "测医保发〔2025〕1号 一"\n'
+    probs = problems_of(write(tmp_path, params=params))
+    assert any("params.toml:11" in p and key in p and why in p for p in probs), probs
+
+
+def test_items_indication_column_is_optional_and_read(tmp_path):
+    """items.csv may carry a 限定支付范围 text in `indication` (the fund pays such a line only once confirmed)."""
+    from datetime import date
+
+    items = """\
+        code,name,benefit,kind,chrgitm_lv,pay_std,max_count,count_scope,category,cite,note,indication
+        T1,测试项目,assisted_reproduction,service,02,,3,person,,测医保发〔2025〕1号 附件,,限：测试适应症
+        """
+    policy = load_policy([write(tmp_path, items=items)])
+    it = policy.chain_for("149900").catalogue_item("assisted_reproduction", "T1", date(2025, 6, 1))
+    assert it.indication == "限：测试适应症" and it.count_scope == "person" and it.max_count == 3

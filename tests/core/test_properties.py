@@ -99,10 +99,11 @@ def item(draw, codes=PLAIN_CODES, lv=None, hi_cents=50_000, kinds=("drug", "serv
 
 
 @st.composite
-def history(draw, day: date, benefit: str, inst: str, *, hifp_hi=20_000, near=(), ar=False):
-    """0–10 entries of the same year dated on or before `day`; `near`: cap amounts (cents)
-    that an entry's fund payment often comes close to, so caps bind."""
-    jan1 = date(day.year, 1, 1)
+def history(draw, day: date, benefit: str, inst: str, *, hifp_hi=20_000, near=(), ar=False, since=None):
+    """0–10 entries dated on or before `day`, of the same year (or from `since`, earlier years too:
+    lifetime item counts); `near`: cap amounts (cents) that an entry's fund payment often comes close
+    to, so caps bind."""
+    jan1 = date(day.year, 1, 1) if since is None else min(since, day)
     recent = max(jan1, day - timedelta(days=45))  # often the same quarter (吕梁 quarterly caps)
     out = []
     for _ in range(draw(st.integers(0, 10))):
@@ -124,7 +125,8 @@ def history(draw, day: date, benefit: str, inst: str, *, hifp_hi=20_000, near=()
         }
         if ar or hb == "assisted_reproduction":
             entry["items"] = draw(st.lists(
-                st.fixed_dictionaries({"code": AR_CODE, "qty": st.integers(1, 3).map(str)}),
+                st.fixed_dictionaries({"code": AR_CODE, "qty": st.integers(1, 3).map(str)},
+                                      optional={"fund_paid": st.sampled_from((True, False, "true", "false"))}),
                 max_size=3))
         out.append(entry)
     return out
@@ -209,8 +211,10 @@ def shanxi_ar(draw):
                         "art_approved": draw(st.booleans())},
         "use_account": draw(st.booleans()),
         "family_account": draw(family_account()),
-        "items": draw(st.lists(item(codes=codes, hi_cents=600_000, ar=True), min_size=1, max_size=8)),
-        "history": draw(history(day, "assisted_reproduction", code, hifp_hi=500_000, ar=True)),
+        "items": [dict(it, indication_confirmed=draw(st.booleans())) if it["code"] == "311201063" else it
+                  for it in draw(st.lists(item(codes=codes, hi_cents=600_000, ar=True), min_size=1, max_size=8))],
+        "history": draw(history(day, "assisted_reproduction", code, hifp_hi=500_000, ar=True,
+                                since=date(2024, 10, 1))),
     }
 
 
@@ -270,6 +274,12 @@ def compute(claim: dict) -> dict:
 
 def m(out: dict, f: str) -> Decimal:
     return D(out[f])
+
+
+def _paid(h: dict, hi: dict) -> bool:
+    """Did the fund pay for this history line? `fund_paid` (true/"true"), by default hifp_pay > 0."""
+    v = hi.get("fund_paid")
+    return D(h["hifp_pay"]) > 0 if v is None else v in (True, "true")
 
 
 def caps_for(claim: dict) -> tuple[Decimal | None, Decimal | None]:
@@ -369,7 +379,9 @@ def test_no_negative_amount_and_fund_within_remaining_cap(claim):
 
     # Exactly: the same claim with every earlier fund payment zeroed (so nothing of the caps
     # is used up, all else equal) pays F; with the real history it pays min(F, what is left).
-    fresh = {**claim, "history": [{**h, "hifp_pay": "0.00"} for h in claim.get("history", [])]}
+    # (a line's count stays as it was: fund_paid is made explicit before hifp_pay is zeroed)
+    fresh = {**claim, "history": [{**h, "hifp_pay": "0.00", "items": [
+        {**hi, "fund_paid": _paid(h, hi)} for hi in h.get("items", [])]} for h in claim.get("history", [])]}
     f = m(compute(fresh), "hifp_pay")
     assert hifp == (f if left is None else min(f, left)), (hifp, f, left)
 
@@ -377,17 +389,22 @@ def test_no_negative_amount_and_fund_within_remaining_cap(claim):
 @SETTINGS
 @given(shanxi_ar())
 def test_assisted_reproduction_count_limit(claim):
-    """晋医保发〔2024〕16号: at most 3 fund-paid units per person and item (this year's history
-    plus earlier lines of the claim); units beyond are 全自费. A free line (price 0.00) is no
-    fund payment and takes no count (docs/policy-notes.md)."""
+    """晋医保发〔2024〕16号: at most 3 fund-paid units per person and item (every year's history lines
+    the fund paid for, plus earlier lines of the claim); units beyond are 全自费. A free line (price
+    0.00) is no fund payment and takes no count; an unconfirmed 311201063 is not paid and takes none
+    (docs/policy-notes.md)."""
     out = compute(claim)
     used: dict[str, Decimal] = {}
     for h in claim["history"]:
         if h["benefit"] == "assisted_reproduction":
             for hi in h.get("items", []):
-                used[hi["code"]] = used.get(hi["code"], ZERO) + D(hi["qty"])
+                if _paid(h, hi):
+                    used[hi["code"]] = used.get(hi["code"], ZERO) + D(hi["qty"])
     for ci, it in zip(claim["items"], out["items"], strict=True):
         if ci["code"] not in AR_CATALOGUE or D(ci["price"]) == 0:
+            continue
+        if ci["code"] == "311201063" and not ci.get("indication_confirmed"):
+            assert it["fulamt_ownpay_amt"] == it["det_item_fee_sumamt"], (ci, it)
             continue
         left = max(D(3) - used.get(ci["code"], ZERO), ZERO)
         paid_qty = min(D(ci["qty"]), left)
@@ -461,3 +478,40 @@ def test_the_person_never_gets_money_back_and_the_fund_never_pays_more_than_the_
     assert code == 0, out
     assert m(out, "psn_part_amt") >= 0 and m(out, "psn_cash_pay") >= 0, out
     assert m(out, "fund_pay_sumamt") <= m(out, "medfee_sumamt"), out
+
+
+# ---------------------------------------------------------------------------
+# #14.2: a notice or a trace step appears only where its rule changed a figure
+_MONEY_STEPS = ("deductible", "preselfpay", "overlmt", "item_limit", "fulamt_ownpay", "acct_pay",
+                "acct_mulaid_pay", "family_doctor_fee", "prenatal_lump_sum")
+
+
+@SETTINGS
+@given(CLAIMS)
+def test_a_notice_or_trace_step_implies_its_figure_changed(claim):
+    out = compute(claim)
+    trace = out["trace"]
+    steps = [t["step"] for t in trace]
+    codes = [n["code"] for n in out["notices"]]
+    # a money step moved money: its figure is above zero
+    for t in trace:
+        if t["step"] in _MONEY_STEPS:
+            assert D(t["value"]) > 0, t
+    # a cap step lowered the fund below the figure before it (pool_fund / delivery_limit, then quarterly)
+    before = next((D(t["value"]) for t in trace if t["step"] in ("pool_fund", "delivery_limit")), None)
+    for cap in ("quarterly_cap", "annual_cap"):
+        found = [D(t["value"]) for t in trace if t["step"] == cap]
+        assert (f"{cap}_reached" in codes) == bool(found), (cap, codes, steps)
+        if found:
+            assert before is not None and found[0] < before, (cap, found, before, trace)
+            before = found[0]
+    # the fund a cap step leaves is what is paid (before the lump sum / split, which only add or move)
+    if before is not None and not {"prenatal_lump_sum", "fund_split", "family_doctor_fee"} & set(steps):
+        assert m(out, "hifp_pay") == before, (before, out)
+    # an item notice names a line of the claim that is (at least partly) 全自费
+    for n in out["notices"]:
+        if n["code"] == "item_limit_reached":
+            assert any(it["code"] == n["item"] and D(it["fulamt_ownpay_amt"]) > 0 for it in out["items"]), n
+    # an eligibility notice: the fund pays nothing
+    if {"waiting_period", "disease_not_registered", "institution_not_designated"} & set(codes):
+        assert m(out, "fund_pay_sumamt") == ZERO, out

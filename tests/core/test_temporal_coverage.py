@@ -9,8 +9,9 @@ from datetime import date, timedelta
 import pytest
 
 from desktop_app.core.calc import calc_one
+from desktop_app.core.coverage import coverage
 from desktop_app.core.pack_files import load_policy
-from desktop_app.core.policy import FAR_FUTURE, coverage
+from desktop_app.core.policy import FAR_FUTURE
 
 POLICY = load_policy()
 

@@ -5,12 +5,14 @@ from pathlib import Path
 
 from desktop_app.core.model import FIELD_STEPS, MONEY_FIELDS, MONEY_LABELS, MONEY_SHORT, TRACE_STEPS
 
-ENGINE = Path(__file__).resolve().parents[2] / "desktop_app" / "core" / "engine.py"
+CORE = Path(__file__).resolve().parents[2] / "desktop_app" / "core"
+ENGINE = [CORE / f for f in ("engine.py", "eligibility.py", "lines.py")]  # the engine's steps live here
 
 
 def _engine_steps() -> set[str]:
     steps = set()
-    for node in ast.walk(ast.parse(ENGINE.read_text(encoding="utf-8"))):
+    nodes = [n for f in ENGINE for n in ast.walk(ast.parse(f.read_text(encoding="utf-8")))]
+    for node in nodes:
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
             args = node.args
             if node.func.id == "TraceStep" and args and isinstance(args[0], ast.Constant):
@@ -33,3 +35,16 @@ def test_trace_steps_are_the_ones_the_engine_writes():
 def test_field_steps_name_money_fields_and_known_steps():
     assert set(FIELD_STEPS) <= set(MONEY_FIELDS)
     assert {s for steps in FIELD_STEPS.values() for s in steps} <= set(TRACE_STEPS)
+
+
+def test_notice_reasons_are_the_ones_the_engine_writes():
+    """Every reason a Notice carries (the code list of the contract is fixed; the reason says which rule)
+    has a Chinese label in NOTICE_REASONS, and every label is used."""
+    from desktop_app.core.model import NOTICE_REASONS
+
+    used = set()
+    for f in ENGINE:
+        for node in ast.walk(ast.parse(f.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and node.value in NOTICE_REASONS:
+                used.add(node.value)
+    assert used == set(NOTICE_REASONS)

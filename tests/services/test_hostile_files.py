@@ -40,7 +40,7 @@ def state(db):
 def pack_files(**replace):
     """The shipped 山西 pack's files, version bumped, some replaced (None removes one)."""
     files = {f.name: f.read_bytes() for f in (shipped_packs_dir() / PACK).iterdir()}
-    files["pack.toml"] = files["pack.toml"].replace(b'"1.0.0"', b'"1.0.1"')
+    files["pack.toml"] = files["pack.toml"].replace(b'"1.1.0"', b'"1.1.1"')
     for name, data in replace.items():
         name = name.replace("_csv", ".csv").replace("_toml", ".toml")
         if data is None:

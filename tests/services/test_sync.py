@@ -128,7 +128,7 @@ def test_engine_uses_the_packs_recorded_in_the_database(empty_db, tmp_path):
     p = copy_pack(tmp_path, "cn-140000-shanxi")
     params = p / "params.toml"
     params.write_text(params.read_text(encoding="utf-8").replace('value = "300.00"', 'value = "350.00"'), encoding="utf-8")
-    (p / "pack.toml").write_text((p / "pack.toml").read_text(encoding="utf-8").replace('"1.0.0"', '"1.0.1"'),
+    (p / "pack.toml").write_text((p / "pack.toml").read_text(encoding="utf-8").replace('"1.1.0"', '"1.1.1"'),
                                  encoding="utf-8")
     packs.sync(empty_db, sign(p, empty_db), actor="admin")
     chain = packs.policy(empty_db).chain_for("141102")

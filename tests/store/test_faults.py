@@ -37,6 +37,7 @@ import json
 import os
 import queue
 import random
+import re
 import shutil
 import signal
 import sqlite3
@@ -64,7 +65,7 @@ ROSTER_ROWS = int(os.environ.get("CLINIC_FAULT_ROSTER_ROWS", "2000"))
 TODAY = date(2026, 11, 23)
 SETTLE_COUNT = 10  # settlements per settle worker (a reversal after every third)
 SETTLE_EPOCH = 50  # the settle database starts afresh every this many kills (keeps each check short)
-NEW_VERSION = "1.0.1"
+NEW_VERSION = "9.0.0"  # newer than every shipped pack
 # the day close's steps, by the worker's event that begins each
 CLOSE_PHASES = {"w+": "inside the transaction", "w-": "after the commit, before the backup", "bk+": "in the backup",
                 "bk-": "after the backup", "x+": "writing the xlsx", "x-": "after the xlsx", "p+": "writing the PDF",
@@ -465,8 +466,9 @@ def prepare_sync(template: Path, run_dir: Path, dst: Path) -> tuple[Path, Path]:
     for p in sorted(dst.iterdir()):
         toml = p / "pack.toml"
         text = toml.read_text(encoding="utf-8")
-        assert 'version = "1.0.0"' in text, toml
-        toml.write_text(text.replace('version = "1.0.0"', f'version = "{NEW_VERSION}"'), encoding="utf-8")
+        assert re.search(r'^version = "[^"]+"$', text, re.M), toml
+        toml.write_text(re.sub(r'^version = "[^"]+"$', f'version = "{NEW_VERSION}"', text, flags=re.M),
+                        encoding="utf-8")
         packs.sign_pack_dir(p, priv.read_bytes())
     return dst, base
 
