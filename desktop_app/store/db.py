@@ -28,7 +28,7 @@ BUSY_TIMEOUT_MS = 15000  # how long a write waits for another program's write; e
 BUSY_ENV = "CLINIC_SETTLE_BUSY_TIMEOUT_MS"
 # The newest migration in db/versions. Checked against Alembic by a test; lets start-up see
 # that the schema is current with one SELECT instead of importing Alembic (~0.2 s).
-SCHEMA_HEAD = "0003"
+SCHEMA_HEAD = "0004"
 
 
 class DatabaseBusy(Refused):
@@ -239,9 +239,25 @@ class Database:
         before = self.current_revision()
         cfg = self._alembic_config()
         with self.refusing_storage(), self.write_engine.connect() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
-            conn.commit()
+            raw = conn.connection.dbapi_connection if self.is_sqlite else None
+            if raw is not None:
+                # SQLite changes a column by rebuilding its table (Alembic batch mode): dropping the old table
+                # with rows that others reference fails while foreign keys are enforced. The pragma only
+                # takes effect outside a transaction, so it is set before the migration's BEGIN; every
+                # reference is checked before the commit instead, and enforcement is back on after it.
+                raw.execute("PRAGMA foreign_keys = OFF")
+            try:
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+                if raw is not None:
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        conn.rollback()
+                        raise RuntimeError(f"数据库升级后外键不一致，已回滚：{broken[:5]}")
+                conn.commit()
+            finally:
+                if raw is not None:
+                    raw.execute("PRAGMA foreign_keys = ON")
         return before, self.head_revision()
 
     def has_schema(self) -> bool:
