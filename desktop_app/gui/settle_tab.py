@@ -131,6 +131,11 @@ class SettleTab(QWidget):
         """全自费 ticked or not, a walk-in registered: the split on screen was computed the other way."""
         self._invalidate()
         self.split_view.clear()
+        self._account_box()
+
+    def _account_box(self) -> None:
+        """使用个人账户 means nothing for 全自费 (no account is used): greyed out while it is on."""
+        self.items_pane.use_account.setEnabled(not self.locked and not self.self_pay_bar.on)
 
     def _walk_in_chosen(self, w) -> None:
         self.person_pane.show_walk_in(w)
@@ -188,6 +193,7 @@ class SettleTab(QWidget):
     def _lock(self, locked: bool) -> None:
         self.items_pane.set_locked(locked)
         self.person_pane.set_locked(locked)
+        self._account_box()
         self._update_buttons()
 
     def _set_busy(self, busy: bool) -> None:
@@ -349,8 +355,12 @@ class SettleTab(QWidget):
         self.split_view.show_split(rec.result)
         self.split_view.set_settled(rec.setl_no)
         # the file name only: a full path has no place to wrap and would widen the window past a small screen
-        self.split_view.say(self.tr("已结算：结算单号 {0}　统筹支付 {1} 元　个人现金 {2} 元　结算单 {3}").format(
-            rec.setl_no, rec.result["hifp_pay"], rec.result["psn_cash_pay"], out.receipt.name))
+        if rec.benefit == "self_pay":
+            self.split_view.say(self.tr("已结算（全自费，未使用医保）：结算单号 {0}　个人现金 {1} 元　结算单 {2}").format(
+                rec.setl_no, rec.result["psn_cash_pay"], out.receipt.name))
+        else:
+            self.split_view.say(self.tr("已结算：结算单号 {0}　统筹支付 {1} 元　个人现金 {2} 元　结算单 {3}").format(
+                rec.setl_no, rec.result["hifp_pay"], rec.result["psn_cash_pay"], out.receipt.name))
         self.result_label.setToolTip(str(out.receipt))
         self.print_btn.setFocus()  # F10 / Space prints; Ctrl+N starts the next visit
         self.settled.emit(rec)

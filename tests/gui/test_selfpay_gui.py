@@ -122,14 +122,20 @@ def test_an_insured_person_who_chooses_self_pay_is_settled_without_fund_or_accou
     assert shown_split(tab)["统筹基金支付"] != "0.00"  # insured first
     qtbot.mouseClick(tab.self_pay, LEFT)
     assert tab.self_pay.isChecked() and tab.split.rowCount() == 0  # the insured split is gone
+    assert not tab.items_pane.use_account.isEnabled()  # (no account is used)
     qtbot.keyClick(tab, Qt.Key.Key_F5)
     qtbot.waitUntil(lambda: tab.split.rowCount() > 0, timeout=10000)
     split = shown_split(tab)
     assert split["统筹基金支付"] == split["个人账户支付"] == "0.00" and split["个人现金支付"] == "10.00"
+    why = {tab.split.item(r, 0).text(): tab.split.item(r, 2).text() for r in range(tab.split.rowCount())}
+    assert "患者选择不使用医保" in why["全自费"] and "患者选择不使用医保" in why["个人现金支付"]
     confirm = settle_by_keys(qtbot, tab)
     assert p.name in confirm.text and "患者选择不使用医保" in confirm.text
     [st] = settlements(db)
     assert (st.psn_no, st.benefit, st.insutype, st.psn_cash_pay) == (p.psn_no, "self_pay", "", 10)
+    assert "全自费，未使用医保" in tab.result_label.text() and "统筹支付" not in tab.result_label.text()
+    qtbot.keyClick(tab, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    assert tab.items_pane.use_account.isEnabled() and not tab.self_pay.isChecked()
 
 
 def test_alt_z_and_tab_reach_the_controls(qtbot, window, db):
