@@ -130,8 +130,11 @@ class SelfPayBar(QWidget):
 
     def register_walk_in(self) -> None:
         w = WalkInDialog.ask(self.window())
-        if w is None:
-            return
+        if w is not None:
+            self.set_walk_in(w)
+
+    def set_walk_in(self, w: selfpay.WalkIn) -> None:
+        """The visit's person is the walk-in `w` (checked: selfpay.check_walk_in)."""
         self.walk_in = w
         self.why = "walk_in"
         self.check.blockSignals(True)
