@@ -243,22 +243,30 @@ class Database:
             if raw is not None:
                 # SQLite changes a column by rebuilding its table (Alembic batch mode): dropping the old table
                 # with rows that others reference fails while foreign keys are enforced. The pragma only
-                # takes effect outside a transaction, so it is set before the migration's BEGIN; every
-                # reference is checked before the commit instead, and enforcement is back on after it.
+                # takes effect outside a transaction, so it is set before the migration's BEGIN; the
+                # references are checked before the commit instead (a dangling one the migration made rolls
+                # it back; one that was there before — a tampered file — is left for `audit verify` to
+                # report), and enforcement is back on after it.
                 raw.execute("PRAGMA foreign_keys = OFF")
             try:
                 cfg.attributes["connection"] = conn
+                dangling = self._dangling(conn) if raw is not None else set()
                 command.upgrade(cfg, "head")
                 if raw is not None:
-                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-                    if broken:
+                    made = self._dangling(conn) - dangling
+                    if made:
                         conn.rollback()
-                        raise RuntimeError(f"数据库升级后外键不一致，已回滚：{broken[:5]}")
+                        raise RuntimeError(f"数据库升级会留下无效的外键引用，已回滚，数据库未改动：{sorted(made)[:5]}")
                 conn.commit()
             finally:
                 if raw is not None:
                     raw.execute("PRAGMA foreign_keys = ON")
         return before, self.head_revision()
+
+    @staticmethod
+    def _dangling(conn) -> set[tuple]:
+        """SQLite: the rows whose foreign key points at nothing, as (table, rowid, parent table)."""
+        return {(r[0], r[1], r[2]) for r in conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()}
 
     def has_schema(self) -> bool:
         with self.refusing_storage():
