@@ -88,6 +88,19 @@ def main() -> int:
         pump(app, ctx)
     pump(app, ctx, 10)
     win.grab().save(str(OUT / "03-settled.png"))
+    # 全自费: a walk-in not in the roster (自费患者…), pre-settled — no fund, no account, all cash
+    from desktop_app.services import selfpay
+
+    t.new_visit()
+    t.self_pay_bar.set_walk_in(selfpay.check_walk_in(selfpay.WalkIn("王小明", "11010519491231002X")))
+    pump(app, ctx)
+    for code, qty in (("110200005", "1"), ("XJ01CAA040A001", "2")):
+        t.item_entry.setText(code)
+        t.qty.setText(qty)
+        t.items_pane.add_item()
+    t.presettle()
+    pump(app, ctx)
+    win.grab().save(str(OUT / "10-self-pay.png"))
     win.tabs.setCurrentIndex(1)
     win.today_tab.refresh()
     pump(app, ctx)

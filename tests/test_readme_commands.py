@@ -64,6 +64,8 @@ def _lay_out(tmp: Path) -> dict:
     (tmp / "resources").symlink_to(ROOT / "resources")
     visit = next(b for b in blocks("json") if '"psn_no"' in b)
     (tmp / "visit.json").write_text(visit, encoding="utf-8")
+    walkin = next(b for b in blocks("json") if '"self_pay"' in b)  # the 全自费 example
+    (tmp / "walkin.json").write_text(walkin, encoding="utf-8")
     claim = _claim_of_the_example()
     (tmp / "claim.json").write_text(json.dumps(claim, ensure_ascii=False), encoding="utf-8")
     (tmp / "in.jsonl").write_text(json.dumps(claim, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -80,6 +80,9 @@ def cmd_lookup(args, d, op) -> int:
 VISIT_FIELDS = {"psn_no", "date", "benefit", "disease", "delivery", "use_account", "family_account",
                 "institution", "items", "reason", "diagnosis"}
 ITEM_FIELDS = {"code", "qty", "price", "name", "kind", "chrgitm_lv", "pay_std"}
+# 全自费 (docs/ledger.md): "self_pay": true with psn_no (an insured person) or walk_in (not in the roster)
+SELF_PAY_FIELDS = {"self_pay", "self_pay_reason", "psn_no", "walk_in", "date", "items", "reason", "diagnosis"}
+WALK_IN_FIELDS = {"name", "id_no", "gender"}
 MAX_VISIT_BYTES = 4 * 1024 * 1024  # a visit of 1,000 items is ~200 KB
 
 
@@ -148,6 +151,8 @@ def _visit_from_json(path: str):
     raw = _read_visit(path)
     if not isinstance(raw, dict):
         raise InvalidInput("(根)", "就诊信息须为 JSON 对象")
+    if "self_pay" in raw:
+        return _self_pay_from_json(raw)
     for k in raw:
         if k not in VISIT_FIELDS:
             raise InvalidInput(str(k)[:40], f"未知字段“{str(k)[:40]}”")
@@ -164,6 +169,32 @@ def _visit_from_json(path: str):
                       diagnosis=raw.get("diagnosis"))
 
 
+def _self_pay_from_json(raw: dict):
+    """A 全自费 visit: `"self_pay": true`, and `psn_no` (an insured person paying everything) or `walk_in`
+    ({"name", "id_no", "gender"}: a person not in the roster). The service checks the values."""
+    from desktop_app.services.selfpay import SelfPayInput, WalkIn
+
+    if raw["self_pay"] is not True:
+        raise InvalidInput("self_pay", "self_pay 须为 true（按医保结算时不写该字段）")
+    for k in raw:
+        if k not in SELF_PAY_FIELDS:
+            raise InvalidInput(str(k)[:40], f"全自费就诊中的未知字段“{str(k)[:40]}”（全自费不用 benefit、病种、个人账户）")
+    if not isinstance(raw.get("items"), list):
+        raise InvalidInput("items", "费用明细 items 须为列表（[…]）")
+    walk = raw.get("walk_in")
+    if walk is not None:
+        if not isinstance(walk, dict):
+            raise InvalidInput("walk_in", "walk_in 须为 JSON 对象：{\"name\": …, \"id_no\": …, \"gender\": …}")
+        for k in walk:
+            if k not in WALK_IN_FIELDS:
+                raise InvalidInput(f"walk_in.{str(k)[:30]}", f"walk_in 中的未知字段“{str(k)[:30]}”")
+        walk = WalkIn(name=walk.get("name", ""), id_no=walk.get("id_no") or "", gender=walk.get("gender") or "")
+    return SelfPayInput(date=_visit_date(raw.get("date")), items=[_visit_item(i, it) for i, it in enumerate(raw["items"])],
+                        psn_no=None if raw.get("psn_no") is None else _psn_no(raw["psn_no"]), walk_in=walk,
+                        why=raw.get("self_pay_reason") or ("walk_in" if walk is not None else "chosen"),
+                        reason=str(raw.get("reason") or ""), diagnosis=raw.get("diagnosis"))
+
+
 def _rec_json(rec) -> dict:
     d = asdict(rec)
     d["claim"] = json.loads(d.pop("claim_json"))
@@ -174,7 +205,10 @@ def _settlement_text(rec) -> str:
     r = rec.result
     head = "冲正" if rec.kind == "reverse" else "结算"
     lines = [f"{head}单号 {rec.setl_no}" + ("（重复请求，返回首次结果）" if rec.replayed else ""),
-             f"参保人 {rec.person_name}（{rec.psn_no}）  就诊日期 {rec.visit_date}  操作员 {rec.operator}"]
+             f"{'自费患者' if not rec.psn_no else '参保人'} {rec.person_name}（{rec.psn_no or '未在花名册'}）  "
+             f"就诊日期 {rec.visit_date}  操作员 {rec.operator}"]
+    if rec.benefit == "self_pay":
+        lines.append("全自费（未使用医保）：医保基金和个人账户均未支付")
     if rec.original_setl_no:
         lines.append(f"原结算单号 {rec.original_setl_no}；原因：{rec.reason}")
     lines.append(f"医疗费总额 {r['medfee_sumamt']}  统筹基金 {r['hifp_pay']}  大病/大额 "
@@ -194,14 +228,15 @@ def _presettle_text(r: dict) -> str:
 
 @signed_in()
 def cmd_settle(args, d, op) -> int:
-    from desktop_app.services import ledger
+    from desktop_app.services import ledger, selfpay
 
     visit = _visit_from_json(args.visit)
+    service = selfpay if isinstance(visit, selfpay.SelfPayInput) else ledger  # 全自费, or by the insurance
     if args.dry_run:
-        r = ledger.presettle(d, visit, operator=op.login).result
+        r = service.presettle(d, visit, operator=op.login).result
         emit(r, args.json, _presettle_text(r))
         return 0
-    rec = ledger.settle(d, visit, token=args.token, operator=op.login)
+    rec = service.settle(d, visit, token=args.token, operator=op.login)
     emit(_rec_json(rec), args.json, _settlement_text(rec))
     return 0
 

@@ -67,7 +67,8 @@ class State:
             raise PolicyError(
                 "policy_parameter_missing",
                 f"{self.day} 的{self.blabel}：{KEY_LABELS[key]}由 {p.cite} 留待另行制定{note}，"
-                f"已加载的政策包均未给出该数值，无法结算。",
+                f"已加载的政策包均未给出该数值，无法按医保结算：须由参保地县级医保部门的政策包补充该参数"
+                f"（{KEY_LABELS[key]}），同步后即可结算。",
                 parameter=key,
                 basis=p.cite,
             )

@@ -19,6 +19,22 @@ BENEFITS: dict[str, str] = {
     "maternity_delivery": "生育住院分娩",
 }
 INSUTYPES: dict[str, str] = {"310": "职工基本医疗保险", "390": "城乡居民基本医疗保险"}
+# 全自费: a settlement that uses no insurance at all (a person not in the roster, a benefit whose parameters are
+# open, or the patient's choice). A ledger benefit, not an engine one: the calc contract (docs/calc.md) does not
+# know it; the ledger stores it with insutype "" so every report counts it apart (docs/ledger.md).
+SELF_PAY = "self_pay"
+SELF_PAY_LABEL = "全自费（未使用医保）"
+NO_INSUTYPE_LABEL = "自费"
+
+
+def benefit_label(code: str) -> str:
+    """A stored settlement's benefit as reports show it (全自费 included)."""
+    return SELF_PAY_LABEL if code == SELF_PAY else BENEFITS.get(code, code)
+
+
+def insutype_label(code: str) -> str:
+    """A stored settlement's 险种 as reports show it ("" for 全自费: no insurance used)."""
+    return INSUTYPES.get(code, code) or NO_INSUTYPE_LABEL
 CATEGORIES: dict[str, str] = {
     "employee_active": "在职",
     "employee_retired": "退休",

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.gui.models import ResultsModel
+from desktop_app.gui.selfpay_pane import SelfPayBar
 from desktop_app.services import lookup
 
 MAX_QUERY = 512  # characters kept in the search box (a 医保电子凭证 code is far shorter)
@@ -65,6 +66,8 @@ class PersonPane(QSplitter):
         self.search_msg.setWordWrap(True)
         self.search_msg.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         ll.addWidget(self.search_msg)
+        self.self_pay_bar = SelfPayBar()  # 全自费 and 自费患者 (gui/selfpay_pane.py)
+        ll.addWidget(self.self_pay_bar)
         self.results = ResultsModel(self)
         self.proxy = QSortFilterProxyModel(self)
         self.proxy.setSourceModel(self.results)
@@ -238,6 +241,22 @@ class PersonPane(QSplitter):
         """The visit on screen is settled: the person cannot be changed (Ctrl+N starts the next visit)."""
         self.search.setReadOnly(locked)
         self.results_view.setEnabled(not locked)
+        self.self_pay_bar.set_locked(locked)
+
+    def show_walk_in(self, w) -> None:
+        """A walk-in (not in the roster) is the visit's person: no roster person, no hits, no cap bars."""
+        self._search_timer.stop()
+        self._search_gen += 1
+        self._person_gen += 1
+        self.person = None
+        self.results.set_hits([])
+        self.search_msg.setText("")
+        self.person_label.setText(SelfPayBar.describe(w))
+        for row in self._cap_rows:
+            for wd in row:
+                wd.setVisible(False)
+        self.reveal_btn.setEnabled(False)
+        self.glyph_warning.hide()
 
     def _show_person(self, s) -> None:
         idn = s.id_full or s.id_masked

@@ -27,7 +27,7 @@ from desktop_app.gui.items_pane import ItemsPane
 from desktop_app.gui.person_pane import PersonPane
 from desktop_app.gui.reason_dialog import ReasonDialog
 from desktop_app.gui.split_view import SplitView
-from desktop_app.services import ledger, ledger_types, settling, visit_rules
+from desktop_app.services import ledger, ledger_types, selfpay, settling, visit_rules
 
 
 class SettleTab(QWidget):
@@ -69,6 +69,8 @@ class SettleTab(QWidget):
         self.items, self.items_view, self.total_label = ip.items, ip.items_view, ip.total_label
         self.presettle_btn, self.settle_btn, self.print_btn = ip.presettle_btn, ip.settle_btn, ip.print_btn
         self.split, self.notices, self.result_label = sv.split, sv.notices, sv.result_label
+        self.self_pay_bar = pp.self_pay_bar  # 全自费 / 自费患者 (gui/selfpay_pane.py)
+        self.self_pay, self.walk_in_btn = pp.self_pay_bar.check, pp.self_pay_bar.walk_in_btn
 
     def _connect(self) -> None:
         pp, ip = self.person_pane, self.items_pane
@@ -80,6 +82,8 @@ class SettleTab(QWidget):
         ip.search_requested.connect(self.focus_search)
         ip.failed.connect(self._show_error)
         ip.changed.connect(self._invalidate)
+        self.self_pay_bar.changed.connect(self._pay_mode_changed)
+        self.self_pay_bar.walk_in_chosen.connect(self._walk_in_chosen)
         # clicked(bool) would hand its `checked` to a slot with a parameter: every action goes through a lambda
         ip.presettle_btn.clicked.connect(lambda: self.presettle())
         ip.settle_btn.clicked.connect(lambda: self.settle())
@@ -94,7 +98,7 @@ class SettleTab(QWidget):
         dl = QShortcut(QKeySequence(Qt.Key.Key_Delete), ip.items_view)
         dl.setContext(Qt.ShortcutContext.WidgetShortcut)
         dl.activated.connect(lambda: ip.remove_item())
-        order = (pp.search, pp.results_view, ip.visit_date, ip.benefit, ip.disease, ip.delivery, ip.diagnosis,
+        order = (pp.search, pp.results_view, self.walk_in_btn, self.self_pay, ip.visit_date, ip.benefit, ip.disease, ip.delivery, ip.diagnosis,
                  ip.item_entry, ip.qty,
                  ip.add_btn, ip.items_view, ip.use_account, ip.presettle_btn, ip.settle_btn, ip.print_btn, ip.new_btn)
         for a, b in itertools.pairwise(order):
@@ -121,6 +125,32 @@ class SettleTab(QWidget):
     def _person_loaded(self, _summary, new_visit: bool) -> None:
         if new_visit:
             self._start_visit(keep_person=True)
+
+    # ---------------------------------------------------------------- 全自费
+    def _pay_mode_changed(self) -> None:
+        """全自费 ticked or not, a walk-in registered: the split on screen was computed the other way."""
+        self._invalidate()
+        self.split_view.clear()
+        self._account_box()
+
+    def _account_box(self) -> None:
+        """使用个人账户 means nothing for 全自费 (no account is used): greyed out while it is on."""
+        self.items_pane.use_account.setEnabled(not self.locked and not self.self_pay_bar.on)
+
+    def _walk_in_chosen(self, w) -> None:
+        self.person_pane.show_walk_in(w)
+        self.items_pane.reset(full=False)  # a new visit for the walk-in (the 全自费 state stays)
+        self.item_entry.setFocus()
+
+    def _payer_name(self) -> str:
+        w = self.self_pay_bar.walk_in
+        return w.name if w is not None else (self.person.name if self.person is not None else "")
+
+    def _refused(self, exc) -> None:
+        """A refusal in red; when the policy leaves a parameter open, with the way out (全自费)."""
+        self.split_view.refused(exc)
+        if getattr(exc, "code", "") == "policy_parameter_missing":
+            self.split_view.warn(selfpay.offer_text(exc) + self.tr("勾选“全自费（不用医保）”（Alt+Z）后按 F9。"))
 
     # ------------------------------------------------------------------ visit
     @property
@@ -154,6 +184,7 @@ class SettleTab(QWidget):
         self.items_pane.diagnosis.clear()
         if not keep_person:
             self.person_pane.clear()
+        self.self_pay_bar.reset()  # every visit starts insured (a walk-in is registered again)
         self.person_pane.set_locked(False)
         self.items_pane.reset(full=not keep_person)
         self._gen += 1
@@ -162,6 +193,7 @@ class SettleTab(QWidget):
     def _lock(self, locked: bool) -> None:
         self.items_pane.set_locked(locked)
         self.person_pane.set_locked(locked)
+        self._account_box()
         self._update_buttons()
 
     def _set_busy(self, busy: bool) -> None:
@@ -173,9 +205,10 @@ class SettleTab(QWidget):
         self.presettle_btn.setEnabled(free)
         self.settle_btn.setEnabled(free)
 
-    def visit_input(self) -> ledger_types.VisitInput | None:
-        if self.person is None:
-            self._warn(self.tr("请先查找并选择参保人（F2）"))
+    def visit_input(self) -> ledger_types.VisitInput | selfpay.SelfPayInput | None:
+        bar = self.self_pay_bar
+        if self.person is None and bar.walk_in is None:
+            self._warn(self.tr("请先查找并选择参保人（F2），不在花名册的人按“自费患者”（Alt+J）登记"))
             return None
         if not self.items.lines:
             self._warn(self.tr("请至少录入一条费用项目"))
@@ -184,7 +217,13 @@ class SettleTab(QWidget):
         if err:
             self._warn(err)
             return None
-        return self.items_pane.visit(self.person.psn_no)
+        psn_no = self.person.psn_no if self.person is not None else None
+        base = self.items_pane.visit(psn_no or "")
+        return bar.visit(base, psn_no) if bar.on else base
+
+    @staticmethod
+    def _presettle_fn(v):
+        return selfpay.presettle if isinstance(v, selfpay.SelfPayInput) else ledger.presettle
 
     # ------------------------------------------------------------- pre-settle
     def presettle(self) -> None:
@@ -202,8 +241,8 @@ class SettleTab(QWidget):
             self.split_view.show_split(pv.result)
             self.split_view.say("")
 
-        self.ctx.ops.query(ledger.presettle, self.ctx.db, v, operator=self.ctx.operator.login, done=done,
-                           failed=self.split_view.refused)
+        self.ctx.ops.query(self._presettle_fn(v), self.ctx.db, v, operator=self.ctx.operator.login, done=done,
+                           failed=self._refused)
 
     # ------------------------------------------------------------------ settle
     def settle(self) -> None:
@@ -241,10 +280,21 @@ class SettleTab(QWidget):
 
         def failed(exc):
             self._set_busy(False)
-            self.split_view.refused(exc)
+            self._refused(exc)
+            if getattr(exc, "code", "") == "policy_parameter_missing" and gen == self._gen and \
+                    not isinstance(v, selfpay.SelfPayInput):
+                self._offer_self_pay(exc)
 
-        self.ctx.ops.query(ledger.presettle, self.ctx.db, v, operator=self.ctx.operator.login, done=done,
+        self.ctx.ops.query(self._presettle_fn(v), self.ctx.db, v, operator=self.ctx.operator.login, done=done,
                            failed=failed)
+
+    def _offer_self_pay(self, exc) -> None:
+        """F9 on a benefit the policy leaves open: say which parameter and who must supply it, and offer
+        全自费 — 是 ticks it and settles again (the confirmation then shows the cash); 否 leaves it insured."""
+        text = selfpay.offer_text(exc) + "\n\n" + self.tr("是否为 {0} 按全自费结算本次就诊？").format(self._payer_name())
+        if confirm(self, self.tr("无法按医保结算"), text, default_yes=False):
+            self.self_pay_bar.choose("policy_open")
+            QTimer.singleShot(0, self.settle)
 
     def _confirm_and_settle(self, v: ledger_types.VisitInput, result: dict, need_reason: bool) -> None:
         if not self._confirm(v, result):
@@ -254,7 +304,7 @@ class SettleTab(QWidget):
             reason = ReasonDialog.ask(
                 self, self.tr("往年就诊：填写原因"),
                 self.tr("就诊日期 {0} 在往年：该年度的限额与花名册的本年累计不符。\n结算 {1} 的这次就诊须填写原因，"
-                        "原因随结算保存并记入审计。").format(v.date, self.person.name),
+                        "原因随结算保存并记入审计。").format(v.date, self._payer_name()),
                 self.tr("原因（必填）："))
             if reason is None:
                 self._set_busy(False)
@@ -269,6 +319,8 @@ class SettleTab(QWidget):
 
     def _confirm(self, v: ledger_types.VisitInput, r: dict) -> bool:
         """Yes (the default, Enter) or No: the total, what the fund pays and the cash to collect."""
+        if isinstance(v, selfpay.SelfPayInput):
+            return self._confirm_self_pay(v, r)
         lines = [self.tr("为 {0} 结算本次就诊？").format(self.person.name), "",
                  self.tr("医疗费总额　{0} 元").format(r["medfee_sumamt"]),
                  self.tr("统筹支付　　{0} 元").format(r["hifp_pay"])]
@@ -285,6 +337,17 @@ class SettleTab(QWidget):
                 v.date, self.tr("；往年就诊，须填写原因") if v.date.year < today.year else ""))
         return confirm(self, self.tr("确认结算"), "\n".join(lines), default_yes=True)
 
+    def _confirm_self_pay(self, v: selfpay.SelfPayInput, r: dict) -> bool:
+        lines = [self.tr("为 {0} 按全自费结算本次就诊？").format(self._payer_name()), "",
+                 self.tr("全自费（未使用医保）：{0}").format(selfpay.WHY[v.why]),
+                 self.tr("医保基金和个人账户均不支付。"), "",
+                 self.tr("医疗费总额　{0} 元").format(r["medfee_sumamt"]),
+                 self.tr("个人现金　　{0} 元（应收现金）").format(r["psn_cash_pay"])]
+        today = date.today()
+        if v.date != today:
+            lines.append(self.tr("就诊日期　{0}（不是今天）").format(v.date))
+        return confirm(self, self.tr("确认全自费结算"), "\n".join(lines), default_yes=True)
+
     def _settled(self, out: settling.Settled) -> None:
         rec = out.record
         self.last_record = rec
@@ -292,8 +355,12 @@ class SettleTab(QWidget):
         self.split_view.show_split(rec.result)
         self.split_view.set_settled(rec.setl_no)
         # the file name only: a full path has no place to wrap and would widen the window past a small screen
-        self.split_view.say(self.tr("已结算：结算单号 {0}　统筹支付 {1} 元　个人现金 {2} 元　结算单 {3}").format(
-            rec.setl_no, rec.result["hifp_pay"], rec.result["psn_cash_pay"], out.receipt.name))
+        if rec.benefit == "self_pay":
+            self.split_view.say(self.tr("已结算（全自费，未使用医保）：结算单号 {0}　个人现金 {1} 元　结算单 {2}").format(
+                rec.setl_no, rec.result["psn_cash_pay"], out.receipt.name))
+        else:
+            self.split_view.say(self.tr("已结算：结算单号 {0}　统筹支付 {1} 元　个人现金 {2} 元　结算单 {3}").format(
+                rec.setl_no, rec.result["hifp_pay"], rec.result["psn_cash_pay"], out.receipt.name))
         self.result_label.setToolTip(str(out.receipt))
         self.print_btn.setFocus()  # F10 / Space prints; Ctrl+N starts the next visit
         self.settled.emit(rec)
@@ -307,7 +374,7 @@ class SettleTab(QWidget):
         self._print_when_settled = False
         self._lock(False)
         self._set_busy(False)
-        self.split_view.refused(exc)
+        self._refused(exc)
 
     def print_last(self) -> None:
         if self.last_record is None and self._busy and self.locked:

@@ -23,7 +23,9 @@ MIN_WIDTH = 380  # 项目 and 金额 in full and a readable 依据, also on a 10
 SPLIT_ROWS = tuple((f, MONEY_LABELS[f]) for f in (
     "medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt", "act_pay_dedc",
     "hifp_pay", "hifmi_pay", "hifob_pay", "acct_pay", "acct_mulaid_pay", "psn_cash_pay"))
-WHY_STEPS = FIELD_STEPS
+# the engine's steps, and the ground of a 全自费 settlement (services/selfpay.py: not an engine step)
+WHY_STEPS = {**FIELD_STEPS, "fulamt_ownpay_amt": (*FIELD_STEPS["fulamt_ownpay_amt"], "self_pay"),
+             "psn_cash_pay": ("self_pay",)}
 
 
 class SplitView(QGroupBox):

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_app.core.model import BENEFITS
+from desktop_app.core.model import benefit_label
 from desktop_app.gui.dialogs import confirm
 from desktop_app.gui.models import ColumnModel
 from desktop_app.gui.reason_dialog import ReasonDialog
@@ -48,7 +48,7 @@ class DayModel(ColumnModel):
             if r.day_closed:
                 state = (state + " 已日结").strip()
             return (r.setl_no, "冲正" if r.kind == "reverse" else "结算", r.created_at.strftime("%H:%M:%S"),
-                    r.person_name, BENEFITS.get(r.benefit, r.benefit), r.result["medfee_sumamt"],
+                    r.person_name, benefit_label(r.benefit), r.result["medfee_sumamt"],
                     r.result["hifp_pay"], r.result["acct_pay"], r.result["psn_cash_pay"], r.operator, state)[c]
         if role == Qt.ItemDataRole.ForegroundRole and (r.kind == "reverse" or r.reversed_by):
             return QColor("#a00000")
@@ -210,7 +210,7 @@ class TodayTab(QWidget):
         text = self.tr("将冲正结算单 {0}（{1:%H:%M:%S}，操作员 {2}）\n参保人：{3}　待遇：{4}　就诊日期：{5}\n"
                        "医疗费总额 {6} 元　统筹基金 {7} 元　个人账户 {8} 元（退回账户）　个人现金 {9} 元（退还现金）\n"
                        "冲正单记入今天，全部金额取负，限额退回；原结算保留。").format(
-            rec.setl_no, rec.created_at, rec.operator, rec.person_name, BENEFITS.get(rec.benefit, rec.benefit),
+            rec.setl_no, rec.created_at, rec.operator, rec.person_name, benefit_label(rec.benefit),
             rec.visit_date, r["medfee_sumamt"], r["hifp_pay"], r["acct_pay"], r["psn_cash_pay"])
         if rec.day_closed:
             text += self.tr("\n该结算所在的营业日已日结：只有管理员可以冲正。")

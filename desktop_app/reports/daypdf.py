@@ -7,7 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from desktop_app.core.model import BENEFITS, INSUTYPES, MONEY_SHORT
+from desktop_app.core.model import MONEY_SHORT, benefit_label, insutype_label
 from desktop_app.reports.fonts import register_fonts
 from desktop_app.reports.xlsx import CloseStamp, Row
 
@@ -32,7 +32,7 @@ def day_report_pdf(path: Path, rows: list[Row], clinic_name: str, clinic_code: s
                        f"{sum(1 for r in rows if r.kind == 'reverse')} 笔", body), Spacer(1, 4 * mm)]
     groups: dict[tuple, list] = {}
     for r in rows:
-        groups.setdefault((INSUTYPES.get(r.insutype, r.insutype), BENEFITS.get(r.benefit, r.benefit)), []).append(r)
+        groups.setdefault((insutype_label(r.insutype), benefit_label(r.benefit)), []).append(r)
     data = [["险种", "待遇类别", "笔数", *[MONEY_SHORT[c] for c in COLS]]]
     for k in sorted(groups):
         g = groups[k]

@@ -22,7 +22,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from desktop_app import __version__
-from desktop_app.core.model import MONEY_FIELDS
+from desktop_app.core.model import MONEY_FIELDS, SELF_PAY
 from desktop_app.reports.xlsx import Row, write_detail_file
 
 FORMAT_VERSION = 1
@@ -46,7 +46,7 @@ def _jsonl_line(r: Row, packs: list[dict], ratio: str) -> str:
         "format": FORMAT_VERSION,
         "setl_no": r.setl_no, "kind": r.kind, "original_setl_no": r.original or None,
         "created_at": r.created_at.isoformat(timespec="seconds"), "business_date": r.business_date.isoformat(),
-        "visit_date": r.visit_date.isoformat(), "fixmedins_code": r.institution, "psn_no": r.psn_no,
+        "visit_date": r.visit_date.isoformat(), "fixmedins_code": r.institution, "psn_no": r.psn_no or None,
         "psn_name": r.name, "insutype": r.insutype, "benefit": r.benefit, "disease": r.disease or None,
         "operator": r.operator, "reason": r.reason or None,
         "pool_prop_selfpay": ratio,
@@ -72,6 +72,7 @@ def write_export(out: Path, start: date, end: date, rows: list[Row], *, clinic_c
                              f"{clinic_name}（{clinic_code}）对账明细 {start} 至 {end}", rows)
 
     sums = {f: str(sum((r.amounts[f] for r in rows), Decimal("0.00"))) for f in MONEY_FIELDS}
+    own = [r for r in rows if r.benefit == SELF_PAY]
     manifest = {
         "format": FORMAT_VERSION,
         "generator": f"ClinicSettle {__version__}",
@@ -81,6 +82,9 @@ def write_export(out: Path, start: date, end: date, rows: list[Row], *, clinic_c
         "count": {"settle": sum(1 for r in rows if r.kind == "settle"),
                   "reverse": sum(1 for r in rows if r.kind == "reverse"), "rows": len(rows)},
         "sums": sums,
+        # 全自费 rows (benefit self_pay, insutype ""): no fund, no account — the centre reconciles the rest
+        "self_pay": {"rows": len(own), "medfee_sumamt": str(sum((r.amounts["medfee_sumamt"] for r in own),
+                                                                Decimal("0.00")))},
         **({"audit_anchor": anchor} if anchor else {}),  # the trail's head: `audit verify --anchor MANIFEST`
         "files": [
             {"name": jsonl.name, "bytes": jsonl.stat().st_size, "sha256": _sha256(jsonl), "rows": len(rows)},

@@ -126,7 +126,42 @@ def preview_dialog(pages: list[Page], parent=None, printer_name: str = ""):
     dlg.receipt_printer = printer
     dlg.setWindowTitle("结算单预览")
     dlg.paintRequested.connect(lambda p: paint_pages(pages, p))
+    _add_buttons(dlg)
+    _fit_screen(dlg, parent)
     return dlg
+
+
+def _add_buttons(dlg) -> None:
+    """打印(P)… and 关闭 under the receipt: printing never hides behind the toolbar's » on a small screen.
+    打印 triggers the toolbar's own print action (Qt adds it last), so both print the same way."""
+    from PySide6.QtWidgets import QDialogButtonBox, QPushButton, QToolBar
+
+    tb = dlg.findChild(QToolBar)
+    print_action = tb.actions()[-1] if tb is not None and tb.actions() else None
+    box = QDialogButtonBox()
+    pb = QPushButton("打印(&P)…")
+    pb.setObjectName("print_receipt")
+    pb.setAutoDefault(False)
+    close = QPushButton("关闭")
+    close.setObjectName("close_preview")
+    close.setAutoDefault(False)
+    box.addButton(pb, QDialogButtonBox.ButtonRole.ActionRole)
+    box.addButton(close, QDialogButtonBox.ButtonRole.RejectRole)
+    if print_action is not None:
+        pb.clicked.connect(lambda: print_action.trigger())
+    close.clicked.connect(lambda: dlg.reject())
+    dlg.layout().addWidget(box)
+
+
+def _fit_screen(dlg, parent) -> None:
+    """As large as the screen allows (at most 1000 × 900): the whole toolbar, print icon included, shows at
+    1024×768 and the receipt is readable."""
+    screen = (parent.screen() if parent is not None else None) or dlg.screen()
+    if screen is None:
+        return
+    avail = screen.availableGeometry()
+    frame = 40  # the window manager's title bar and borders
+    dlg.resize(max(400, min(1000, avail.width() - frame)), max(300, min(900, avail.height() - frame - 30)))
 
 
 def show_preview(pages: list[Page], parent=None, printer_name: str = "") -> int:

@@ -202,9 +202,16 @@ def layout(data: ReceiptData, fmt: str = "A5", missing: str = "") -> list[Page]:
     f = _Flow(width, height, margin, missing)
     st = _style(fmt)
     _head(f, data, st)
-    _person(f, data, st)
-    _items(f, data, st)
-    _totals(f, data, st)
+    if data.header.get("self_pay"):  # 全自费: says 未使用医保, no fund or account lines (reports/receipt_selfpay.py)
+        from desktop_app.reports import receipt_selfpay as own
+
+        own.person(f, data, st)
+        _items(f, data, st)
+        own.totals(f, data, st)
+    else:
+        _person(f, data, st)
+        _items(f, data, st)
+        _totals(f, data, st)
     _footer(f, data, st, missing)
     if height is None:
         f.pages[-1].height = f.y
@@ -217,7 +224,7 @@ def _head(f: _Flow, data: ReceiptData, st: _Style) -> None:
     f.advance(st.big * 0.3528 + 1.5)
     f.text(mid, f"定点机构编码：{h.get('clinic_code', '')}", st.small, align="center")
     f.advance(st.lhs + 0.5)
-    title = "医疗保险结算单" + ("（冲正）" if data.kind == "reverse" else "") + ("（补打）" if data.reprint_at else "")
+    title = ("门诊收费结算单（全自费）" if h.get("self_pay") else "医疗保险结算单") + ("（冲正）" if data.kind == "reverse" else "") + ("（补打）" if data.reprint_at else "")
     f.text(mid, title, st.norm + 2, True, "center")
     f.advance(st.lh + 2)
     f.text(left, f"结算单号：{data.setl_no}", st.small)
@@ -365,6 +372,8 @@ def _footer(f: _Flow, data: ReceiptData, st: _Style, missing: str) -> None:
             s += f"，年度限额 {ytd['annual_cap']} 元，剩余 {ytd['remaining']} 元"
         f.para(s, st.small, st.lhs)
     for n in r.get("notices", []):
+        if n.get("code") == "self_pay":
+            continue  # (said in the 全自费 receipt's own banner)
         f.para("提示：" + n["message"], st.small, st.lhs)
     docs = sorted({t["basis"].split(" ")[0] for t in r.get("trace", []) if "〔" in t.get("basis", "")})
     if docs:

@@ -17,7 +17,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from desktop_app.core.model import BENEFITS, INSUTYPES, MONEY_FIELDS, MONEY_SHORT
+from desktop_app.core.model import MONEY_FIELDS, MONEY_SHORT, benefit_label, insutype_label
 
 NUM = "#,##0.00"
 FIXED_TIME = datetime(2000, 1, 1)
@@ -139,7 +139,7 @@ DETAIL_FIRST_MONEY = 15
 def detail_values(r: Row) -> list:
     return [r.setl_no, "冲正" if r.kind == "reverse" else "结算", r.original,
             r.created_at.strftime("%Y-%m-%d %H:%M:%S"), r.business_date.isoformat(), r.visit_date.isoformat(),
-            r.psn_no, r.name, INSUTYPES.get(r.insutype, r.insutype), BENEFITS.get(r.benefit, r.benefit),
+            r.psn_no, r.name, insutype_label(r.insutype), benefit_label(r.benefit),
             r.disease, r.institution, r.operator, r.reason, *[r.amounts[f] for f in MONEY_FIELDS]]
 
 
@@ -238,7 +238,7 @@ def day_report_xlsx(path: Path, rows: list[Row], clinic_name: str, day: date, cl
     wb = Workbook()
     ws = wb.active
     ws.title = "日结单"
-    groups, counts = _group(rows, lambda r: (INSUTYPES.get(r.insutype, r.insutype), BENEFITS.get(r.benefit, r.benefit)))
+    groups, counts = _group(rows, lambda r: (insutype_label(r.insutype), benefit_label(r.benefit)))
     title = f"{clinic_name} 日结单 {day} {state}" + (f"　审计锚点 {anchor}" if anchor else "")
     _group_sheet(ws, title, ["险种", "待遇类别"], groups, counts)
     _sources_sheet(wb.create_sheet("支付来源"), rows, f"{day} 按支付来源")
@@ -256,7 +256,7 @@ def month_report_xlsx(path: Path, rows: list[Row], clinic_name: str, year: int, 
     wb = Workbook()
     ws = wb.active
     ws.title = "按险种待遇"
-    groups, counts = _group(rows, lambda r: (INSUTYPES.get(r.insutype, r.insutype), BENEFITS.get(r.benefit, r.benefit)))
+    groups, counts = _group(rows, lambda r: (insutype_label(r.insutype), benefit_label(r.benefit)))
     _group_sheet(ws, f"{clinic_name} {year}年{month}月 汇总", ["险种", "待遇类别"], groups, counts)
     byday, dcounts = _group(rows, lambda r: (r.business_date.isoformat(),))
     _group_sheet(wb.create_sheet("按日"), f"{year}年{month}月 按营业日", ["营业日"], byday, dcounts)

@@ -84,7 +84,10 @@ def settlement_digest(st: m.Settlement, original: str | None = None) -> str:
     fields = [DIGEST_VERSION, st.setl_no, st.request_token, st.kind, original, st.psn_no, _when(st.business_date),
               _when(st.visit_date), st.benefit, st.disease, st.institution, st.insutype, st.admdvs,
               *[_money(getattr(st, f)) for f in MONEY_FIELDS], st.pool_prop_selfpay, st.claim_json,
-              st.result_json, st.packs, st.receipt_json, st.operator, st.reason, _when(st.created_at), lines]
+              st.result_json, st.packs, st.receipt_json, st.operator, st.reason, _when(st.created_at), lines,
+              # a 全自费 walk-in's name, masked ID and gender (0004); absent for every other record, whose
+              # digest is therefore what it was
+              *([st.walkin_name, st.walkin_id, st.walkin_gender] if st.walkin_name else [])]
     return hashlib.sha256(_canon(fields).encode()).hexdigest()
 
 

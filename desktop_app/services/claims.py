@@ -27,6 +27,7 @@ from desktop_app.core.engine import settle as engine_settle
 from desktop_app.core.model import (
     BENEFITS,
     INSUTYPES,
+    SELF_PAY,
     HistoryEntry,
     HistoryItem,
     admdvs_levels,
@@ -65,6 +66,7 @@ def history_for(s, person: m.Person, visit_date: date) -> list[HistoryEntry]:
         select(m.Settlement).where(
             m.Settlement.psn_no == person.psn_no,
             m.Settlement.kind == "settle",
+            m.Settlement.benefit != SELF_PAY,  # 全自费 used no fund: no cap, no count (services/selfpay.py)
             # not in the centre's figures: after their day, or made after they were imported
             or_(m.Settlement.business_date > person.as_of, m.Settlement.created_at >= person.updated_at),
             m.Settlement.visit_date >= date(year, 1, 1),

@@ -12,9 +12,9 @@ from decimal import Decimal
 from sqlalchemy import func, select, update
 
 from desktop_app.core.model import (
-    BENEFITS,
-    INSUTYPES,
     MONEY_FIELDS,
+    benefit_label,
+    insutype_label,
 )
 from desktop_app.services import audit
 from desktop_app.services.ledger_types import DayCloseRecord, LedgerError, SettlementRecord
@@ -51,7 +51,8 @@ def list_day(db: Database, day: date) -> list[SettlementRecord]:
         out = []
         for st in rows:
             out.append(SettlementRecord(
-                setl_no=st.setl_no, kind=st.kind, psn_no=st.psn_no, person_name=names.get(st.psn_no, ""),
+                setl_no=st.setl_no, kind=st.kind, psn_no=st.psn_no or "",
+                person_name=names.get(st.psn_no, "") if st.psn_no else st.walkin_name,
                 business_date=st.business_date, visit_date=st.visit_date, benefit=st.benefit,
                 operator=st.operator, created_at=st.created_at,
                 original_setl_no=originals.get(st.original_id) if st.original_id else None,
@@ -77,7 +78,7 @@ def day_totals(s, day: date) -> dict:
     reversals = []
     for r in rows:
         counts[r.kind] += 1
-        key = f"{INSUTYPES.get(r.insutype, r.insutype)}/{BENEFITS.get(r.benefit, r.benefit)}"
+        key = f"{insutype_label(r.insutype)}/{benefit_label(r.benefit)}"  # 全自费: 自费/全自费（未使用医保）
         g = groups.setdefault(key, {"count": 0, **zero})
         g["count"] += 1
         for f in MONEY_FIELDS:

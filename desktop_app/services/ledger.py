@@ -189,7 +189,8 @@ def reverse(db: Database, setl_no: str, *, reason: str, operator: str, token: st
         neg = _negate_result(result)
         rv = m.Settlement(
             setl_no=_next_setl_no(s, clinic, today), request_token=token, kind="reverse", original_id=orig.id,
-            psn_no=orig.psn_no, business_date=today, visit_date=orig.visit_date, benefit=orig.benefit,
+            psn_no=orig.psn_no, walkin_name=orig.walkin_name, walkin_id=orig.walkin_id,
+            walkin_gender=orig.walkin_gender, business_date=today, visit_date=orig.visit_date, benefit=orig.benefit,
             disease=orig.disease, institution=orig.institution, insutype=orig.insutype, admdvs=orig.admdvs,
             pool_prop_selfpay=orig.pool_prop_selfpay, claim_json=orig.claim_json,
             result_json=json.dumps(neg, ensure_ascii=False, sort_keys=True), packs=orig.packs,
@@ -230,14 +231,14 @@ def _negate_result(result: dict) -> dict:
 
 
 def _record(s, st: m.Settlement, *, replayed: bool = False) -> SettlementRecord:
-    person = s.get(m.Person, st.psn_no)
+    person = s.get(m.Person, st.psn_no) if st.psn_no else None  # (a 全自费 walk-in has none: walkin_name)
     orig_no = None
     if st.original_id is not None:
         orig_no = s.execute(select(m.Settlement.setl_no).where(m.Settlement.id == st.original_id)).scalar()
     rev_no = s.execute(select(m.Settlement.setl_no).where(m.Settlement.original_id == st.id)).scalar() \
         if st.kind == "settle" else None
     return SettlementRecord(
-        setl_no=st.setl_no, kind=st.kind, psn_no=st.psn_no, person_name=person.name if person else "",
+        setl_no=st.setl_no, kind=st.kind, psn_no=st.psn_no or "", person_name=person.name if person else st.walkin_name,
         business_date=st.business_date, visit_date=st.visit_date, benefit=st.benefit, operator=st.operator,
         created_at=st.created_at, original_setl_no=orig_no, reversed_by=rev_no,
         result=json.loads(st.result_json), claim_json=st.claim_json, reason=st.reason,

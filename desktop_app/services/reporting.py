@@ -35,7 +35,8 @@ def rows_between(db: Database, start: date, end: date) -> list[Row]:
             S.insutype, S.benefit, S.disease, S.institution, S.operator, S.reason, S.receipt_json, S.packs,
             *[getattr(S, f) for f in MONEY_FIELDS]]
     with db.read() as s:
-        q = (select(*cols, m.Person.name).join(m.Person, m.Person.psn_no == S.psn_no)
+        # an outer join: a 全自费 walk-in has no person (its name is in the receipt snapshot and walkin_name)
+        q = (select(*cols, S.walkin_name, m.Person.name).outerjoin(m.Person, m.Person.psn_no == S.psn_no)
              .where(S.business_date >= start, S.business_date <= end).order_by(S.setl_no))
         raw = s.execute(q).all()
         ids = {r.id: r.setl_no for r in raw}
@@ -48,8 +49,8 @@ def rows_between(db: Database, start: date, end: date) -> list[Row]:
         packs = ";".join(f"{p['id']}@{p['version']}" for p in json.loads(r.packs or "[]"))
         out.append(Row(
             setl_no=r.setl_no, kind=r.kind, original=ids.get(r.original_id, "") if r.original_id else "",
-            created_at=r.created_at, business_date=r.business_date, visit_date=r.visit_date, psn_no=r.psn_no,
-            name=receipt.get("name") or r.name, insutype=r.insutype, benefit=r.benefit, disease=r.disease,
+            created_at=r.created_at, business_date=r.business_date, visit_date=r.visit_date, psn_no=r.psn_no or "",
+            name=receipt.get("name") or r.name or r.walkin_name, insutype=r.insutype, benefit=r.benefit, disease=r.disease,
             institution=r.institution, operator=r.operator, reason=r.reason,
             amounts={f: getattr(r, f) for f in MONEY_FIELDS}, packs=packs,
         ))

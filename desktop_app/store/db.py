@@ -28,7 +28,7 @@ BUSY_TIMEOUT_MS = 15000  # how long a write waits for another program's write; e
 BUSY_ENV = "CLINIC_SETTLE_BUSY_TIMEOUT_MS"
 # The newest migration in db/versions. Checked against Alembic by a test; lets start-up see
 # that the schema is current with one SELECT instead of importing Alembic (~0.2 s).
-SCHEMA_HEAD = "0003"
+SCHEMA_HEAD = "0004"
 
 
 class DatabaseBusy(Refused):
@@ -239,10 +239,34 @@ class Database:
         before = self.current_revision()
         cfg = self._alembic_config()
         with self.refusing_storage(), self.write_engine.connect() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
-            conn.commit()
+            raw = conn.connection.dbapi_connection if self.is_sqlite else None
+            if raw is not None:
+                # SQLite changes a column by rebuilding its table (Alembic batch mode): dropping the old table
+                # with rows that others reference fails while foreign keys are enforced. The pragma only
+                # takes effect outside a transaction, so it is set before the migration's BEGIN; the
+                # references are checked before the commit instead (a dangling one the migration made rolls
+                # it back; one that was there before — a tampered file — is left for `audit verify` to
+                # report), and enforcement is back on after it.
+                raw.execute("PRAGMA foreign_keys = OFF")
+            try:
+                cfg.attributes["connection"] = conn
+                dangling = self._dangling(conn) if raw is not None else set()
+                command.upgrade(cfg, "head")
+                if raw is not None:
+                    made = self._dangling(conn) - dangling
+                    if made:
+                        conn.rollback()
+                        raise RuntimeError(f"数据库升级会留下无效的外键引用，已回滚，数据库未改动：{sorted(made)[:5]}")
+                conn.commit()
+            finally:
+                if raw is not None:
+                    raw.execute("PRAGMA foreign_keys = ON")
         return before, self.head_revision()
+
+    @staticmethod
+    def _dangling(conn) -> set[tuple]:
+        """SQLite: the rows whose foreign key points at nothing, as (table, rowid, parent table)."""
+        return {(r[0], r[1], r[2]) for r in conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()}
 
     def has_schema(self) -> bool:
         with self.refusing_storage():

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from sqlalchemy import (
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     ForeignKey,
@@ -212,7 +213,11 @@ class Settlement(Base):
     request_token: Mapped[str] = mapped_column(String(64), unique=True)
     kind: Mapped[str] = mapped_column(String(8))  # settle | reverse
     original_id: Mapped[int | None] = mapped_column(ForeignKey("settlement.id"), unique=True)
-    psn_no: Mapped[str] = mapped_column(ForeignKey("person.psn_no"))
+    # the roster person; NULL for a 全自费 walk-in not in the roster (then walkin_name says who) — 0004
+    psn_no: Mapped[str | None] = mapped_column(ForeignKey("person.psn_no"), nullable=True)
+    walkin_name: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    walkin_id: Mapped[str] = mapped_column(String(18), default="", server_default="")  # masked: 1423**********9365
+    walkin_gender: Mapped[str] = mapped_column(String(1), default="", server_default="")
     business_date: Mapped[date] = mapped_column(Date)  # the clinic day it belongs to
     visit_date: Mapped[date] = mapped_column(Date)
     benefit: Mapped[str] = mapped_column(String(32))
@@ -249,6 +254,7 @@ class Settlement(Base):
     __table_args__ = (
         Index("ix_settlement_psn_visit", "psn_no", "visit_date"),
         Index("ix_settlement_business_date", "business_date"),
+        CheckConstraint("psn_no IS NOT NULL OR walkin_name <> ''", name="ck_settlement_person_or_walkin"),
     )
 
 

@@ -144,6 +144,29 @@ def test_a_whole_visit_and_day_on_the_real_window(xdisplay, tmp_path):
         app.wait_active("乡镇医保结算台 —")
         app.alive("preview-closed")
 
+        # a walk-in not in the roster (全自费): Ctrl+N, 自费患者(J)…, name and ID number, one item, F9, Enter
+        xd.keys("ctrl+n")
+        xd.keys("alt+j")
+        app.wait_active("自费患者")
+        xd.type("王小明")
+        xd.keys("Tab")
+        xd.type("11010519491231002X")
+        app.shot("walk-in-dialog")
+        xd.keys("Return")
+        app.wait_active("乡镇医保结算台 —")
+        time.sleep(0.5)
+        xd.type(codes[0])
+        xd.keys("Return")
+        xd.type("1")
+        xd.keys("Return")
+        xd.keys("F9")
+        app.wait_active("确认全自费结算")
+        app.shot("confirm-self-pay")
+        xd.keys("Return")
+        app.until(lambda: _rows(db, "SELECT count(*) FROM settlement WHERE psn_no IS NULL")[0][0] == 1,
+                  "the walk-in's settlement in the database")
+        app.alive("self-pay-settled")
+
         # 今日结算: the list takes the focus with the latest settlement selected
         xd.keys("ctrl+2")
         time.sleep(0.8)
@@ -170,14 +193,19 @@ def test_a_whole_visit_and_day_on_the_real_window(xdisplay, tmp_path):
         app.until(lambda: _rows(db, "SELECT count(*) FROM day_close")[0][0] == 1, "the day close")
         app.alive("day-closed")
 
-        settle = _rows(db, "SELECT id, setl_no, psn_no, business_date FROM settlement WHERE kind='settle'")
+        settle = _rows(db, "SELECT id, setl_no, psn_no, business_date FROM settlement WHERE kind='settle' "
+                           "AND psn_no IS NOT NULL")
         rev = _rows(db, "SELECT original_id, reason FROM settlement WHERE kind='reverse'")
         assert [(s[2], s[3]) for s in settle] == [(psn_no, today)]
-        assert rev == [(settle[0][0], "refund by test")]
-        assert _rows(db, "SELECT business_date, count FROM day_close") == [(today, 2)]
+        # 冲正 takes the latest settlement selected in 今日结算: the walk-in's
+        own = _rows(db, "SELECT id, walkin_name, walkin_id, benefit, hifp_pay, psn_cash_pay, medfee_sumamt FROM "
+                        "settlement WHERE kind='settle' AND psn_no IS NULL")
+        assert [r[1:5] for r in own] == [("王小明", "1101**********002X", "self_pay", 0)] and own[0][5] == own[0][6]
+        assert rev == [(own[0][0], "refund by test")]
+        assert _rows(db, "SELECT business_date, count FROM day_close") == [(today, 3)]
         items = _rows(db, "SELECT count(*) FROM settlement_item si JOIN settlement s ON s.id = si.settlement_id "
                           "WHERE s.kind = 'settle'")
-        assert items == [(2,)]
+        assert items == [(3,)]
 
         # closing the window ends the program cleanly (after printing, previewing and a day close)
         xd.keys("alt+F4")

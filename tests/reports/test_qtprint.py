@@ -63,3 +63,35 @@ def test_preview_dialog_shows_and_paints_the_receipt(qapp, qtbot, settled):  # n
     QTimer.singleShot(300, dlg.reject)
     dlg.exec()
     assert painted
+
+
+def test_the_preview_s_print_is_reachable_on_a_small_screen(qapp, qtbot, settled):  # noqa: F811
+    """At 1024×768 the toolbar's print icon was behind » (QPrintPreviewDialog's default size): the dialog is
+    sized to the screen, the toolbar's print action is on show, and a visible 打印 button under the receipt
+    prints (a click opens the print dialog — or, with no printer installed, Qt's save-as-PDF chooser)."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QPushButton, QToolBar
+
+    from desktop_app.reports.qtprint import preview_dialog
+    from tests.gui.drive import Modal, press
+
+    _db, _p, rec = settled
+    dlg = preview_dialog(layout(ReceiptData.from_record(rec), "A5"))
+    qtbot.addWidget(dlg)
+    dlg.show()
+    qtbot.waitExposed(dlg)
+    avail = dlg.screen().availableGeometry()
+    assert dlg.frameGeometry().width() <= avail.width() and dlg.frameGeometry().height() <= avail.height()
+    tb = dlg.findChild(QToolBar)
+    print_action = tb.actions()[-1]
+    assert tb.widgetForAction(print_action).isVisible()  # not folded away behind »
+    btn = dlg.findChild(QPushButton, "print_receipt")
+    assert btn is not None and btn.isVisible() and btn.text() == "打印(&P)…"
+    assert dlg.rect().contains(btn.geometry().translated(btn.parentWidget().mapTo(dlg, btn.pos()) - btn.pos()))
+    asked = Modal(press(qtbot, Qt.Key.Key_Escape))
+    qtbot.mouseClick(btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: asked.seen != [], timeout=10000)
+    assert dlg.isVisible()  # cancelled printing leaves the preview open
+    close = dlg.findChild(QPushButton, "close_preview")
+    qtbot.mouseClick(close, Qt.MouseButton.LeftButton)
+    assert not dlg.isVisible()
