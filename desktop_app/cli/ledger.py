@@ -79,7 +79,7 @@ def cmd_lookup(args, d, op) -> int:
 # ---------------------------------------------------------------------------
 VISIT_FIELDS = {"psn_no", "date", "benefit", "disease", "delivery", "use_account", "family_account",
                 "institution", "items", "reason", "diagnosis"}
-ITEM_FIELDS = {"code", "qty", "price", "name", "kind", "chrgitm_lv", "pay_std"}
+ITEM_FIELDS = {"code", "qty", "price", "name", "kind", "chrgitm_lv", "pay_std", "fee_category", "indication_confirmed"}
 MAX_VISIT_BYTES = 4 * 1024 * 1024  # a visit of 1,000 items is ~200 KB
 
 
@@ -119,7 +119,8 @@ def _visit_item(i: int, it: object):
         if it.get(k) is None:
             raise InvalidInput(f"items[{i}].{k}", f"每条明细至少要有 code 和 qty（缺少 {k}）")
     return ItemInput(code=it["code"], qty=it["qty"], price=it.get("price"), name=it.get("name"),
-                     kind=it.get("kind"), chrgitm_lv=it.get("chrgitm_lv"), pay_std=it.get("pay_std"))
+                     kind=it.get("kind"), chrgitm_lv=it.get("chrgitm_lv"), pay_std=it.get("pay_std"),
+                     fee_category=it.get("fee_category"), indication_confirmed=it.get("indication_confirmed", False))
 
 
 def _visit_date(raw: object) -> date:

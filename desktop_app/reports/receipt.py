@@ -23,8 +23,9 @@ from pathlib import Path
 from desktop_app.core.model import CLASSES, MONEY_LABELS
 from desktop_app.reports.fonts import FontChoice, missing_glyphs, register_fonts, runs
 
-FEE_ORDER = ("西药费", "中成药费", "中药饮片", "检查费", "化验费", "治疗费", "卫生材料费", "一般诊疗费", "挂号费",
-             "诊查费", "其他费用")
+# the contract's ten groups (西药费 … 其他费) and, for receipts of lines settled before them, the older names
+FEE_ORDER = ("西药费", "中成药费", "中药饮片", "中药饮片费", "检查费", "化验费", "治疗费", "手术费", "卫生材料费", "一般诊疗费",
+             "挂号费", "诊查费", "其他费", "其他费用")
 FORMATS = {"A5": (148.0, 210.0, 8.0), "80mm": (80.0, None, 3.0)}
 CLASS_SHORT = {"01": "甲", "02": "乙", "03": "丙"}
 

@@ -1,11 +1,11 @@
-"""History and claims: what the engine is given for a visit, and the receipt data frozen with it.
+"""Claims: what the engine is given for a visit, and the receipt data frozen with it.
 
-- History for the engine = the centre's snapshot (待遇累计 as of the end of the
-  person's 截至日期) + local settlements of the same year that are not in it and
-  have not been reversed: those of a business day after 截至日期, and every one
-  made after the snapshot was imported (`Person.updated_at`) — so a 截至日期 of
-  today or (in an old database) in the future neither skips nor double-counts
-  anything (docs/roster.md). Reversed settlements give their caps back.
+- The history (`services/history.py`): the visit's year in full, earlier years' lines of items with a
+  lifetime count limit.
+- The institution: this clinic's settings, its 定点救治病种 from the signed packs' institution lists
+  (`designated_diseases`).
+- The insured: the roster (family-doctor contract, contribution and the year it pays for).
+- The items: the price list (fee category) and what the clerk confirmed (indication).
 """
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ import json
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from desktop_app.core import caps
 from desktop_app.core.claim_io import (
+    ITEM_FIELDS,
     InvalidInput,
     parse_claim,
     settlement_to_json,
@@ -27,11 +28,10 @@ from desktop_app.core.engine import settle as engine_settle
 from desktop_app.core.model import (
     BENEFITS,
     INSUTYPES,
-    HistoryEntry,
-    HistoryItem,
     admdvs_levels,
     region_name,
 )
+from desktop_app.services import history
 from desktop_app.services import packs as packs_service
 from desktop_app.services.ledger_types import LedgerError, VisitInput
 from desktop_app.services.settings import clinic_settings
@@ -39,44 +39,23 @@ from desktop_app.services.visit_rules import check_bounds, check_diagnosis
 from desktop_app.store import models as m
 from desktop_app.store.db import Database
 
-CENTRE = "医保中心"
+# ---------------------------------------------------------------------------
+# History (services/history.py) and claims
+# ---------------------------------------------------------------------------
+history_for = history.history_for  # the visit's year (the person pane); the engine gets `history.entries_for`
 
 
-# ---------------------------------------------------------------------------
-# History and claims
-# ---------------------------------------------------------------------------
-def history_for(s, person: m.Person, visit_date: date) -> list[HistoryEntry]:
-    """The person's earlier fund use in the visit's year (and earlier years' item counts)."""
-    year = visit_date.year
-    out: list[HistoryEntry] = []
-    snap = s.execute(select(m.UsageSnapshot).where(m.UsageSnapshot.psn_no == person.psn_no)).scalars().all()
-    for u in snap:
-        items = (HistoryItem(u.item_code, Decimal(u.count)),) if u.item_code and u.count else ()
-        if u.year == year:
-            d = caps.quarter_start(year, u.quarter) if u.quarter else date(year, 1, 1)
-            out.append(HistoryEntry(min(d, visit_date), CENTRE, u.benefit, u.disease or None,
-                                    u.fund_paid, Decimal("0.00"), items))
-        elif u.year < year and items:
-            # 累计 counts (e.g. 辅助生殖 3 次/人) carry across years; no money does.
-            out.append(HistoryEntry(date(year, 1, 1), CENTRE, u.benefit, u.disease or None,
-                                    Decimal("0.00"), Decimal("0.00"), items))
-    reversed_ids = select(m.Settlement.original_id).where(m.Settlement.original_id.is_not(None))
-    local = s.execute(
-        select(m.Settlement).where(
-            m.Settlement.psn_no == person.psn_no,
-            m.Settlement.kind == "settle",
-            # not in the centre's figures: after their day, or made after they were imported
-            or_(m.Settlement.business_date > person.as_of, m.Settlement.created_at >= person.updated_at),
-            m.Settlement.visit_date >= date(year, 1, 1),
-            m.Settlement.visit_date <= date(year, 12, 31),
-            m.Settlement.id.not_in(reversed_ids),
-        )
-    ).scalars().all()
-    for st in local:
-        items = tuple(HistoryItem(i.code, Decimal(i.qty)) for i in st.items)
-        out.append(HistoryEntry(st.visit_date, st.institution, st.benefit, st.disease or None,
-                                st.hifp_pay, st.act_pay_dedc, items))
-    return out
+def designated_diseases(policy, code: str, on: date) -> list[str]:
+    """病种 for which institution `code` is a 定点救治医疗机构 on `on`: the rows of the signed packs'
+    institution lists (institutions.csv of every synced pack) that carry this 机构编码 — never a value
+    the clinic sets for itself. The engine decides whether the designation counts at the clinic's level
+    (晋医保发〔2024〕3号: M01904 only at 二级及以上)."""
+    out: set[str] = set()
+    for pack in policy.packs.values():
+        for row in pack.institutions:
+            if row.code and row.code == code and row.start <= on < row.end:
+                out.update(row.designated_diseases)
+    return sorted(out)
 
 
 def _same_clinic(named: object, inst: dict) -> None:
@@ -102,19 +81,22 @@ def _same_clinic(named: object, inst: dict) -> None:
 _MISSING = object()
 
 
-def _claim_dict(s, visit: VisitInput, person: m.Person) -> dict:
-    """The contract claim (without history) from a visit and the person's record. The institution is
-    always this clinic's stored settings."""
-    inst = clinic_settings(s).institution()
-    if visit.institution is not None:
-        _same_clinic(visit.institution, inst)
+def _claim_items(s, visit: VisitInput) -> list[dict]:
+    """The claim's lines: a line of the price list takes what the line does not say from it, and always its
+    收费类别 (fee_category, one of the contract's ten groups); a line outside the price list says all itself.
+    `indication_confirmed` is written only when the clerk confirmed it (the contract's default is false)."""
     items = []
     for i, it in enumerate(visit.items):
-        ci = s.get(m.ClinicItem, it.code) if (it.price is None or it.kind is None or it.chrgitm_lv is None) else None
+        ci = s.get(m.ClinicItem, it.code)
         if ci is None and (it.price is None or it.kind is None or it.chrgitm_lv is None):
             raise LedgerError(f"项目编码 {it.code} 不在本机构价格目录中，请填写单价、类别和费用类型",
                               field=f"items[{i}].code", code="invalid_input")
-        items.append({
+        if ci is not None and it.fee_category is not None and it.fee_category != ci.fee_category:
+            raise LedgerError(f"第 {i + 1} 行收费类别“{it.fee_category}”与本机构价格目录（{ci.fee_category or '未填'}）"
+                              "不符：价格目录中的项目按目录的收费类别结算", field=f"items[{i}].fee_category",
+                              code="invalid_input")
+        fee = ci.fee_category if ci is not None else it.fee_category
+        item = {
             "code": it.code,
             "name": it.name if it.name is not None else (ci.name if ci else ""),
             "kind": it.kind or ci.kind,
@@ -122,11 +104,35 @@ def _claim_dict(s, visit: VisitInput, person: m.Person) -> dict:
             "qty": it.qty,
             "price": it.price if it.price is not None else ci.price,
             "pay_std": it.pay_std if it.pay_std is not None else (ci.pay_std if ci else None),
-        })
-    contribution = None
-    if person.paid_on is not None:
-        contribution = {"paid_on": person.paid_on.isoformat(), "in_extended_period": person.pay_period == "延长",
-                        "waiting_exempt": bool(person.waiting_exempt)}
+        }
+        if fee in m.FEE_CATEGORIES:
+            item["fee_category"] = fee
+        if it.indication_confirmed:
+            item["indication_confirmed"] = True
+        items.append(item)
+    return items
+
+
+def contribution(person: m.Person, visit_date: date) -> dict | None:
+    """The contract's `insured.contribution` from the roster: the (latest) payment, its period and the year it
+    pays for (缴费年度). A visit in a year after the year paid for is given that payment, so the pack's
+    待遇保障期 (洛医保〔2023〕63号 四.(二)) decides that it is not covered; for a visit in a year before it the
+    roster says nothing about that year's payment, and none is given."""
+    if person.paid_on is None:
+        return None
+    if person.contrib_year is not None and visit_date.year < person.contrib_year:
+        return None
+    return {"paid_on": person.paid_on.isoformat(), "in_extended_period": person.pay_period == "延长",
+            "waiting_exempt": bool(person.waiting_exempt)}
+
+
+def _claim_dict(s, visit: VisitInput, person: m.Person, policy) -> dict:
+    """The contract claim (without history) from a visit and the person's record. The institution is
+    always this clinic's stored settings, designated as the signed packs say."""
+    inst = clinic_settings(s).institution()
+    inst["designated_diseases"] = designated_diseases(policy, inst["code"], visit.date)
+    if visit.institution is not None:
+        _same_clinic(visit.institution, inst)
     return {
         "date": visit.date.isoformat(),
         "benefit": visit.benefit,
@@ -136,20 +142,22 @@ def _claim_dict(s, visit: VisitInput, person: m.Person) -> dict:
             "insutype": person.insutype, "category": person.category, "admdvs": person.admdvs,
             "family_doctor_at": person.family_doctor_at or None,
             "registered_diseases": [d.disease for d in person.diseases],
-            "contribution": contribution,
+            "contribution": contribution(person, visit.date),
             "acct_balance": str(person.acct_balance),
         },
         "institution": inst,
         "use_account": visit.use_account,
         "family_account": visit.family_account,
-        "items": items,
+        "items": _claim_items(s, visit),
     }
 
 
-def _history_json(h: list[HistoryEntry]) -> list[dict]:
-    return [{"date": e.date.isoformat(), "institution": e.institution, "benefit": e.benefit, "disease": e.disease,
-             "hifp_pay": str(e.hifp_pay), "act_pay_dedc": str(e.act_pay_dedc),
-             "items": [{"code": i.code, "qty": str(i.qty)} for i in e.items]} for e in h]
+def _for_engine(claim: dict) -> dict:
+    """The claim as this engine's parser takes it: the item fields of calc round 2 (fee_category,
+    indication_confirmed) are left out while the core does not know them yet (history.ROUND2)."""
+    if history.ROUND2:
+        return claim
+    return {**claim, "items": [{k: v for k, v in it.items() if k in ITEM_FIELDS} for it in claim["items"]]}
 
 
 def compute(s, db: Database, visit: VisitInput) -> tuple[m.Person, dict, dict]:
@@ -157,35 +165,41 @@ def compute(s, db: Database, visit: VisitInput) -> tuple[m.Person, dict, dict]:
     return person, claim, result
 
 
+def _policy(db: Database, s):
+    try:
+        return packs_service.policy(db, s)
+    except packs_service.PackTampered as exc:
+        raise LedgerError(exc.message, code="pack_tampered") from None
+    except packs_service.SyncRefused as exc:
+        raise LedgerError(exc.message, code="no_packs") from None
+
+
 def compute_full(s, db: Database, visit: VisitInput):
     person = s.get(m.Person, visit.psn_no)
     if person is None:
         raise LedgerError(f"找不到人员编号 {visit.psn_no}", field="psn_no", code="not_found")
-    claim = _claim_dict(s, visit, person)
-    history = history_for(s, person, visit.date)
+    policy = _policy(db, s)
+    claim = _claim_dict(s, visit, person, policy)
+    entries = history.entries_for(s, person, visit.date, history.lifetime_codes(policy, person.admdvs))
+    claim = _for_engine(claim)
     try:
         parsed, _ = parse_claim(claim)
     except InvalidInput as exc:
         raise LedgerError(exc.message, field=exc.field, code="invalid_input") from None
     check_bounds(parsed.items, clinic_settings(s))
+    hist = history.to_core(entries, visit.date)
     try:
-        policy = packs_service.policy(db, s)
-    except packs_service.PackTampered as exc:
-        raise LedgerError(exc.message, code="pack_tampered") from None
-    except packs_service.SyncRefused as exc:
-        raise LedgerError(exc.message, code="no_packs") from None
-    try:
-        result = engine_settle(parsed, history, policy)
+        result = engine_settle(parsed, hist, policy)
     except PolicyError as exc:
         raise LedgerError(exc.message, code=exc.code) from None
     out = settlement_to_json(result)
     hashes = {pid: pk.content_hash for pid, pk in policy.packs.items()}
     out["packs"] = [{**p, "content_hash": hashes.get(p["id"], "")} for p in out["packs"]]
-    claim["history"] = _history_json(history)
-    return person, claim, out, history, policy
+    claim["history"] = history.to_json(entries, visit.date)
+    return person, claim, out, hist, policy
 
 
-def receipt_snapshot(s, person, visit, claim, result, history, policy, settings, op) -> dict:
+def receipt_snapshot(s, person, visit, claim, result, hist, policy, settings, op) -> dict:
     """The receipt's header data and year-to-date figures, frozen at settlement."""
     from desktop_app.core.model import CATEGORIES
     from desktop_app.privacy import mask_id
@@ -206,7 +220,8 @@ def receipt_snapshot(s, person, visit, claim, result, history, policy, settings,
     ctx = {"benefit": visit.benefit, "insutype": person.insutype, "category": person.category,
            "disease": visit.disease}
     cap = chain.resolve("annual_cap", ctx, visit.date) if chain else None
-    paid = caps.year_paid(caps.scope(history, visit.benefit, visit.disease)) + Decimal(result["hifp_pay"])
+    year = history.this_year(hist, visit.date)
+    paid = caps.year_paid(caps.scope(year, visit.benefit, visit.disease)) + Decimal(result["hifp_pay"])
     ytd = {"year": visit.date.year, "fund_paid": str(paid)}
     if cap is not None and not cap.is_open:
         ytd.update(annual_cap=str(cap.value), remaining=str(caps.cap_left(cap.value, paid)), basis=cap.cite)

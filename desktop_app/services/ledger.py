@@ -141,7 +141,7 @@ def settle(db: Database, visit: VisitInput, *, token: str | None = None, operato
             item = s.get(m.ClinicItem, ci["code"])
             st.items.append(m.SettlementItem(
                 seq=i + 1, code=ci["code"], name=ci.get("name") or "", kind=ci["kind"], chrgitm_lv=ci["chrgitm_lv"],
-                fee_category=item.fee_category if item else "", qty=str(ci["qty"]), price=str(ci["price"]),
+                fee_category=(item.fee_category or "") if item else "", qty=str(ci["qty"]), price=str(ci["price"]),
                 pay_std=None if ci.get("pay_std") is None else str(ci["pay_std"]),
                 det_item_fee_sumamt=Decimal(ri["det_item_fee_sumamt"]),
                 fulamt_ownpay_amt=Decimal(ri["fulamt_ownpay_amt"]), overlmt_amt=Decimal(ri["overlmt_amt"]),

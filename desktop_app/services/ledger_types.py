@@ -23,6 +23,8 @@ class ItemInput:
     kind: str | None = None
     chrgitm_lv: str | None = None
     pay_std: str | None = None
+    fee_category: str | None = None  # 收费类别 of a line outside the price list (a listed line takes the list's)
+    indication_confirmed: bool = False  # the clerk confirmed the line's 限定支付范围 (适应症)
 
 
 @dataclass
