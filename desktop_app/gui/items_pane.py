@@ -344,7 +344,8 @@ class ItemsPane(QGroupBox):
         return ledger_types.VisitInput(
             psn_no=psn_no, date=date(qd.year(), qd.month(), qd.day()), benefit=code,
             items=[ledger_types.ItemInput(code=ln["code"], qty=ln["qty"], price=ln["price"], name=ln["name"],
-                                    kind=ln["kind"], chrgitm_lv=ln["chrgitm_lv"], pay_std=ln["pay_std"])
+                                          kind=ln["kind"], chrgitm_lv=ln["chrgitm_lv"], pay_std=ln["pay_std"],
+                                          indication_confirmed=bool(ln.get("limit") and ln.get("confirmed")))
                    for ln in self.items.lines],
             disease=self.disease.currentData() if code == "chronic_special" else None,
             delivery=self.delivery.currentData() if code == "maternity_delivery" else None,

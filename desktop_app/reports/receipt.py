@@ -367,6 +367,10 @@ def _footer(f: _Flow, data: ReceiptData, st: _Style, missing: str) -> None:
         f.para(s, st.small, st.lhs)
     for n in r.get("notices", []):
         f.para("提示：" + n["message"], st.small, st.lhs)
+    said = {n.get("item") for n in r.get("notices", []) if n.get("reason") == "indication_not_confirmed"}
+    for u in h.get("unconfirmed", []):  # frozen at settlement: lines whose 限定支付范围 the clerk did not confirm
+        if u["code"] not in said:
+            f.para(f"提示：{u['code']} {u['name']} 的限定支付范围（适应症）结算时未确认。", st.small, st.lhs)
     docs = sorted({t["basis"].split(" ")[0] for t in r.get("trace", []) if "〔" in t.get("basis", "")})
     if docs:
         f.para("政策依据：" + "、".join(docs), st.small, st.lhs)

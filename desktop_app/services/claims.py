@@ -24,6 +24,11 @@ from desktop_app.core.claim_io import (
     settlement_to_json,
 )
 from desktop_app.core.engine import PolicyError
+
+try:  # calc round 2 (h-peng): the core reads the packs' institution lists itself
+    from desktop_app.core.policy import designated_diseases_for as _core_designated
+except ImportError:  # pragma: no cover - until h-peng is merged
+    _core_designated = None
 from desktop_app.core.engine import settle as engine_settle
 from desktop_app.core.model import (
     BENEFITS,
@@ -45,13 +50,16 @@ from desktop_app.store.db import Database
 history_for = history.history_for  # the visit's year (the person pane); the engine gets `history.entries_for`
 
 
-def designated_diseases(policy, code: str, on: date) -> list[str]:
-    """病种 for which institution `code` is a 定点救治医疗机构 on `on`: the rows of the signed packs'
-    institution lists (institutions.csv of every synced pack) that carry this 机构编码 — never a value
-    the clinic sets for itself. The engine decides whether the designation counts at the clinic's level
-    (晋医保发〔2024〕3号: M01904 only at 二级及以上)."""
+def designated_diseases(policy, code: str, admdvs: str, on: date) -> list[str]:
+    """病种 for which institution `code` (in region `admdvs`) is a 定点救治医疗机构 on `on`: the rows of the signed
+    packs' institution lists (institutions.csv in the pack chain of the institution's region) that carry
+    this 机构编码 — never a value the clinic sets for itself. The engine decides whether the designation
+    counts at the clinic's level (晋医保发〔2024〕3号: M01904 only at 二级及以上)."""
+    if _core_designated is not None:  # the core's reading (calc round 2)
+        return sorted(_core_designated(policy, code, admdvs, on))
+    chain = policy.chain_for(admdvs)
     out: set[str] = set()
-    for pack in policy.packs.values():
+    for pack in chain.packs if chain is not None else ():
         for row in pack.institutions:
             if row.code and row.code == code and row.start <= on < row.end:
                 out.update(row.designated_diseases)
@@ -130,7 +138,7 @@ def _claim_dict(s, visit: VisitInput, person: m.Person, policy) -> dict:
     """The contract claim (without history) from a visit and the person's record. The institution is
     always this clinic's stored settings, designated as the signed packs say."""
     inst = clinic_settings(s).institution()
-    inst["designated_diseases"] = designated_diseases(policy, inst["code"], visit.date)
+    inst["designated_diseases"] = designated_diseases(policy, inst["code"], inst["admdvs"], visit.date)
     if visit.institution is not None:
         _same_clinic(visit.institution, inst)
     return {
@@ -152,10 +160,40 @@ def _claim_dict(s, visit: VisitInput, person: m.Person, policy) -> dict:
     }
 
 
+def indication_text(cat) -> str:
+    """The 限定支付范围 of a pack catalogue item: its `indication` column (calc round 2), or — for a pack that
+    still keeps it in the note — the note from 「限：」 on; "" when the item has none."""
+    text = getattr(cat, "indication", "") or ""
+    if text:
+        return text
+    note = cat.note or ""
+    at = note.find("限：")
+    return note[at:] if at >= 0 else ""
+
+
+def limits(policy, person: m.Person, visit: VisitInput) -> dict[str, str]:
+    """code → 限定支付范围 text, for the visit's lines whose item in the person's pack chain gives one."""
+    chain = policy.chain_for(person.admdvs)
+    out: dict[str, str] = {}
+    for it in visit.items if chain is not None else ():
+        cat = chain.catalogue_item(visit.benefit, it.code, visit.date)
+        text = indication_text(cat) if cat is not None else ""
+        if text:
+            out[it.code] = text
+    return out
+
+
+def unconfirmed(visit: VisitInput, lims: dict[str, str], claim: dict) -> list[dict]:
+    """The lines with a 限定支付范围 the clerk did not confirm (frozen on the receipt)."""
+    names = {it["code"]: it.get("name") or "" for it in claim["items"]}
+    return [{"code": it.code, "name": names.get(it.code, ""), "limit": lims[it.code]}
+            for it in visit.items if it.code in lims and not it.indication_confirmed]
+
+
 def _for_engine(claim: dict) -> dict:
     """The claim as this engine's parser takes it: the item fields of calc round 2 (fee_category,
-    indication_confirmed) are left out while the core does not know them yet (history.ROUND2)."""
-    if history.ROUND2:
+    indication_confirmed) are left out while the core does not know them yet."""
+    if all(k in ITEM_FIELDS for it in claim["items"] for k in it):
         return claim
     return {**claim, "items": [{k: v for k, v in it.items() if k in ITEM_FIELDS} for it in claim["items"]]}
 
@@ -234,4 +272,5 @@ def receipt_snapshot(s, person, visit, claim, result, hist, policy, settings, op
         "benefit_label": BENEFITS.get(visit.benefit, visit.benefit), "disease": visit.disease or "",
         "disease_name": disease_name, "operator_name": op.name, "ytd": ytd,
         "diagnosis": check_diagnosis(visit.diagnosis), "item_units": units,
+        **({"unconfirmed": gaps} if (gaps := unconfirmed(visit, limits(policy, person, visit), claim)) else {}),
     }

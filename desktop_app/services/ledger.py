@@ -25,7 +25,7 @@ from desktop_app.core.model import (
 )
 from desktop_app.core.money import q2
 from desktop_app.services import audit
-from desktop_app.services.claims import compute, compute_full, receipt_snapshot
+from desktop_app.services.claims import compute_full, limits, receipt_snapshot
 from desktop_app.services.days import active_operator, is_closed
 from desktop_app.services.ledger_types import LedgerError, Preview, SettlementRecord, VisitInput
 from desktop_app.services.settings import clinic_settings
@@ -55,8 +55,8 @@ def presettle(db: Database, visit: VisitInput, *, operator: str, today: date | N
         if is_closed(s, today):
             raise LedgerError(f"{today} 已日结，今天不能再结算（请勿收费）：请在下一个营业日结算；"
                               "日结误点且今天还没有结算时，管理员可以撤销日结。", code="day_closed")
-        _person, claim, result = compute(s, db, visit)
-    return Preview(result, claim)
+        person, claim, result, _history, policy = compute_full(s, db, visit)
+        return Preview(result, claim, limits(policy, person, visit))
 
 
 def _next_setl_no(s, clinic: str, day: date) -> str:

@@ -48,6 +48,9 @@ class Preview:
 
     result: dict
     claim: dict
+    # 限定支付范围 of the visit's lines whose pack item gives one: code → the limit text (the clerk confirms the
+    # indication per line, `ItemInput.indication_confirmed`)
+    limits: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
