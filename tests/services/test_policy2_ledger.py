@@ -247,3 +247,43 @@ def test_a_fee_category_outside_the_ten_groups_is_refused(db):
     with pytest.raises(ledger.LedgerError) as e:
         ledger.presettle(db, v, operator="clerk", today=TODAY)
     assert e.value.field == "items[0].fee_category" and "西药费" in e.value.message
+
+
+# ---------------------------------------------------------------------------------- 4. the year paid for
+def set_contribution(db, psn, paid_on, period, year):
+    with db.write() as s:
+        p = s.get(m.Person, psn)
+        p.paid_on, p.pay_period, p.contrib_year, p.waiting_exempt = paid_on, period, year, False
+
+
+def test_the_claim_gives_the_payment_for_the_year_paid_and_after_it_never_before_it(db):
+    psn = resident(db).psn_no
+    one = V(psn, TODAY, "general_outpatient", [I("X1", "1", price="100.00", kind="service", chrgitm_lv="01")])
+    set_contribution(db, psn, date(2025, 10, 10), "集中", 2026)
+    c = ledger.presettle(db, one, operator="clerk", today=TODAY).claim["insured"]["contribution"]
+    assert c == {"paid_on": "2025-10-10", "in_extended_period": False, "waiting_exempt": False}
+    set_contribution(db, psn, date(2024, 10, 10), "集中", 2025)  # paid for 2025 only: the pack decides 2026
+    c = ledger.presettle(db, one, operator="clerk", today=TODAY).claim["insured"]["contribution"]
+    assert c["paid_on"] == "2024-10-10"
+    set_contribution(db, psn, date(2026, 10, 10), "集中", 2027)  # the roster knows only the payment for 2027
+    assert ledger.presettle(db, one, operator="clerk", today=TODAY).claim["insured"]["contribution"] is None
+
+
+COVERAGE_YEAR = pytest.mark.skipif(
+    "coverage_year_by_payment" not in __import__("desktop_app.core.policy", fromlist=["KEY_TYPES"]).KEY_TYPES,
+    reason="needs the engine of calc round 2 (h-peng): 洛阳 待遇保障期")
+
+
+@COVERAGE_YEAR
+def test_a_luoyang_resident_who_paid_for_last_year_only_gets_no_fund(db):
+    """洛医保〔2023〕63号 四.(二): paid in the 集中缴费期 of 2024 → covered 2025-01-01 … 2025-12-31; a 2026 visit
+    gets no fund. Paid in 2025's 集中缴费期 → covered in 2026."""
+    with db.read() as s:
+        psn = s.execute(select(m.Person.psn_no).where(m.Person.admdvs == "410300", m.Person.insutype == "390")
+                        .order_by(m.Person.psn_no).limit(1)).scalar_one()
+    one = V(psn, TODAY, "general_outpatient", [I("X1", "1", price="100.00", kind="service", chrgitm_lv="01")])
+    set_contribution(db, psn, date(2024, 10, 10), "集中", 2025)
+    r = ledger.presettle(db, one, operator="clerk", today=TODAY).result
+    assert r["hifp_pay"] == "0.00" and r["notices"]
+    set_contribution(db, psn, date(2025, 10, 10), "集中", 2026)
+    assert Decimal(ledger.presettle(db, one, operator="clerk", today=TODAY).result["hifp_pay"]) > 0
