@@ -25,6 +25,7 @@ SPLIT_ROWS = tuple((f, MONEY_LABELS[f]) for f in (
     "medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt", "act_pay_dedc",
     "hifp_pay", "hifmi_pay", "hifob_pay", "acct_pay", "acct_mulaid_pay", "psn_cash_pay"))
 WHY_STEPS = FIELD_STEPS
+LIMIT_CHARS = 60  # of a 限定支付范围 shown above the split (the whole text: its tooltip and the 适应症 cell's)
 
 
 def ordinary_lines(result: dict) -> list[str]:
@@ -155,10 +156,15 @@ class SplitView(QGroupBox):
 
     def show_limits(self, limits: dict[str, str], unconfirmed: list[str]) -> None:
         """The 限定支付范围 of the visit's lines, and which are not confirmed yet (the fund does not pay those)."""
-        rows = [f"{'☐ 未确认' if code in unconfirmed else '☑ 已确认'}　{code}：{text}" for code, text in limits.items()]
+        def short(text: str) -> str:  # the split keeps its rows on a 768-pixel screen; the whole text is the tooltip
+            return text if len(text) <= LIMIT_CHARS else text[:LIMIT_CHARS] + "…"
+
+        rows = [f"{'☐ 未确认' if code in unconfirmed else '☑ 已确认'}　{code}：{short(text)}"
+                for code, text in limits.items()]
         if unconfirmed:
             rows.append(self.tr("请核实适应症后在明细的“适应症”列勾选（空格键或鼠标）；未确认的项目基金不予支付。"))
         self.limits.setText("\n".join(rows))
+        self.limits.setToolTip("\n\n".join(f"{code}：{text}" for code, text in limits.items()))
         self.limits.setVisible(bool(rows))
 
     def offer_move(self, codes: list[str]) -> None:

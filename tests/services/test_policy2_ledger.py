@@ -142,8 +142,7 @@ def test_caps_use_the_visits_year_only_and_earlier_years_add_only_lifetime_lines
     assert fresh.result["hifp_pay"] == "60.00"  # 100.00 × 60 % (晋医保发〔2023〕16号), nothing of 2025 used
     rec = settle_on(db, one, TODAY, "go-2026")
     stored = json.loads(rec.claim_json)["history"]
-    earlier = [h for h in stored if h["hifp_pay"] == r25["hifp_pay"] or h["benefit"] == "general_outpatient"]
-    assert earlier == []
+    assert [h for h in stored if h["benefit"] == "general_outpatient"] == []  # 2025's 普通门诊: not given at all
     art = [h for h in stored if h["benefit"] == "assisted_reproduction"]
     assert len(art) == 1 and [i["code"] for i in art[0]["items"]] == [ART]
 
@@ -281,9 +280,11 @@ def test_a_luoyang_resident_who_paid_for_last_year_only_gets_no_fund(db):
     with db.read() as s:
         psn = s.execute(select(m.Person.psn_no).where(m.Person.admdvs == "410300", m.Person.insutype == "390")
                         .order_by(m.Person.psn_no).limit(1)).scalar_one()
+    settings_service.save(db, {"clinic_admdvs": "410302"}, actor="admin")  # a clinic in 洛阳's 老城区 (in range)
     one = V(psn, TODAY, "general_outpatient", [I("X1", "1", price="100.00", kind="service", chrgitm_lv="01")])
     set_contribution(db, psn, date(2024, 10, 10), "集中", 2025)
     r = ledger.presettle(db, one, operator="clerk", today=TODAY).result
-    assert r["hifp_pay"] == "0.00" and r["notices"]
+    assert r["hifp_pay"] == "0.00" and "not_covered_year" in {n.get("reason") for n in r["notices"]}
     set_contribution(db, psn, date(2025, 10, 10), "集中", 2026)
-    assert Decimal(ledger.presettle(db, one, operator="clerk", today=TODAY).result["hifp_pay"]) > 0
+    r = ledger.presettle(db, one, operator="clerk", today=TODAY).result
+    assert Decimal(r["hifp_pay"]) > 0 and not r["notices"]
