@@ -82,7 +82,7 @@ def _same_clinic(named: object, inst: dict) -> None:
         if mine is _MISSING or value != mine or type(value) is not type(mine):
             shown = "未知字段" if mine is _MISSING else f"本机构为 {json.dumps(mine, ensure_ascii=False)}"
             raise LedgerError(f"就诊信息中的机构 institution.{key} 与本机构设置不符（{shown}）：结算总按本机构"
-                              "（设置中的机构编码、级别、收费价格类别、定点病种）计算，不能在就诊信息中改动；"
+                              "（设置中的机构编码、级别、收费价格类别，已签名政策包机构名单中的定点病种）计算，不能在就诊信息中改动；"
                               "请删去 institution", field="institution", code="invalid_input")
 
 
