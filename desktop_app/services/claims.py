@@ -24,11 +24,6 @@ from desktop_app.core.claim_io import (
     settlement_to_json,
 )
 from desktop_app.core.engine import PolicyError
-
-try:  # calc round 2 (h-peng): the core reads the packs' institution lists itself
-    from desktop_app.core.policy import designated_diseases_for as _core_designated
-except ImportError:  # pragma: no cover - until h-peng is merged
-    _core_designated = None
 from desktop_app.core.engine import settle as engine_settle
 from desktop_app.core.model import (
     BENEFITS,
@@ -43,6 +38,11 @@ from desktop_app.services.settings import clinic_settings
 from desktop_app.services.visit_rules import check_bounds, check_diagnosis
 from desktop_app.store import models as m
 from desktop_app.store.db import Database
+
+try:  # calc round 2 (h-peng): the core reads the packs' institution lists itself
+    from desktop_app.core.policy import designated_diseases_for as _core_designated
+except ImportError:  # pragma: no cover - until h-peng is merged
+    _core_designated = None
 
 # ---------------------------------------------------------------------------
 # History (services/history.py) and claims
@@ -82,7 +82,8 @@ def _same_clinic(named: object, inst: dict) -> None:
         if mine is _MISSING or value != mine or type(value) is not type(mine):
             shown = "未知字段" if mine is _MISSING else f"本机构为 {json.dumps(mine, ensure_ascii=False)}"
             raise LedgerError(f"就诊信息中的机构 institution.{key} 与本机构设置不符（{shown}）：结算总按本机构"
-                              "（设置中的机构编码、级别、收费价格类别，已签名政策包机构名单中的定点病种）计算，不能在就诊信息中改动；"
+                              "（设置中的机构编码、级别、收费价格类别，已签名政策包机构名单中的定点病种）计算，"
+                              "不能在就诊信息中改动；"
                               "请删去 institution", field="institution", code="invalid_input")
 
 
@@ -96,7 +97,8 @@ def _claim_items(s, visit: VisitInput) -> list[dict]:
     items = []
     for i, it in enumerate(visit.items):
         ci = s.get(m.ClinicItem, it.code)
-        if ci is None and (it.price is None or it.kind is None or it.chrgitm_lv is None):
+        whole = it.price is not None and it.kind is not None and it.chrgitm_lv is not None
+        if ci is None and not whole:
             raise LedgerError(f"项目编码 {it.code} 不在本机构价格目录中，请填写单价、类别和费用类型",
                               field=f"items[{i}].code", code="invalid_input")
         if ci is not None and it.fee_category is not None and it.fee_category != ci.fee_category:
@@ -104,14 +106,15 @@ def _claim_items(s, visit: VisitInput) -> list[dict]:
                               "不符：价格目录中的项目按目录的收费类别结算", field=f"items[{i}].fee_category",
                               code="invalid_input")
         fee = ci.fee_category if ci is not None else it.fee_category
+        listed = None if whole else ci  # a line that gives price, kind and class takes nothing else from the list
         item = {
             "code": it.code,
-            "name": it.name if it.name is not None else (ci.name if ci else ""),
-            "kind": it.kind or ci.kind,
-            "chrgitm_lv": it.chrgitm_lv or ci.chrgitm_lv,
+            "name": it.name if it.name is not None else (listed.name if listed else ""),
+            "kind": it.kind or listed.kind,
+            "chrgitm_lv": it.chrgitm_lv or listed.chrgitm_lv,
             "qty": it.qty,
-            "price": it.price if it.price is not None else ci.price,
-            "pay_std": it.pay_std if it.pay_std is not None else (ci.pay_std if ci else None),
+            "price": it.price if it.price is not None else listed.price,
+            "pay_std": it.pay_std if it.pay_std is not None else (listed.pay_std if listed else None),
         }
         if fee in m.FEE_CATEGORIES:
             item["fee_category"] = fee
