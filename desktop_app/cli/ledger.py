@@ -40,7 +40,8 @@ def _summary_text(s) -> str:
         f"{s.insutype_label} · {s.category_label} · 参保地 {s.admdvs} {s.region}",
         f"家庭医生签约：{s.family_doctor_at or '无'}；登记病种："
         + ("、".join(f"{c} {n}" for c, n in s.registered_diseases) or "无"),
-        f"个人账户余额 {s.acct_balance} 元；中心数据截至 {s.as_of}",
+        f"个人账户余额 {s.acct_balance} 元；中心数据截至 {s.as_of}"
+        + (f"；缴费年度 {s.contrib_year}" if s.contrib_year is not None else ""),
     ]
     for b in s.benefits:
         dis = f"（{b.disease}）" if b.disease else ""

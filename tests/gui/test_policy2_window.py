@@ -136,3 +136,17 @@ def test_art_lines_outside_the_13_items_move_to_an_ordinary_visit(qtbot, art_win
     assert [ln["code"] for ln in tab.items.lines] == ["250101015"]
     rec = settle_by_keys(qtbot, tab) and tab.last_record
     assert rec.benefit == "general_outpatient"
+
+
+def test_the_person_shows_the_year_paid_for_and_warns_when_it_is_not_this_year(qtbot, window, db):
+    from datetime import date
+
+    tab = window.settle_tab
+    p = resident(db)
+    this_year = date.today().year
+    for year, text in ((this_year, f"缴费年度 {this_year}"), (this_year - 1, "花名册中没有本年度的缴费")):
+        with db.write() as s:
+            s.get(m.Person, p.psn_no).contrib_year = year
+        find(qtbot, tab, p.psn_no)
+        assert text in tab.person_label.text()
+        qtbot.keyClick(tab, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
