@@ -40,7 +40,8 @@ def _summary_text(s) -> str:
         f"{s.insutype_label} · {s.category_label} · 参保地 {s.admdvs} {s.region}",
         f"家庭医生签约：{s.family_doctor_at or '无'}；登记病种："
         + ("、".join(f"{c} {n}" for c, n in s.registered_diseases) or "无"),
-        f"个人账户余额 {s.acct_balance} 元；中心数据截至 {s.as_of}",
+        f"个人账户余额 {s.acct_balance} 元；中心数据截至 {s.as_of}"
+        + (f"；缴费年度 {s.contrib_year}" if s.contrib_year is not None else ""),
     ]
     for b in s.benefits:
         dis = f"（{b.disease}）" if b.disease else ""
@@ -79,7 +80,7 @@ def cmd_lookup(args, d, op) -> int:
 # ---------------------------------------------------------------------------
 VISIT_FIELDS = {"psn_no", "date", "benefit", "disease", "delivery", "use_account", "family_account",
                 "institution", "items", "reason", "diagnosis"}
-ITEM_FIELDS = {"code", "qty", "price", "name", "kind", "chrgitm_lv", "pay_std"}
+ITEM_FIELDS = {"code", "qty", "price", "name", "kind", "chrgitm_lv", "pay_std", "fee_category", "indication_confirmed"}
 # 全自费 (docs/ledger.md): "self_pay": true with psn_no (an insured person) or walk_in (not in the roster)
 SELF_PAY_FIELDS = {"self_pay", "self_pay_reason", "psn_no", "walk_in", "date", "items", "reason", "diagnosis"}
 WALK_IN_FIELDS = {"name", "id_no", "gender"}
@@ -122,7 +123,8 @@ def _visit_item(i: int, it: object):
         if it.get(k) is None:
             raise InvalidInput(f"items[{i}].{k}", f"每条明细至少要有 code 和 qty（缺少 {k}）")
     return ItemInput(code=it["code"], qty=it["qty"], price=it.get("price"), name=it.get("name"),
-                     kind=it.get("kind"), chrgitm_lv=it.get("chrgitm_lv"), pay_std=it.get("pay_std"))
+                     kind=it.get("kind"), chrgitm_lv=it.get("chrgitm_lv"), pay_std=it.get("pay_std"),
+                     fee_category=it.get("fee_category"), indication_confirmed=it.get("indication_confirmed", False))
 
 
 def _visit_date(raw: object) -> date:

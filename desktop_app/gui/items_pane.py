@@ -171,6 +171,7 @@ class ItemsPane(QGroupBox):
         self.items.rowsInserted.connect(self._items_changed)
         self.items.rowsRemoved.connect(self._items_changed)
         self.items.modelReset.connect(self._items_changed)
+        self.items.layoutChanged.connect(lambda *_a: self._fit_columns())  # 适应症 shown: not a change of the visit
         self.use_account.toggled.connect(lambda _c: self.changed.emit())
         self.visit_date.dateChanged.connect(lambda _d: self.changed.emit())
 
@@ -328,10 +329,13 @@ class ItemsPane(QGroupBox):
         if idx.isValid():
             self.items.remove(idx.row())
 
-    def _items_changed(self, *_a) -> None:
+    def _fit_columns(self) -> None:
         for c in range(self.items.columnCount()):  # every change: amounts are never cut to `1…`
             if c != ItemsModel.COL_NAME:  # (the name takes the rest of the width)
                 self.items_view.resizeColumnToContents(c)
+
+    def _items_changed(self, *_a) -> None:
+        self._fit_columns()
         self.total_label.setText(self.tr("合计：{0} 元").format(f"{self.items.total():.2f}"))
         err = self.items.first_error()
         self.entry_msg.setText(err)
@@ -344,7 +348,8 @@ class ItemsPane(QGroupBox):
         return ledger_types.VisitInput(
             psn_no=psn_no, date=date(qd.year(), qd.month(), qd.day()), benefit=code,
             items=[ledger_types.ItemInput(code=ln["code"], qty=ln["qty"], price=ln["price"], name=ln["name"],
-                                    kind=ln["kind"], chrgitm_lv=ln["chrgitm_lv"], pay_std=ln["pay_std"])
+                                          kind=ln["kind"], chrgitm_lv=ln["chrgitm_lv"], pay_std=ln["pay_std"],
+                                          indication_confirmed=bool(ln.get("limit") and ln.get("confirmed")))
                    for ln in self.items.lines],
             disease=self.disease.currentData() if code == "chronic_special" else None,
             delivery=self.delivery.currentData() if code == "maternity_delivery" else None,

@@ -62,8 +62,8 @@ class ResultsModel(ColumnModel):
 class ItemsModel(ColumnModel):
     """The visit's lines. Quantity and price are edited in place and checked as typed."""
 
-    COL_CODE, COL_NAME, COL_CLASS, COL_KIND, COL_QTY, COL_PRICE, COL_AMOUNT = range(7)
-    HEADERS = ("编码", "名称", "类别", "类型", "数量", "单价", "金额")
+    COL_CODE, COL_NAME, COL_CLASS, COL_KIND, COL_QTY, COL_PRICE, COL_AMOUNT, COL_CONFIRM = range(8)
+    HEADERS = ("编码", "名称", "类别", "类型", "数量", "单价", "金额", "适应症")
 
     def __init__(self, parent=None, limits=None):
         super().__init__(parent)
@@ -125,16 +125,53 @@ class ItemsModel(ColumnModel):
     def first_error(self) -> str:
         return next(iter(self.errors.values()), "")
 
+    def set_limits(self, limits: dict[str, str]) -> None:
+        """The 限定支付范围 of the lines (code → text) from a pre-settlement: those lines get a 适应症 check box.
+        Showing it does not change the visit (no dataChanged: the pre-settlement on screen stays valid)."""
+        if any(limits.get(ln["code"], "") != ln.get("limit", "") for ln in self.lines):
+            self.layoutAboutToBeChanged.emit()
+            for ln in self.lines:
+                ln["limit"] = limits.get(ln["code"], "")
+            self.layoutChanged.emit()
+
+    def add_line(self, line: dict) -> None:
+        """A line taken over from another visit (moved to 普通门诊), as it was entered."""
+        self.beginInsertRows(QModelIndex(), len(self.lines), len(self.lines))
+        self.lines.append({k: v for k, v in line.items() if k not in ("limit", "confirmed")})
+        self.endInsertRows()
+
+    def unconfirmed(self) -> list[dict]:
+        """The lines with a 限定支付范围 the clerk has not confirmed."""
+        return [ln for ln in self.lines if ln.get("limit") and not ln.get("confirmed")]
+
     def flags(self, index):
         f = super().flags(index)
         if index.column() in (self.COL_QTY, self.COL_PRICE) and not self.locked:
             f |= Qt.ItemFlag.ItemIsEditable
+        if index.column() == self.COL_CONFIRM and self.lines[index.row()].get("limit") and not self.locked:
+            f |= Qt.ItemFlag.ItemIsUserCheckable
         return f
+
+    def _confirm_data(self, ln: dict, role):
+        """The 适应症 cell: a check box on a line with a 限定支付范围, its text as the tooltip."""
+        if not ln.get("limit"):
+            return None
+        if role == Qt.ItemDataRole.CheckStateRole:
+            return Qt.CheckState.Checked if ln.get("confirmed") else Qt.CheckState.Unchecked
+        if role == Qt.ItemDataRole.DisplayRole:
+            return "已确认" if ln.get("confirmed") else "未确认"
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"限定支付范围（请核实适应症后勾选；空格键切换）：{ln['limit']}"
+        if role == Qt.ItemDataRole.BackgroundRole and not ln.get("confirmed"):
+            return QColor("#fff2cc")
+        return None
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
             return None
         ln, c = self.lines[index.row()], index.column()
+        if c == self.COL_CONFIRM:
+            return self._confirm_data(ln, role)
         err = self.errors.get((index.row(), c))
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
             if c == self.COL_AMOUNT:
@@ -151,6 +188,11 @@ class ItemsModel(ColumnModel):
         return None
 
     def setData(self, index, value, role=Qt.ItemDataRole.EditRole):
+        if (not self.locked and role == Qt.ItemDataRole.CheckStateRole and index.column() == self.COL_CONFIRM
+                and self.lines[index.row()].get("limit")):
+            self.lines[index.row()]["confirmed"] = Qt.CheckState(value) == Qt.CheckState.Checked
+            self.dataChanged.emit(index, index)
+            return True
         if self.locked or role != Qt.ItemDataRole.EditRole or index.column() not in (self.COL_QTY, self.COL_PRICE):
             return False
         r, c = index.row(), index.column()

@@ -10,6 +10,7 @@ the registered diseases, the account balance and a bar per benefit cap.
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date
 
 from PySide6.QtCore import QEvent, QSortFilterProxyModel, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -33,6 +34,16 @@ from desktop_app.gui.selfpay_pane import SelfPayBar
 from desktop_app.services import lookup
 
 MAX_QUERY = 512  # characters kept in the search box (a 医保电子凭证 code is far shorter)
+
+
+def _paid_for(s) -> str:
+    """缴费年度 beside the balance; in red when the roster's latest payment is for an earlier year than today's."""
+    year = getattr(s, "contrib_year", None)
+    if year is None:
+        return ""
+    if year < date.today().year:
+        return f"<br><span style='color:#c00000'>缴费年度 {year}：花名册中没有本年度的缴费</span>"
+    return f"　缴费年度 {year}"
 
 
 class PersonPane(QSplitter):
@@ -270,7 +281,7 @@ class PersonPane(QSplitter):
             f"身份证号：{idn}　人员编号：{s.psn_no}<br>"
             f"{s.insutype_label} · {s.category_label} · 参保地 {s.admdvs} {s.region}<br>"
             f"家庭医生签约：{s.family_doctor_at or '无'}　登记病种：{dis}<br>"
-            f"个人账户余额：{s.acct_balance} 元　（中心数据截至 {s.as_of}）{wait}")
+            f"个人账户余额：{s.acct_balance} 元　（中心数据截至 {s.as_of}）{_paid_for(s)}{wait}")
         self.person_box.setUpdatesEnabled(False)
         try:
             self._show_caps(s)

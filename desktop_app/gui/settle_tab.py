@@ -42,6 +42,7 @@ class SettleTab(QWidget):
         self._busy = False  # F9 under way (pre-settle, confirmation, settle)
         self._print_when_settled = False  # F10 pressed while the settlement was being saved
         self.last_record = None  # the settlement of the visit on screen: the visit is locked
+        self._moved: list[dict] = []  # lines moved out for a 普通门诊 visit of the same person (Ctrl+N enters them)
         self._build()
         self._connect()
         self.items_pane.load_catalogue()
@@ -89,6 +90,7 @@ class SettleTab(QWidget):
         ip.settle_btn.clicked.connect(lambda: self.settle())
         ip.print_btn.clicked.connect(lambda: self.print_last())
         ip.new_btn.clicked.connect(lambda: self.new_visit())
+        self.split_view.move_requested.connect(self.move_to_ordinary)
         for seq, fn in ((QKeySequence(Qt.Key.Key_F2), self.focus_search), (QKeySequence(Qt.Key.Key_F5), self.presettle),
                         (QKeySequence(Qt.Key.Key_F9), self.settle), (QKeySequence(Qt.Key.Key_F10), self.print_last),
                         (QKeySequence("Ctrl+N"), self.new_visit)):
@@ -124,6 +126,7 @@ class SettleTab(QWidget):
 
     def _person_loaded(self, _summary, new_visit: bool) -> None:
         if new_visit:
+            self._moved = []  # lines moved out for the person before
             self._start_visit(keep_person=True)
 
     # ---------------------------------------------------------------- 全自费
@@ -174,7 +177,39 @@ class SettleTab(QWidget):
         if self._busy:
             self._warn(self.tr("正在结算，请稍候"))
             return
+        if self._moved and self.person is not None:
+            self._start_ordinary_visit()
+            return
         self._start_visit(keep_person=False)
+
+    def move_to_ordinary(self, codes: list[str]) -> None:
+        """移到普通门诊: the lines the engine puts under the ordinary benefit leave this visit and become a 普通门诊
+        visit of the same person (entered by Ctrl+N, after this one is settled); when they are all the
+        visit's lines, the visit itself becomes 普通门诊."""
+        if self._refuse_change() or self._busy:
+            return
+        rows = [r for r, ln in enumerate(self.items.lines) if ln["code"] in codes]
+        if not rows:
+            return
+        ip = self.items_pane
+        if len(rows) == len(self.items.lines):
+            ip.benefit.setCurrentIndex(ip.benefit.findData("general_outpatient"))
+            self.split_view.say(self.tr("本次就诊的项目都属于普通门诊：已改为普通门诊，请按 F5 重新预结算"))
+            return
+        self._moved += [dict(self.items.lines[r]) for r in rows]
+        for r in reversed(rows):
+            self.items.remove(r)
+        self.split_view.say(self.tr("已将 {0} 移出本次就诊：本次结算后按 Ctrl+N，它们作为 {1} 的一笔普通门诊就诊录入；"
+                                    "请按 F5 重新预结算").format("、".join(codes), self.person.name))
+
+    def _start_ordinary_visit(self) -> None:
+        moved, self._moved = self._moved, []
+        self._start_visit(keep_person=True)
+        ip = self.items_pane
+        ip.benefit.setCurrentIndex(ip.benefit.findData("general_outpatient"))
+        for ln in moved:
+            self.items.add_line(ln)
+        self.split_view.say(self.tr("普通门诊就诊：已录入移出的 {0} 项，请核对后按 F5 预结算").format(len(moved)))
 
     def _start_visit(self, *, keep_person: bool) -> None:
         self.token = uuid.uuid4().hex  # one request token per visit: F9 twice settles once
@@ -237,12 +272,18 @@ class SettleTab(QWidget):
         def done(pv):
             if gen != self._gen:
                 return  # the visit changed meanwhile: this split is not the one on screen
-            self.preview_result = pv.result
-            self.split_view.show_split(pv.result)
+            self._show_preview(pv)
             self.split_view.say("")
 
         self.ctx.ops.query(self._presettle_fn(v), self.ctx.db, v, operator=self.ctx.operator.login, done=done,
                            failed=self._refused)
+
+    def _show_preview(self, pv) -> None:
+        """A pre-settlement on screen: the split, and the 限定支付范围 of the lines (适应症 check boxes)."""
+        self.items.set_limits(pv.limits)
+        self.preview_result = pv.result
+        self.split_view.show_split(pv.result)
+        self.split_view.show_limits(pv.limits, [ln["code"] for ln in self.items.unconfirmed()])
 
     # ------------------------------------------------------------------ settle
     def settle(self) -> None:
@@ -273,8 +314,7 @@ class SettleTab(QWidget):
                 self._set_busy(False)
                 self._warn(self.tr("就诊内容已改变，请再按 F9"))
                 return
-            self.preview_result = pv.result
-            self.split_view.show_split(pv.result)
+            self._show_preview(pv)
             self.split_view.say("")
             self._confirm_and_settle(v, pv.result, need_reason)
 
@@ -331,6 +371,9 @@ class SettleTab(QWidget):
         if acct:
             lines.append(self.tr("个人账户　　{0} 元").format(acct))
         lines.append(self.tr("个人现金　　{0} 元（应收现金）").format(r["psn_cash_pay"]))
+        for ln in self.items.unconfirmed():
+            lines.append(self.tr("未确认适应症：{0} {1}（限定支付范围，基金不支付该项；选“否”返回勾选）").format(
+                ln["code"], ln["name"]))
         today = date.today()
         if v.date != today:
             lines.append(self.tr("就诊日期　{0}（不是今天{1}）").format(
@@ -353,6 +396,7 @@ class SettleTab(QWidget):
         self.last_record = rec
         self._set_busy(False)
         self.split_view.show_split(rec.result)
+        self.split_view.offer_move([])  # a settled visit does not change
         self.split_view.set_settled(rec.setl_no)
         # the file name only: a full path has no place to wrap and would widen the window past a small screen
         if rec.benefit == "self_pay":

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QGroupBox,
     QHeaderView,
     QLabel,
+    QPushButton,
     QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
@@ -26,9 +27,19 @@ SPLIT_ROWS = tuple((f, MONEY_LABELS[f]) for f in (
 # the engine's steps, and the ground of a 全自费 settlement (services/selfpay.py: not an engine step)
 WHY_STEPS = {**FIELD_STEPS, "fulamt_ownpay_amt": (*FIELD_STEPS["fulamt_ownpay_amt"], "self_pay"),
              "psn_cash_pay": ("self_pay",)}
+LIMIT_CHARS = 60  # of a 限定支付范围 shown above the split (the whole text: its tooltip and the 适应症 cell's)
+
+
+def ordinary_lines(result: dict) -> list[str]:
+    """Codes of the lines the engine says belong to the ordinary benefit (notice reason `ordinary_benefit`,
+    e.g. an ART visit's line outside the 13 items: 晋医保发〔2024〕16号 二(三) 「其他费用按现行规定执行」)."""
+    return list(dict.fromkeys(n["item"] for n in result.get("notices", [])
+                              if n.get("reason") == "ordinary_benefit" and n.get("item")))
 
 
 class SplitView(QGroupBox):
+    move_requested = Signal(list)  # codes of lines to move to an ordinary (普通门诊) visit
+
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setTitle(self.tr("预结算"))
@@ -45,6 +56,19 @@ class SplitView(QGroupBox):
         self.notices.setStyleSheet("color: #c00000; font-weight: bold;")
         self.notices.setWordWrap(True)
         prl.addWidget(self.notices)
+        self.limits = QLabel("")  # 限定支付范围 of the lines: confirm the indication in the 适应症 column
+        self.limits.setObjectName("limits")
+        self.limits.setStyleSheet("color: #7f6000;")
+        self.limits.setWordWrap(True)
+        self.limits.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.limits.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        prl.addWidget(self.limits)
+        self.move_btn = QPushButton("")  # 移到普通门诊: shown when the engine says some lines belong there
+        self.move_btn.setObjectName("move_ordinary")
+        self.move_btn.hide()
+        self.move_btn.clicked.connect(lambda: self.move_requested.emit(self._ordinary))
+        self._ordinary: list[str] = []
+        prl.addWidget(self.move_btn)
         self.split = QTableWidget(0, 3)
         self.split.setObjectName("split")
         self.split.setHorizontalHeaderLabels([self.tr("项目"), self.tr("金额（元）"), self.tr("依据")])
@@ -82,6 +106,8 @@ class SplitView(QGroupBox):
     def clear(self) -> None:
         self.split.setRowCount(0)
         self.notices.setText("")
+        self.show_limits({}, [])
+        self.offer_move([])
         self.why.setText("")
         self.result_label.setText("")
         self.set_settled("")
@@ -128,6 +154,26 @@ class SplitView(QGroupBox):
             self.split.setItem(row, 2, why_item)
         self.why.setText("")
         self.notices.setText("\n".join("⚠ " + n["message"] for n in r.get("notices", [])))
+        self.offer_move(ordinary_lines(r))
+
+    def show_limits(self, limits: dict[str, str], unconfirmed: list[str]) -> None:
+        """The 限定支付范围 of the visit's lines, and which are not confirmed yet (the fund does not pay those)."""
+        def short(text: str) -> str:  # the split keeps its rows on a 768-pixel screen; the whole text is the tooltip
+            return text if len(text) <= LIMIT_CHARS else text[:LIMIT_CHARS] + "…"
+
+        rows = [f"{'☐ 未确认' if code in unconfirmed else '☑ 已确认'}　{code}：{short(text)}"
+                for code, text in limits.items()]
+        if unconfirmed:
+            rows.append(self.tr("请核实适应症后在明细的“适应症”列勾选（空格键或鼠标）；未确认的项目基金不予支付。"))
+        self.limits.setText("\n".join(rows))
+        self.limits.setToolTip("\n\n".join(f"{code}：{text}" for code, text in limits.items()))
+        self.limits.setVisible(bool(rows))
+
+    def offer_move(self, codes: list[str]) -> None:
+        """Offer to move the lines the engine puts under the ordinary benefit to a 普通门诊 visit."""
+        self._ordinary = list(codes)
+        self.move_btn.setText(self.tr("移到普通门诊（&M）：{0}").format("、".join(codes)) if codes else "")
+        self.move_btn.setVisible(bool(codes))
 
     def say(self, text: str) -> None:
         """What was done (green)."""

@@ -23,8 +23,9 @@ from pathlib import Path
 from desktop_app.core.model import CLASSES, MONEY_LABELS
 from desktop_app.reports.fonts import FontChoice, missing_glyphs, register_fonts, runs
 
-FEE_ORDER = ("西药费", "中成药费", "中药饮片", "检查费", "化验费", "治疗费", "卫生材料费", "一般诊疗费", "挂号费",
-             "诊查费", "其他费用")
+# the contract's ten groups (西药费 … 其他费) and, for receipts of lines settled before them, the older names
+FEE_ORDER = ("西药费", "中成药费", "中药饮片", "中药饮片费", "检查费", "化验费", "治疗费", "手术费", "卫生材料费", "一般诊疗费",
+             "挂号费", "诊查费", "其他费", "其他费用")
 FORMATS = {"A5": (148.0, 210.0, 8.0), "80mm": (80.0, None, 3.0)}
 CLASS_SHORT = {"01": "甲", "02": "乙", "03": "丙"}
 
@@ -375,6 +376,10 @@ def _footer(f: _Flow, data: ReceiptData, st: _Style, missing: str) -> None:
         if n.get("code") == "self_pay":
             continue  # (said in the 全自费 receipt's own banner)
         f.para("提示：" + n["message"], st.small, st.lhs)
+    said = {n.get("item") for n in r.get("notices", []) if n.get("reason") == "indication_not_confirmed"}
+    for u in h.get("unconfirmed", []):  # frozen at settlement: lines whose 限定支付范围 the clerk did not confirm
+        if u["code"] not in said:
+            f.para(f"提示：{u['code']} {u['name']} 的限定支付范围（适应症）结算时未确认。", st.small, st.lhs)
     docs = sorted({t["basis"].split(" ")[0] for t in r.get("trace", []) if "〔" in t.get("basis", "")})
     if docs:
         f.para("政策依据：" + "、".join(docs), st.small, st.lhs)

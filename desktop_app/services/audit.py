@@ -134,8 +134,11 @@ def roster_digest(s) -> str:
     fen = BigInteger()  # money as stored: integer fen
     used = dict(con.execute(select(m.Settlement.psn_no, func.sum(type_coerce(m.Settlement.acct_pay, fen)))
                             .group_by(m.Settlement.psn_no)).all())
-    persons = _rows_text((*r[:-1], r[-1] + used.get(r[0], 0)) for r in con.execute(
-        select(*[getattr(m.Person, f) for f in _PERSON_FIELDS], type_coerce(m.Person.acct_balance, fen))).all())
+    # 缴费年度 (contrib_year, revision 0005) joins a person's row only when set: a roster imported before it
+    # keeps the digest its import recorded
+    persons = _rows_text((*r[:-2], r[-2] + used.get(r[0], 0), *(() if r[-1] is None else (r[-1],)))
+                         for r in con.execute(select(*[getattr(m.Person, f) for f in _PERSON_FIELDS],
+                                                     type_coerce(m.Person.acct_balance, fen), m.Person.contrib_year)).all())
     diseases = _rows_text(con.execute(select(m.PersonDisease.psn_no, m.PersonDisease.disease)).all())
     usage = _rows_text(con.execute(select(*[getattr(m.UsageSnapshot, f) for f in _USAGE_FIELDS])).all())
     h = hashlib.sha256()

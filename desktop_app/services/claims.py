@@ -1,11 +1,11 @@
-"""History and claims: what the engine is given for a visit, and the receipt data frozen with it.
+"""Claims: what the engine is given for a visit, and the receipt data frozen with it.
 
-- History for the engine = the centre's snapshot (待遇累计 as of the end of the
-  person's 截至日期) + local settlements of the same year that are not in it and
-  have not been reversed: those of a business day after 截至日期, and every one
-  made after the snapshot was imported (`Person.updated_at`) — so a 截至日期 of
-  today or (in an old database) in the future neither skips nor double-counts
-  anything (docs/roster.md). Reversed settlements give their caps back.
+- The history (`services/history.py`): the visit's year in full, earlier years' lines of items with a
+  lifetime count limit.
+- The institution: this clinic's settings, its 定点救治病种 from the signed packs' institution lists
+  (`designated_diseases`).
+- The insured: the roster (family-doctor contract, contribution and the year it pays for).
+- The items: the price list (fee category) and what the clerk confirmed (indication).
 """
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ import json
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from desktop_app.core import caps
 from desktop_app.core.claim_io import (
+    ITEM_FIELDS,
     InvalidInput,
     parse_claim,
     settlement_to_json,
@@ -27,12 +28,11 @@ from desktop_app.core.engine import settle as engine_settle
 from desktop_app.core.model import (
     BENEFITS,
     INSUTYPES,
-    SELF_PAY,
-    HistoryEntry,
-    HistoryItem,
     admdvs_levels,
     region_name,
 )
+from desktop_app.core.policy import designated_diseases_for as _core_designated
+from desktop_app.services import history
 from desktop_app.services import packs as packs_service
 from desktop_app.services.ledger_types import LedgerError, VisitInput
 from desktop_app.services.settings import clinic_settings
@@ -40,45 +40,18 @@ from desktop_app.services.visit_rules import check_bounds, check_diagnosis
 from desktop_app.store import models as m
 from desktop_app.store.db import Database
 
-CENTRE = "医保中心"
+# ---------------------------------------------------------------------------
+# History (services/history.py) and claims
+# ---------------------------------------------------------------------------
+history_for = history.history_for  # the visit's year (the person pane); the engine gets `history.entries_for`
 
 
-# ---------------------------------------------------------------------------
-# History and claims
-# ---------------------------------------------------------------------------
-def history_for(s, person: m.Person, visit_date: date) -> list[HistoryEntry]:
-    """The person's earlier fund use in the visit's year (and earlier years' item counts)."""
-    year = visit_date.year
-    out: list[HistoryEntry] = []
-    snap = s.execute(select(m.UsageSnapshot).where(m.UsageSnapshot.psn_no == person.psn_no)).scalars().all()
-    for u in snap:
-        items = (HistoryItem(u.item_code, Decimal(u.count)),) if u.item_code and u.count else ()
-        if u.year == year:
-            d = caps.quarter_start(year, u.quarter) if u.quarter else date(year, 1, 1)
-            out.append(HistoryEntry(min(d, visit_date), CENTRE, u.benefit, u.disease or None,
-                                    u.fund_paid, Decimal("0.00"), items))
-        elif u.year < year and items:
-            # 累计 counts (e.g. 辅助生殖 3 次/人) carry across years; no money does.
-            out.append(HistoryEntry(date(year, 1, 1), CENTRE, u.benefit, u.disease or None,
-                                    Decimal("0.00"), Decimal("0.00"), items))
-    reversed_ids = select(m.Settlement.original_id).where(m.Settlement.original_id.is_not(None))
-    local = s.execute(
-        select(m.Settlement).where(
-            m.Settlement.psn_no == person.psn_no,
-            m.Settlement.kind == "settle",
-            m.Settlement.benefit != SELF_PAY,  # 全自费 used no fund: no cap, no count (services/selfpay.py)
-            # not in the centre's figures: after their day, or made after they were imported
-            or_(m.Settlement.business_date > person.as_of, m.Settlement.created_at >= person.updated_at),
-            m.Settlement.visit_date >= date(year, 1, 1),
-            m.Settlement.visit_date <= date(year, 12, 31),
-            m.Settlement.id.not_in(reversed_ids),
-        )
-    ).scalars().all()
-    for st in local:
-        items = tuple(HistoryItem(i.code, Decimal(i.qty)) for i in st.items)
-        out.append(HistoryEntry(st.visit_date, st.institution, st.benefit, st.disease or None,
-                                st.hifp_pay, st.act_pay_dedc, items))
-    return out
+def designated_diseases(policy, code: str, admdvs: str, on: date) -> list[str]:
+    """病种 for which institution `code` (in region `admdvs`) is a 定点救治医疗机构 on `on`: the rows of the signed
+    packs' institution lists (institutions.csv in the pack chain of the institution's region) that carry
+    this 机构编码 — never a value the clinic sets for itself. The engine decides whether the designation
+    counts at the clinic's level (晋医保发〔2024〕3号: M01904 only at 二级及以上)."""
+    return sorted(_core_designated(policy, code, admdvs, on))
 
 
 def _same_clinic(named: object, inst: dict) -> None:
@@ -97,38 +70,68 @@ def _same_clinic(named: object, inst: dict) -> None:
         if mine is _MISSING or value != mine or type(value) is not type(mine):
             shown = "未知字段" if mine is _MISSING else f"本机构为 {json.dumps(mine, ensure_ascii=False)}"
             raise LedgerError(f"就诊信息中的机构 institution.{key} 与本机构设置不符（{shown}）：结算总按本机构"
-                              "（设置中的机构编码、级别、收费价格类别、定点病种）计算，不能在就诊信息中改动；"
+                              "（设置中的机构编码、级别、收费价格类别，已签名政策包机构名单中的定点病种）计算，"
+                              "不能在就诊信息中改动；"
                               "请删去 institution", field="institution", code="invalid_input")
 
 
 _MISSING = object()
 
 
-def _claim_dict(s, visit: VisitInput, person: m.Person) -> dict:
-    """The contract claim (without history) from a visit and the person's record. The institution is
-    always this clinic's stored settings."""
-    inst = clinic_settings(s).institution()
-    if visit.institution is not None:
-        _same_clinic(visit.institution, inst)
+def _claim_items(s, visit: VisitInput) -> list[dict]:
+    """The claim's lines: a line of the price list takes what the line does not say from it, and always its
+    收费类别 (fee_category, one of the contract's ten groups); a line outside the price list says all itself.
+    `indication_confirmed` is written only when the clerk confirmed it (the contract's default is false)."""
     items = []
     for i, it in enumerate(visit.items):
-        ci = s.get(m.ClinicItem, it.code) if (it.price is None or it.kind is None or it.chrgitm_lv is None) else None
-        if ci is None and (it.price is None or it.kind is None or it.chrgitm_lv is None):
+        ci = s.get(m.ClinicItem, it.code)
+        whole = it.price is not None and it.kind is not None and it.chrgitm_lv is not None
+        if ci is None and not whole:
             raise LedgerError(f"项目编码 {it.code} 不在本机构价格目录中，请填写单价、类别和费用类型",
                               field=f"items[{i}].code", code="invalid_input")
-        items.append({
+        if ci is not None and it.fee_category is not None and it.fee_category != ci.fee_category:
+            raise LedgerError(f"第 {i + 1} 行收费类别“{it.fee_category}”与本机构价格目录（{ci.fee_category or '未填'}）"
+                              "不符：价格目录中的项目按目录的收费类别结算", field=f"items[{i}].fee_category",
+                              code="invalid_input")
+        fee = ci.fee_category if ci is not None else it.fee_category
+        listed = None if whole else ci  # a line that gives price, kind and class takes nothing else from the list
+        item = {
             "code": it.code,
-            "name": it.name if it.name is not None else (ci.name if ci else ""),
-            "kind": it.kind or ci.kind,
-            "chrgitm_lv": it.chrgitm_lv or ci.chrgitm_lv,
+            "name": it.name if it.name is not None else (listed.name if listed else ""),
+            "kind": it.kind or listed.kind,
+            "chrgitm_lv": it.chrgitm_lv or listed.chrgitm_lv,
             "qty": it.qty,
-            "price": it.price if it.price is not None else ci.price,
-            "pay_std": it.pay_std if it.pay_std is not None else (ci.pay_std if ci else None),
-        })
-    contribution = None
-    if person.paid_on is not None:
-        contribution = {"paid_on": person.paid_on.isoformat(), "in_extended_period": person.pay_period == "延长",
-                        "waiting_exempt": bool(person.waiting_exempt)}
+            "price": it.price if it.price is not None else listed.price,
+            "pay_std": it.pay_std if it.pay_std is not None else (listed.pay_std if listed else None),
+        }
+        if fee in m.FEE_CATEGORIES:
+            item["fee_category"] = fee
+        if it.indication_confirmed:
+            item["indication_confirmed"] = True
+        items.append(item)
+    return items
+
+
+def contribution(person: m.Person, visit_date: date) -> dict | None:
+    """The contract's `insured.contribution` from the roster: the (latest) payment, its period and the year it
+    pays for (缴费年度). A visit in a year after the year paid for is given that payment, so the pack's
+    待遇保障期 (洛医保〔2023〕63号 四.(二)) decides that it is not covered; for a visit in a year before it the
+    roster says nothing about that year's payment, and none is given."""
+    if person.paid_on is None:
+        return None
+    if person.contrib_year is not None and visit_date.year < person.contrib_year:
+        return None
+    return {"paid_on": person.paid_on.isoformat(), "in_extended_period": person.pay_period == "延长",
+            "waiting_exempt": bool(person.waiting_exempt)}
+
+
+def _claim_dict(s, visit: VisitInput, person: m.Person, policy) -> dict:
+    """The contract claim (without history) from a visit and the person's record. The institution is
+    always this clinic's stored settings, designated as the signed packs say."""
+    inst = clinic_settings(s).institution()
+    inst["designated_diseases"] = designated_diseases(policy, inst["code"], inst["admdvs"], visit.date)
+    if visit.institution is not None:
+        _same_clinic(visit.institution, inst)
     return {
         "date": visit.date.isoformat(),
         "benefit": visit.benefit,
@@ -138,20 +141,52 @@ def _claim_dict(s, visit: VisitInput, person: m.Person) -> dict:
             "insutype": person.insutype, "category": person.category, "admdvs": person.admdvs,
             "family_doctor_at": person.family_doctor_at or None,
             "registered_diseases": [d.disease for d in person.diseases],
-            "contribution": contribution,
+            "contribution": contribution(person, visit.date),
             "acct_balance": str(person.acct_balance),
         },
         "institution": inst,
         "use_account": visit.use_account,
         "family_account": visit.family_account,
-        "items": items,
+        "items": _claim_items(s, visit),
     }
 
 
-def _history_json(h: list[HistoryEntry]) -> list[dict]:
-    return [{"date": e.date.isoformat(), "institution": e.institution, "benefit": e.benefit, "disease": e.disease,
-             "hifp_pay": str(e.hifp_pay), "act_pay_dedc": str(e.act_pay_dedc),
-             "items": [{"code": i.code, "qty": str(i.qty)} for i in e.items]} for e in h]
+def indication_text(cat) -> str:
+    """The 限定支付范围 of a pack catalogue item: its `indication` column (calc round 2), or — for a pack that
+    still keeps it in the note — the note from 「限：」 on; "" when the item has none."""
+    text = getattr(cat, "indication", "") or ""
+    if text:
+        return text
+    note = cat.note or ""
+    at = note.find("限：")
+    return note[at:] if at >= 0 else ""
+
+
+def limits(policy, person: m.Person, visit: VisitInput) -> dict[str, str]:
+    """code → 限定支付范围 text, for the visit's lines whose item in the person's pack chain gives one."""
+    chain = policy.chain_for(person.admdvs)
+    out: dict[str, str] = {}
+    for it in visit.items if chain is not None else ():
+        cat = chain.catalogue_item(visit.benefit, it.code, visit.date)
+        text = indication_text(cat) if cat is not None else ""
+        if text:
+            out[it.code] = text
+    return out
+
+
+def unconfirmed(visit: VisitInput, lims: dict[str, str], claim: dict) -> list[dict]:
+    """The lines with a 限定支付范围 the clerk did not confirm (frozen on the receipt)."""
+    names = {it["code"]: it.get("name") or "" for it in claim["items"]}
+    return [{"code": it.code, "name": names.get(it.code, ""), "limit": lims[it.code]}
+            for it in visit.items if it.code in lims and not it.indication_confirmed]
+
+
+def _for_engine(claim: dict) -> dict:
+    """The claim as this engine's parser takes it: the item fields of calc round 2 (fee_category,
+    indication_confirmed) are left out while the core does not know them yet."""
+    if all(k in ITEM_FIELDS for it in claim["items"] for k in it):
+        return claim
+    return {**claim, "items": [{k: v for k, v in it.items() if k in ITEM_FIELDS} for it in claim["items"]]}
 
 
 def compute(s, db: Database, visit: VisitInput) -> tuple[m.Person, dict, dict]:
@@ -159,35 +194,41 @@ def compute(s, db: Database, visit: VisitInput) -> tuple[m.Person, dict, dict]:
     return person, claim, result
 
 
+def _policy(db: Database, s):
+    try:
+        return packs_service.policy(db, s)
+    except packs_service.PackTampered as exc:
+        raise LedgerError(exc.message, code="pack_tampered") from None
+    except packs_service.SyncRefused as exc:
+        raise LedgerError(exc.message, code="no_packs") from None
+
+
 def compute_full(s, db: Database, visit: VisitInput):
     person = s.get(m.Person, visit.psn_no)
     if person is None:
         raise LedgerError(f"找不到人员编号 {visit.psn_no}", field="psn_no", code="not_found")
-    claim = _claim_dict(s, visit, person)
-    history = history_for(s, person, visit.date)
+    policy = _policy(db, s)
+    claim = _claim_dict(s, visit, person, policy)
+    entries = history.entries_for(s, person, visit.date, history.lifetime_codes(policy, person.admdvs))
+    claim = _for_engine(claim)
     try:
         parsed, _ = parse_claim(claim)
     except InvalidInput as exc:
         raise LedgerError(exc.message, field=exc.field, code="invalid_input") from None
     check_bounds(parsed.items, clinic_settings(s))
+    hist = history.to_core(entries, visit.date)
     try:
-        policy = packs_service.policy(db, s)
-    except packs_service.PackTampered as exc:
-        raise LedgerError(exc.message, code="pack_tampered") from None
-    except packs_service.SyncRefused as exc:
-        raise LedgerError(exc.message, code="no_packs") from None
-    try:
-        result = engine_settle(parsed, history, policy)
+        result = engine_settle(parsed, hist, policy)
     except PolicyError as exc:
         raise LedgerError(exc.message, code=exc.code) from None
     out = settlement_to_json(result)
     hashes = {pid: pk.content_hash for pid, pk in policy.packs.items()}
     out["packs"] = [{**p, "content_hash": hashes.get(p["id"], "")} for p in out["packs"]]
-    claim["history"] = _history_json(history)
-    return person, claim, out, history, policy
+    claim["history"] = history.to_json(entries, visit.date)
+    return person, claim, out, hist, policy
 
 
-def receipt_snapshot(s, person, visit, claim, result, history, policy, settings, op) -> dict:
+def receipt_snapshot(s, person, visit, claim, result, hist, policy, settings, op) -> dict:
     """The receipt's header data and year-to-date figures, frozen at settlement."""
     from desktop_app.core.model import CATEGORIES
     from desktop_app.privacy import mask_id
@@ -208,7 +249,8 @@ def receipt_snapshot(s, person, visit, claim, result, history, policy, settings,
     ctx = {"benefit": visit.benefit, "insutype": person.insutype, "category": person.category,
            "disease": visit.disease}
     cap = chain.resolve("annual_cap", ctx, visit.date) if chain else None
-    paid = caps.year_paid(caps.scope(history, visit.benefit, visit.disease)) + Decimal(result["hifp_pay"])
+    year = history.this_year(hist, visit.date)
+    paid = caps.year_paid(caps.scope(year, visit.benefit, visit.disease)) + Decimal(result["hifp_pay"])
     ytd = {"year": visit.date.year, "fund_paid": str(paid)}
     if cap is not None and not cap.is_open:
         ytd.update(annual_cap=str(cap.value), remaining=str(caps.cap_left(cap.value, paid)), basis=cap.cite)
@@ -221,4 +263,5 @@ def receipt_snapshot(s, person, visit, claim, result, history, policy, settings,
         "benefit_label": BENEFITS.get(visit.benefit, visit.benefit), "disease": visit.disease or "",
         "disease_name": disease_name, "operator_name": op.name, "ytd": ytd,
         "diagnosis": check_diagnosis(visit.diagnosis), "item_units": units,
+        **({"unconfirmed": gaps} if (gaps := unconfirmed(visit, limits(policy, person, visit), claim)) else {}),
     }

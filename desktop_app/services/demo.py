@@ -50,11 +50,11 @@ PRICE_LIST = [
     ("ZA01AAA020A001", "连花清瘟胶囊", "drug", "02", "中成药费", "盒", "26.50", None),
     ("ZA09AAA030A001", "六味地黄丸", "drug", "02", "中成药费", "瓶", "16.00", None),
     ("ZA12BAA010A001", "复方丹参滴丸", "drug", "02", "中成药费", "瓶", "24.70", None),
-    ("YP0001", "黄芪(饮片)", "drug", "02", "中药饮片", "克", "0.12", None),
-    ("YP0002", "当归(饮片)", "drug", "02", "中药饮片", "克", "0.18", None),
+    ("YP0001", "黄芪(饮片)", "drug", "02", "中药饮片费", "克", "0.12", None),
+    ("YP0002", "当归(饮片)", "drug", "02", "中药饮片费", "克", "0.18", None),
     ("XZ0001", "维生素C咀嚼片(保健)", "drug", "03", "西药费", "瓶", "19.80", None),
     ("111000001", "普通门诊诊查费", "service", "01", "诊查费", "次", "10.00", None),
-    ("110200005", "一般诊疗费", "service", "01", "一般诊疗费", "次", "10.00", None),
+    ("110200005", "一般诊疗费", "service", "01", "诊查费", "次", "10.00", None),
     ("120400001", "肌肉注射", "service", "01", "治疗费", "次", "3.00", None),
     ("120400006", "静脉输液", "service", "01", "治疗费", "组", "8.00", None),
     ("250101015", "血常规(五分类)", "service", "01", "化验费", "次", "20.00", None),
@@ -150,6 +150,7 @@ def roster_rows(n: int, *, seed: int = 20241001, today: date | None = None,
         persons.append([
             psn_no, idn, _name(rng), "男" if male else "女", birth.isoformat(), insutype, cat, admdvs,
             paid_on.isoformat(), "延长" if late else "集中", "否", family, diseases, balance, as_of.isoformat(),
+            str(paid_on.year if late else paid_on.year + 1),
         ])
         if insutype == "390" and rng.random() < 0.25:
             for q in range(1, caps.quarter_number(as_of) + 1):

@@ -25,7 +25,7 @@ from desktop_app.core.model import (
 )
 from desktop_app.core.money import q2
 from desktop_app.services import audit
-from desktop_app.services.claims import compute, compute_full, receipt_snapshot
+from desktop_app.services.claims import compute_full, limits, receipt_snapshot
 from desktop_app.services.days import active_operator, is_closed
 from desktop_app.services.ledger_types import LedgerError, Preview, SettlementRecord, VisitInput
 from desktop_app.services.settings import clinic_settings
@@ -55,8 +55,8 @@ def presettle(db: Database, visit: VisitInput, *, operator: str, today: date | N
         if is_closed(s, today):
             raise LedgerError(f"{today} 已日结，今天不能再结算（请勿收费）：请在下一个营业日结算；"
                               "日结误点且今天还没有结算时，管理员可以撤销日结。", code="day_closed")
-        _person, claim, result = compute(s, db, visit)
-    return Preview(result, claim)
+        person, claim, result, _history, policy = compute_full(s, db, visit)
+        return Preview(result, claim, limits(policy, person, visit))
 
 
 def _next_setl_no(s, clinic: str, day: date) -> str:
@@ -141,7 +141,7 @@ def settle(db: Database, visit: VisitInput, *, token: str | None = None, operato
             item = s.get(m.ClinicItem, ci["code"])
             st.items.append(m.SettlementItem(
                 seq=i + 1, code=ci["code"], name=ci.get("name") or "", kind=ci["kind"], chrgitm_lv=ci["chrgitm_lv"],
-                fee_category=item.fee_category if item else "", qty=str(ci["qty"]), price=str(ci["price"]),
+                fee_category=(item.fee_category or "") if item else "", qty=str(ci["qty"]), price=str(ci["price"]),
                 pay_std=None if ci.get("pay_std") is None else str(ci["pay_std"]),
                 det_item_fee_sumamt=Decimal(ri["det_item_fee_sumamt"]),
                 fulamt_ownpay_amt=Decimal(ri["fulamt_ownpay_amt"]), overlmt_amt=Decimal(ri["overlmt_amt"]),

@@ -23,6 +23,8 @@ class ItemInput:
     kind: str | None = None
     chrgitm_lv: str | None = None
     pay_std: str | None = None
+    fee_category: str | None = None  # 收费类别 of a line outside the price list (a listed line takes the list's)
+    indication_confirmed: bool = False  # the clerk confirmed the line's 限定支付范围 (适应症)
 
 
 @dataclass
@@ -46,6 +48,9 @@ class Preview:
 
     result: dict
     claim: dict
+    # 限定支付范围 of the visit's lines whose pack item gives one: code → the limit text (the clerk confirms the
+    # indication per line, `ItemInput.indication_confirmed`)
+    limits: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -84,6 +84,7 @@ class PersonSummary:
     pay_period: str
     waiting_exempt: bool
     benefits: list[BenefitUsage] = field(default_factory=list)
+    contrib_year: int | None = None  # 缴费年度: the year the (latest) contribution pays for
 
 
 def normalise(q: str) -> str:
@@ -231,7 +232,7 @@ def summary(db: Database, psn_no: str, *, on: date | None = None) -> PersonSumma
             family_doctor_at=p.family_doctor_at,
             registered_diseases=[(d.disease, disease_names.get(d.disease, "")) for d in p.diseases],
             acct_balance=p.acct_balance, as_of=p.as_of, paid_on=p.paid_on, pay_period=p.pay_period,
-            waiting_exempt=p.waiting_exempt, benefits=benefits,
+            waiting_exempt=p.waiting_exempt, benefits=benefits, contrib_year=p.contrib_year,
         )
 
 

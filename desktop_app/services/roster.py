@@ -275,7 +275,8 @@ def _upsert_persons(s, ok: list[PersonRow], existing: set[str], b: _Batch) -> tu
     for p in ok:
         rec = dict(psn_no=p.psn_no, id_no=p.id_no, name=p.name, gender=p.gender, birth_date=p.birth_date,
                    insutype=p.insutype, category=p.category, admdvs=p.admdvs, paid_on=p.paid_on,
-                   pay_period=p.pay_period, waiting_exempt=p.waiting_exempt, family_doctor_at=p.family_doctor_at,
+                   pay_period=p.pay_period, contrib_year=p.contrib_year, waiting_exempt=p.waiting_exempt,
+                   family_doctor_at=p.family_doctor_at,
                    acct_balance=p.acct_balance, as_of=p.as_of, updated_at=b.now)
         if p.psn_no in existing:
             if b.usage is None:

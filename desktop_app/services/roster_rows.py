@@ -14,7 +14,7 @@ from desktop_app.core.money import CommaInNumber, decimals, parse_decimal
 from desktop_app.privacy import mask_id
 
 PERSON_COLUMNS = ("人员编号", "身份证号", "姓名", "性别", "出生日期", "险种类型", "人员类别", "参保地区划",
-                  "缴费日期", "缴费期", "免等待期", "家庭医生签约机构", "登记病种", "个人账户余额", "截至日期")
+                  "缴费日期", "缴费期", "免等待期", "家庭医生签约机构", "登记病种", "个人账户余额", "截至日期", "缴费年度")
 PERSON_REQUIRED = ("人员编号", "身份证号", "姓名", "性别", "出生日期", "险种类型", "人员类别", "参保地区划", "截至日期")
 USAGE_COLUMNS = ("人员编号", "年度", "待遇类型", "病种", "季度", "统筹已支付", "项目编码", "次数")
 USAGE_REQUIRED = ("人员编号", "年度", "待遇类型")
@@ -34,6 +34,7 @@ _FULLWIDTH = str.maketrans("０１２３４５６７８９ＸｘＡＢＣＤＥ�
                            "0123456789XxABCDEFGHIJKLMNOPQRSTUVWYZ,,.-/ " + " " * len(_SPACES), INVISIBLE)
 _PSN = re.compile(r"^[0-9A-Za-z]{1,32}$")
 _ADMDVS = re.compile(r"^\d{6}$")
+_INSTITUTION = re.compile(r"H\d{11}")  # 定点医药机构编码: H + 11 digits (as the clinic's own, services/settings)
 MAX_ROWS = 2_000_000
 MONEY_LIMIT = Decimal("1000000000")  # yuan; far inside what integer fen hold
 
@@ -217,6 +218,7 @@ class PersonRow:
     diseases: list[str]
     acct_balance: Decimal
     as_of: date
+    contrib_year: int | None = None
 
 
 def _name_gender_birth(cells: dict, id_no: str) -> tuple[str, str, date]:
@@ -257,16 +259,9 @@ def person_row(cells: dict, row: int, known_diseases: set[str], today: date) -> 
     admdvs = cell_text(cells.get("参保地区划"))
     if not _ADMDVS.match(admdvs):
         raise BadCell("参保地区划", f"参保地区划须为6位数字，收到“{admdvs}”")
-    paid_on = _date(cells.get("缴费日期"), "缴费日期", required=False)
-    period = cell_text(cells.get("缴费期"))
-    if period not in ("", "集中", "延长"):
-        raise BadCell("缴费期", f"缴费期须为“集中”或“延长”，收到“{period}”")
-    if period == "延长" and paid_on is None:
-        raise BadCell("缴费日期", "缴费期为“延长”时须填缴费日期（用于计算待遇等待期）")
+    paid_on, period, year = _contribution(cells)
     exempt = _yes_no(cells.get("免等待期"), "免等待期")
-    fd = _plain(cells.get("家庭医生签约机构"), "家庭医生签约机构")
-    if len(fd) > 32:
-        raise BadCell("家庭医生签约机构", "机构编码过长")
+    fd = _family_doctor(cells.get("家庭医生签约机构"))
     diseases = [d.strip() for d in cell_text(cells.get("登记病种")).split(",") if d.strip()]
     for d in diseases:
         if d not in known_diseases:
@@ -277,7 +272,43 @@ def person_row(cells: dict, row: int, known_diseases: set[str], today: date) -> 
         raise BadCell("截至日期", f"截至日期 {as_of} 晚于今天（{today}）：中心的数据不能截至未来的日期（否则本机构此后的结算"
                            "不计入年度限额），请核对后重新导出")
     return PersonRow(row, psn_no, id_no, name, gender, birth, insutype, category, admdvs, paid_on, period,
-                      exempt, fd, diseases, balance, as_of)
+                      exempt, fd, diseases, balance, as_of, year)
+
+
+def _family_doctor(v) -> str:
+    """家庭医生签约机构: empty, or the 定点医药机构编码 (H + 11 digits) of the institution the person signed with."""
+    fd = _plain(v, "家庭医生签约机构").upper()
+    if fd and not _INSTITUTION.fullmatch(fd):
+        raise BadCell("家庭医生签约机构", f"家庭医生签约机构须为定点医药机构编码：H 加 11 位数字（如 H14110200031），"
+                                  f"收到“{fd[:20]}”")
+    return fd
+
+
+def _contribution(cells: dict) -> tuple[date | None, str, int | None]:
+    """缴费日期, 缴费期 and 缴费年度 (the year paid for), checked together (洛医保〔2023〕63号 四.(二)(三): paying in
+    the 集中缴费期 covers 「次年」, so it is paid before the year; the 延长缴费期 pays 「当年」). Which months the
+    集中缴费期 has is the pack's business (the engine), not the roster's."""
+    paid_on = _date(cells.get("缴费日期"), "缴费日期", required=False)
+    period = cell_text(cells.get("缴费期"))
+    if period not in ("", "集中", "延长"):
+        raise BadCell("缴费期", f"缴费期须为“集中”或“延长”，收到“{period}”")
+    if period == "延长" and paid_on is None:
+        raise BadCell("缴费日期", "缴费期为“延长”时须填缴费日期（用于计算待遇等待期）")
+    ys = cell_text(cells.get("缴费年度"))
+    if not ys:
+        return paid_on, period, None
+    if not re.fullmatch(r"\d{4}", ys) or not 1990 <= int(ys) <= 2200:
+        raise BadCell("缴费年度", f"缴费年度须为4位年份（所缴的是哪一年的居民医保费），收到“{ys[:20]}”")
+    year = int(ys)
+    if paid_on is None or not period:
+        raise BadCell("缴费年度", "填写缴费年度时须同时填写缴费日期和缴费期（集中/延长），待遇保障期由它们确定")
+    if period == "集中" and paid_on >= date(year, 1, 1):
+        raise BadCell("缴费年度", f"集中缴费期缴费享受次年待遇（洛医保〔2023〕63号 四.(二)）：缴费日期 {paid_on} 不在缴费年度 "
+                              f"{year} 之前")
+    if period == "延长" and paid_on.year != year:
+        raise BadCell("缴费年度", f"延长缴费期缴纳的是当年的居民医保费（洛医保〔2023〕63号 四.(三)）：缴费日期 {paid_on} "
+                              f"与缴费年度 {year} 不符")
+    return paid_on, period, year
 
 
 @dataclass

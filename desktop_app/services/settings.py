@@ -1,4 +1,10 @@
-"""Clinic settings kept in the database (`setting` table)."""
+"""Clinic settings kept in the database (`setting` table).
+
+What the fund pays may not hang on a value the clinic edits for itself: the clinic's 定点救治病种
+(designated diseases) come from the signed packs' institution lists by 机构编码 (`services/claims`,
+docs/ledger.md). The old setting `clinic_designated_diseases` is no longer a setting: saving it is refused
+as an unknown key, and a row of that name left in (or written into) the `setting` table is never read.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +23,6 @@ DEFAULTS = {
     "clinic_level": "primary",
     "clinic_price_class": "3",
     "clinic_art_approved": "false",
-    "clinic_designated_diseases": "",
     "receipt_format": "A5",
     "printer": "",
     "font_path": "",
@@ -31,7 +36,6 @@ LABELS = {
     "clinic_level": "机构级别",
     "clinic_price_class": "收费价格类别",
     "clinic_art_approved": "批准开展辅助生殖技术",
-    "clinic_designated_diseases": "定点救治病种",
     "receipt_format": "结算单格式",
     "printer": "打印机",
     "font_path": "字体文件",
@@ -61,14 +65,13 @@ class ClinicSettings:
         return [k for k in ("clinic_code", "clinic_name") if self.get(k) == DEFAULTS[k]]
 
     def institution(self) -> dict:
-        """This clinic as the contract's `institution` object."""
+        """This clinic as the contract's `institution` object, without `designated_diseases` (from the packs)."""
         return {
             "code": self.clinic_code,
             "admdvs": self.get("clinic_admdvs"),
             "level": self.get("clinic_level"),
             "price_class": int(self.get("clinic_price_class")),
             "art_approved": self.get("clinic_art_approved") == "true",
-            "designated_diseases": [d for d in self.get("clinic_designated_diseases").split(",") if d],
         }
 
 

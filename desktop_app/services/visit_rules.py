@@ -22,6 +22,7 @@ from desktop_app.core.model import (
 )
 from desktop_app.core.money import q2
 from desktop_app.services.ledger_types import ItemInput, LedgerError, VisitInput
+from desktop_app.store.models import FEE_CATEGORIES
 
 MAX_REASON = 200  # characters of a reason (reversal, earlier-year visit, reopened day)
 
@@ -107,7 +108,23 @@ def _check_item(i: int, it: ItemInput) -> ItemInput:
         kind=_optional_text(it.kind, f"{f}.kind", "费用类型", ENUM_MAX),
         chrgitm_lv=_optional_text(it.chrgitm_lv, f"{f}.chrgitm_lv", "支付类别", ENUM_MAX),
         pay_std=None if it.pay_std is None else _decimal_text(it.pay_std, f"{f}.pay_std", "支付标准"),
+        fee_category=_fee_category(it.fee_category, f"{f}.fee_category"),
+        indication_confirmed=_flag(it.indication_confirmed, f"{f}.indication_confirmed", "已确认适应症"),
     )
+
+
+def _fee_category(raw: object, field: str) -> str | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, str) or raw not in FEE_CATEGORIES:
+        raise InvalidInput(field, f"收费类别“{shown(raw)}”无效，允许：{'、'.join(FEE_CATEGORIES)}")
+    return raw
+
+
+def _flag(raw: object, field: str, label: str) -> bool:
+    if not isinstance(raw, bool):
+        raise InvalidInput(field, f"{label} {field.rsplit('.', 1)[-1]} 须为 true 或 false")
+    return raw
 
 
 def check_visit(visit: VisitInput) -> VisitInput:

@@ -26,6 +26,13 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from desktop_app.store.types import Money
 
+# 收费类别 of a price-list line: the ten receipt groups of the calc contract (items[].fee_category)
+try:
+    from desktop_app.core.model import FEE_CATEGORIES
+except ImportError:  # pragma: no cover - until calc round 2 (h-peng) is merged
+    FEE_CATEGORIES = ("西药费", "中成药费", "中药饮片费", "诊查费", "检查费", "化验费", "治疗费", "手术费", "卫生材料费",
+                      "其他费")
+
 
 class Base(DeclarativeBase):
     pass
@@ -145,7 +152,8 @@ class ClinicItem(Base):
     pinyin: Mapped[str] = mapped_column(String(64), index=True)  # initials, e.g. amxlja
     kind: Mapped[str] = mapped_column(String(16))
     chrgitm_lv: Mapped[str] = mapped_column(String(2))
-    fee_category: Mapped[str] = mapped_column(String(16))  # 西药费 / 治疗费 / …
+    # the receipt group, one of FEE_CATEGORIES (calc contract items[].fee_category), or NULL when unknown
+    fee_category: Mapped[str | None] = mapped_column(String(16), nullable=True)
     unit: Mapped[str] = mapped_column(String(16), default="")
     price: Mapped[str] = mapped_column(String(32))
     pay_std: Mapped[str | None] = mapped_column(String(32))
@@ -166,6 +174,7 @@ class Person(Base):
     admdvs: Mapped[str] = mapped_column(String(6))
     paid_on: Mapped[date | None] = mapped_column(Date)
     pay_period: Mapped[str] = mapped_column(String(8), default="")  # 集中 / 延长
+    contrib_year: Mapped[int | None] = mapped_column(Integer, nullable=True)  # 缴费年度: the year paid for
     waiting_exempt: Mapped[bool] = mapped_column(Boolean, default=False)
     family_doctor_at: Mapped[str] = mapped_column(String(32), default="")
     acct_balance: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))

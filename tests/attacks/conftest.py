@@ -79,13 +79,13 @@ class Clinic:
     def roster_row(self, psn_no: str, **change) -> list:
         """The person's roster row as the centre would send it (columns of PERSON_COLUMNS)."""
         (p,) = self.sql("SELECT psn_no, id_no, name, gender, birth_date, insutype, category, admdvs, paid_on, "
-                        "pay_period, waiting_exempt, family_doctor_at, acct_balance, as_of FROM person "
+                        "pay_period, waiting_exempt, family_doctor_at, acct_balance, as_of, contrib_year FROM person "
                         "WHERE psn_no=?", (psn_no,))
         diseases = ",".join(r[0] for r in self.sql("SELECT disease FROM person_disease WHERE psn_no=?", (psn_no,)))
         row = {"人员编号": p[0], "身份证号": p[1], "姓名": p[2], "性别": p[3], "出生日期": p[4], "险种类型": p[5],
                "人员类别": LABEL_OF_CATEGORY[p[6]], "参保地区划": p[7], "缴费日期": p[8] or "", "缴费期": p[9],
                "免等待期": "是" if p[10] else "否", "家庭医生签约机构": p[11], "登记病种": diseases,
-               "个人账户余额": f"{p[12] / 100:.2f}", "截至日期": p[13]}
+               "个人账户余额": f"{p[12] / 100:.2f}", "截至日期": p[13], "缴费年度": "" if p[14] is None else str(p[14])}
         row.update(change)
         return [row[c] for c in PERSON_COLUMNS]
 

@@ -137,3 +137,27 @@ def test_configured_font_path_that_is_not_a_font_is_skipped(tmp_path, monkeypatc
     monkeypatch.setattr(fonts_mod, "_CACHE", {})
     monkeypatch.setattr(fonts_mod, "CANDIDATES", ())
     assert fonts_mod.register_fonts(str(bad)).regular == "STSong-Light"
+
+
+@pytest.mark.parametrize("fmt", ["A5", "80mm"])
+def test_a_line_settled_without_its_indication_confirmed_is_said_on_the_receipt(db, fmt):
+    """#14: 311201063 (限定支付范围) settled unconfirmed — the receipt says so; confirmed, it does not."""
+    from desktop_app.services import settings
+
+    settings.save(db, {"clinic_art_approved": "true"}, actor="admin")
+    with db.read() as s:
+        psns = s.execute(select(m.Person.psn_no).where(m.Person.insutype == "390", m.Person.admdvs == "141102")
+                         .order_by(m.Person.psn_no)).scalars().all()
+
+    def biopsy(psn, confirmed):
+        item = ledger_types.ItemInput("311201063", "1", price="800.00", kind="service", chrgitm_lv="02",
+                                      name="组织、细胞活检(辅助生殖)", indication_confirmed=confirmed)
+        return ledger.settle(db, ledger_types.VisitInput(psn, TODAY, "assisted_reproduction", [item]),
+                             operator="clerk", today=TODAY)
+
+    no = text_of(receipt_pdf(biopsy(psns[0], False), fmt)).replace(" ", "").replace("\n", "")
+    yes = text_of(receipt_pdf(biopsy(psns[1], True), fmt)).replace(" ", "").replace("\n", "")
+    # a 提示 names the line: the receipt's own, or the engine's notice for it (calc round 2) — never both
+    said = [t for t in no.split("提示：")[1:] if "311201063" in t]
+    assert len(said) == 1 and "确认" in said[0], no
+    assert not [t for t in yes.split("提示：")[1:] if "311201063" in t], yes

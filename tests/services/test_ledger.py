@@ -56,7 +56,7 @@ def test_settle_stores_the_full_breakdown(db):
     with db.read() as s:
         st = s.execute(select(m.Settlement).where(m.Settlement.setl_no == rec.setl_no)).scalar_one()
         assert [i.code for i in st.items] == ["XJ01DCA030A001", "110200005", "HC0003"]
-        assert [i.fee_category for i in st.items] == ["西药费", "一般诊疗费", "卫生材料费"]
+        assert [i.fee_category for i in st.items] == ["西药费", "诊查费", "卫生材料费"]
         assert sum(i.det_item_fee_sumamt for i in st.items) == st.medfee_sumamt
         claim = json.loads(st.claim_json)
         assert claim["insured"]["admdvs"] == p.admdvs and claim["history"] == []
