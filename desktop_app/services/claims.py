@@ -35,6 +35,7 @@ from desktop_app.core.model import (
 from desktop_app.services import packs as packs_service
 from desktop_app.services.ledger_types import LedgerError, VisitInput
 from desktop_app.services.settings import clinic_settings
+from desktop_app.services.visit_lines import claim_lines
 from desktop_app.services.visit_rules import check_bounds, check_diagnosis
 from desktop_app.store import models as m
 from desktop_app.store.db import Database
@@ -102,27 +103,13 @@ def _same_clinic(named: object, inst: dict) -> None:
 _MISSING = object()
 
 
-def _claim_dict(s, visit: VisitInput, person: m.Person) -> dict:
-    """The contract claim (without history) from a visit and the person's record. The institution is
-    always this clinic's stored settings."""
+def _claim_dict(s, visit: VisitInput, person: m.Person) -> tuple[dict, list[dict]]:
+    """The contract claim (without history) from a visit and the person's record, and the notices about its
+    lines (visit_lines). The institution is always this clinic's stored settings."""
     inst = clinic_settings(s).institution()
     if visit.institution is not None:
         _same_clinic(visit.institution, inst)
-    items = []
-    for i, it in enumerate(visit.items):
-        ci = s.get(m.ClinicItem, it.code) if (it.price is None or it.kind is None or it.chrgitm_lv is None) else None
-        if ci is None and (it.price is None or it.kind is None or it.chrgitm_lv is None):
-            raise LedgerError(f"项目编码 {it.code} 不在本机构价格目录中，请填写单价、类别和费用类型",
-                              field=f"items[{i}].code", code="invalid_input")
-        items.append({
-            "code": it.code,
-            "name": it.name if it.name is not None else (ci.name if ci else ""),
-            "kind": it.kind or ci.kind,
-            "chrgitm_lv": it.chrgitm_lv or ci.chrgitm_lv,
-            "qty": it.qty,
-            "price": it.price if it.price is not None else ci.price,
-            "pay_std": it.pay_std if it.pay_std is not None else (ci.pay_std if ci else None),
-        })
+    items, notices = claim_lines(s, visit.items, visit.date, person.admdvs)
     contribution = None
     if person.paid_on is not None:
         contribution = {"paid_on": person.paid_on.isoformat(), "in_extended_period": person.pay_period == "延长",
@@ -143,7 +130,7 @@ def _claim_dict(s, visit: VisitInput, person: m.Person) -> dict:
         "use_account": visit.use_account,
         "family_account": visit.family_account,
         "items": items,
-    }
+    }, notices
 
 
 def _history_json(h: list[HistoryEntry]) -> list[dict]:
@@ -161,7 +148,7 @@ def compute_full(s, db: Database, visit: VisitInput):
     person = s.get(m.Person, visit.psn_no)
     if person is None:
         raise LedgerError(f"找不到人员编号 {visit.psn_no}", field="psn_no", code="not_found")
-    claim = _claim_dict(s, visit, person)
+    claim, line_notices = _claim_dict(s, visit, person)
     history = history_for(s, person, visit.date)
     try:
         parsed, _ = parse_claim(claim)
@@ -179,6 +166,7 @@ def compute_full(s, db: Database, visit: VisitInput):
     except PolicyError as exc:
         raise LedgerError(exc.message, code=exc.code) from None
     out = settlement_to_json(result)
+    out["notices"] = out["notices"] + line_notices  # 全自费 (not mapped, expired), 限定支付范围
     hashes = {pid: pk.content_hash for pid, pk in policy.packs.items()}
     out["packs"] = [{**p, "content_hash": hashes.get(p["id"], "")} for p in out["packs"]]
     claim["history"] = _history_json(history)
@@ -197,7 +185,7 @@ def receipt_snapshot(s, person, visit, claim, result, history, policy, settings,
     units = {}
     for it in claim["items"]:
         ci = s.get(m.ClinicItem, it["code"])
-        units[it["code"]] = {"spec": "", "unit": ci.unit if ci else ""}  # (the price list has no 规格 column yet)
+        units[it["code"]] = {"spec": ci.spec if ci else "", "unit": ci.unit if ci else ""}
     disease_name = ""
     if visit.disease:
         disease_name = s.execute(select(m.PackDisease.name).where(m.PackDisease.code == visit.disease)).scalar() or ""
