@@ -114,6 +114,11 @@ def _write(db: Database, good: list[CatalogueRow], *, actor: str, dry_run: bool,
                 require_supervisor(s, actor, "导入医保目录")
             except AuthError as exc:
                 raise RosterError(str(exc), field="operator", code="supervisor_required") from None
+        again = s.execute(select(m.InsCatalogueImport).where(m.InsCatalogueImport.file_sha256 == digest)
+                          .order_by(m.InsCatalogueImport.id.desc()).limit(1)).scalar_one_or_none()
+        if again is not None and not dry_run:
+            raise RosterError(f"这份医保目录（内容与 {again.imported_at:%Y-%m-%d %H:%M} 导入的“{again.file_name}”相同）"
+                              "已经导入过，未重复导入", code="already_imported")
         starts: dict[tuple[str, str], date] = {}
         for r in good:
             key = (r.code, r.admdvs)

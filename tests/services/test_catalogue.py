@@ -53,6 +53,9 @@ def test_good_xlsx_catalogue_is_imported_with_an_audit_entry(empty_db, tmp_path)
     res = import_catalogue(empty_db, path, actor="admin")
     assert (res.rows, res.inserted, res.rejected, res.written, res.report_path) == (5, 5, 0, True, None)
     assert "catalogue_import" in audit_actions(empty_db)
+    with pytest.raises(RosterError, match="已经导入过"):  # the same file twice: refused, nothing doubled
+        import_catalogue(empty_db, path, actor="admin")
+    assert catalogue_rows(empty_db) == 5
     hit = catalogue.search_catalogue(empty_db, "hq", on=date(2025, 1, 1))  # pinyin initials of 黄芪
     assert [(h.code, h.class_label, h.pay_std, h.admdvs) for h in hit] == [("YP0001", "乙类", "0.1234", "141100")]
     assert catalogue.search_catalogue(empty_db, "XA000", on=date(2025, 1, 1))[1].chrgitm_lv == "02"
