@@ -227,6 +227,7 @@ class PricesTab(QWidget):
         if it is None:
             return
         dlg = MapDialog(self.ctx, it.name, self)
+        dlg.setWindowTitle(self.tr("对照医保目录：{0} {1}（现对照 {2}）").format(it.code, it.name, it.ins_code or "无"))
         if dlg.exec() == QDialog.DialogCode.Accepted and dlg.chosen is not None:
             said = (self.tr("{0} 已对照到 {1}").format(it.code, dlg.chosen) if dlg.chosen
                     else self.tr("{0} 已取消对照（全自费）").format(it.code))

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Boolean, Date, and_, bindparam, func, or_, select, text
 
 from desktop_app.core.model import CLASSES, admdvs_levels
 from desktop_app.services.catalogue_rows import CATEGORIES, kind_of_fee_category
@@ -76,18 +76,26 @@ def _in_force(on: date):
                 or_(T.superseded_from.is_(None), T.superseded_from > on))
 
 
-def rows_in_force(s, codes: Iterable[str], on: date, admdvs: str | None) -> dict[str, m.InsCatalogueRow]:
-    """The catalogue row of each code in force on `on` for region `admdvs` (county over city over province
-    over the whole-province row ""); None for `admdvs` takes the whole-province rows only."""
+_IN_FORCE = text(
+    "SELECT code, name, category, chrgitm_lv, pay_std, limit_text, admdvs FROM ins_catalogue "
+    "WHERE code IN :codes AND admdvs IN :regions AND valid_from <= :on "
+    "AND (valid_until IS NULL OR valid_until > :on) AND (superseded_from IS NULL OR superseded_from > :on)"
+).bindparams(bindparam("codes", expanding=True), bindparam("regions", expanding=True),
+             bindparam("on", type_=Date))
+
+
+def rows_in_force(s, codes: Iterable[str], on: date, admdvs: str | None) -> dict:
+    """The catalogue row (code, name, category, chrgitm_lv, pay_std, limit_text, admdvs) of each code in force
+    on `on` for region `admdvs`: county over city over province over the whole-province row ""; None for
+    `admdvs` takes the whole-province rows only."""
     codes = sorted(set(c for c in codes if c))
     if not codes:
         return {}
     regions = ("",) + (admdvs_levels(admdvs) if admdvs else ())
     rank = {r: i for i, r in enumerate(reversed(regions))}  # nearest first wins
-    T = m.InsCatalogueRow
-    best: dict[str, m.InsCatalogueRow] = {}
+    best: dict = {}
     for i in range(0, len(codes), 500):
-        for r in s.execute(select(T).where(T.code.in_(codes[i:i + 500]), T.admdvs.in_(regions), _in_force(on))).scalars():
+        for r in s.execute(_IN_FORCE, {"codes": codes[i:i + 500], "regions": list(regions), "on": on}):
             cur = best.get(r.code)
             if cur is None or rank[r.admdvs] < rank[cur.admdvs]:
                 best[r.code] = r
@@ -136,21 +144,43 @@ def all_items(db: Database, on: date | None = None, *, include_stopped: bool = F
         return _infos(s, list(s.execute(q).scalars()), on, clinic_region(s))
 
 
+_SEARCH = text(
+    "SELECT i.code, i.name, i.pinyin, i.spec, i.unit, i.fee_category, i.ins_code, i.active, "
+    "(SELECT p.price FROM clinic_item_price p WHERE p.code = i.code AND p.valid_from <= :on "
+    " ORDER BY p.valid_from DESC LIMIT 1) AS price "
+    "FROM clinic_item i WHERE (i.active = :yes OR :stopped = :yes) AND (i.code LIKE :prefix ESCAPE '/' "
+    "OR i.pinyin LIKE :py ESCAPE '/' OR i.name LIKE :part ESCAPE '/') ORDER BY i.code LIMIT :limit"
+).bindparams(bindparam("on", type_=Date), bindparam("yes", type_=Boolean), bindparam("stopped", type_=Boolean))
+
+
+def _like(q: str) -> str:
+    return q.replace("/", "//").replace("%", "/%").replace("_", "/_")
+
+
 def search_items(db: Database, query: str, limit: int = 30, *, on: date | None = None,
                  include_stopped: bool = False) -> list[ClinicItemInfo]:
-    """Items whose code or pinyin initials start with `query`, or whose name contains it."""
+    """Items whose code or pinyin initials start with `query`, or whose name contains it (the counter types
+    into this: one statement for the items and their price, one for their catalogue rows)."""
     q = query.strip()
     if not q:
         return []
     on = on or date.today()
-    C = m.ClinicItem
+    e = _like(q)
     with db.read() as s:
-        where = or_(C.code.startswith(q, autoescape=True), C.pinyin.startswith(q.lower(), autoescape=True),
-                    C.name.contains(q, autoescape=True))
-        sel = select(C).where(where).order_by(C.code).limit(limit)
-        if not include_stopped:
-            sel = sel.where(C.active.is_(True))
-        return _infos(s, list(s.execute(sel).scalars()), on, clinic_region(s))
+        rows = s.execute(_SEARCH, {"on": on, "yes": True, "stopped": include_stopped, "prefix": e + "%",
+                                   "py": _like(q.lower()) + "%", "part": "%" + e + "%", "limit": limit}).all()
+        region = s.execute(select(m.Setting.value).where(m.Setting.key == "clinic_admdvs")).scalar() or None
+        cat = rows_in_force(s, [r.ins_code for r in rows], on, region)
+    out = []
+    for r in rows:
+        row = cat.get(r.ins_code) if r.ins_code else None
+        status = MAPPED if row is not None else (EXPIRED if r.ins_code else UNMAPPED)
+        out.append(ClinicItemInfo(
+            r.code, r.name, r.pinyin, r.spec, r.unit, r.fee_category, r.price, r.ins_code, bool(r.active), status,
+            CATEGORIES[row.category][1] if row else kind_of_fee_category(r.fee_category),
+            row.chrgitm_lv if row else "03", row.pay_std if row else None, row.limit_text if row else "",
+            row.name if row else ""))
+    return out
 
 
 def search_catalogue(db: Database, query: str, limit: int = 50, *, on: date | None = None) -> list[CatalogueEntry]:

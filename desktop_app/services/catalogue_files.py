@@ -97,7 +97,13 @@ def read_table(path: Path, label: str) -> Table:
 
 
 def _blank(raw) -> bool:
-    return raw is None or all(c is None or cell_text(c) == "" for c in raw)
+    if raw is None:
+        return True
+    for c in raw:  # (a cell with text: not blank, without normalising every cell)
+        if c is None or c == "" or (isinstance(c, str) and cell_text(c) == ""):
+            continue
+        return False
+    return True
 
 
 def check_rows(table: Table, required: tuple[str, ...], known: tuple[str, ...], label: str, key: str,

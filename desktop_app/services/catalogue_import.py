@@ -10,7 +10,6 @@ before F still finds the older row, and a settled visit keeps the class it was s
 from __future__ import annotations
 
 import hashlib
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -59,18 +58,25 @@ def _end(d: date | None) -> date:
 
 def _drop_overlaps(rows: list[CatalogueRow], errors: list[RowError]) -> list[CatalogueRow]:
     """Rows of one code and region in the file must not overlap in time: a later row that does is an error."""
-    seen: dict[tuple[str, str], list[CatalogueRow]] = defaultdict(list)
+    first: dict[tuple[str, str], CatalogueRow] = {}
+    more: dict[tuple[str, str], list[CatalogueRow]] = {}
     ok = []
     for r in rows:
         key = (r.code, r.admdvs)
-        clash = next((o for o in seen[key] if r.valid_from < _end(o.valid_until) and o.valid_from < _end(r.valid_until)),
+        seen = first.get(key)
+        if seen is None:
+            first[key] = r
+            ok.append(r)
+            continue
+        others = more.setdefault(key, [seen])
+        clash = next((o for o in others if r.valid_from < _end(o.valid_until) and o.valid_from < _end(r.valid_until)),
                      None)
         if clash is not None:
             where = f"区划 {r.admdvs}" if r.admdvs else "全省"
             errors.append(RowError(LABEL, r.row, r.code, "开始日期",
                                    f"与第 {clash.row} 行（同一编码、{where}）的有效期重叠：同一编码的各行日期不能重叠"))
             continue
-        seen[key].append(r)
+        others.append(r)
         ok.append(r)
     return ok
 

@@ -42,26 +42,36 @@ def kind_of_fee_category(fee_category: str) -> str:
     return "material" if fee_category == "卫生材料费" else "service"
 
 
-@functools.lru_cache(maxsize=16384)
+_INITIALS: dict[str, str] = {}
+
+
 def _char_initial(ch: str) -> str:
     from pypinyin import Style, lazy_pinyin
 
     got = lazy_pinyin(ch, style=Style.FIRST_LETTER, errors="ignore")
-    return got[0][:1].lower() if got and got[0] else ""
+    out = got[0][:1].lower() if got and got[0] else ""
+    if len(_INITIALS) < 100_000:
+        _INITIALS[ch] = out
+    return out
 
 
 def fast_initials(text: str) -> str:
-    """Pinyin initials char by char (a cache per character: fast enough for 300,000 catalogue names);
-    Latin letters and digits kept (维生素C片 → wsscp)."""
+    """Pinyin initials char by char (a table per character: fast enough for 300,000 catalogue names);
+    Latin letters and digits kept (维生素C片 → wsscp), anything else dropped."""
     out = []
+    get = _INITIALS.get
     for ch in text:
-        if ch.isascii():
-            if ch.isalnum():
-                out.append(ch.lower())
-        elif "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff":
-            out.append(_char_initial(ch))
-        elif ch.isalnum():  # full-width letters and digits were normalised before; others dropped
-            continue
+        v = get(ch)
+        if v is None:
+            if ch.isascii():
+                v = ch.lower() if ch.isalnum() else ""
+                _INITIALS[ch] = v
+            elif "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff":
+                v = _char_initial(ch)
+            else:
+                v = ""
+                _INITIALS[ch] = v
+        out.append(v)
     return "".join(out)[:64]
 
 
@@ -128,25 +138,67 @@ class CatalogueRow:
     valid_until: date | None
 
 
-def catalogue_row(cells: dict, row: int) -> CatalogueRow:
-    code = code_cell(cells.get("医保目录编码"), "医保目录编码")
-    name = _text(cells.get("医保目录名称"), "医保目录名称", 200, required=True)
-    cat = cell_text(cells.get("目录类别"))
+# The columns that repeat from row to row (类别, 等级, 区划, dates, often the 支付标准 and the limits) are
+# parsed once per distinct value: a 300,000-row catalogue holds a few hundred of them. (A bad value raises
+# each time: lru_cache keeps results only.)
+@functools.lru_cache(maxsize=4096)
+def _category(raw) -> str:
+    cat = cell_text(raw)
     cat = _CATEGORY_BY_LABEL.get(cat, cat)
     if cat not in CATEGORIES:
         raise BadCell("目录类别", f"目录类别须为 {'、'.join(f'{c} {lab}' for c, (lab, _k) in CATEGORIES.items())}，"
                               f"收到“{cat[:20]}”")
-    lv_text = cell_text(cells.get("收费项目等级"))
+    return cat
+
+
+@functools.lru_cache(maxsize=4096)
+def _level(raw) -> str:
+    lv_text = cell_text(raw)
     lv = LEVELS.get(lv_text)
     if lv is None:
         raise BadCell("收费项目等级", f"收费项目等级须为 01 甲类、02 乙类、03 丙类（或 甲/乙/丙），收到“{lv_text[:20]}”")
-    pay_std = price_cell(cells.get("支付标准"), "支付标准", required=False, positive=True)
-    limit_text = _text(cells.get("限定支付范围"), "限定支付范围", 500)
-    admdvs = cell_text(cells.get("医保区划"))
+    return lv
+
+
+@functools.lru_cache(maxsize=65536)
+def _pay_std(raw) -> str | None:
+    return price_cell(raw, "支付标准", required=False, positive=True)
+
+
+@functools.lru_cache(maxsize=4096)
+def _limit(raw) -> str:
+    return _text(raw, "限定支付范围", 500)
+
+
+@functools.lru_cache(maxsize=4096)
+def _admdvs(raw) -> str:
+    admdvs = cell_text(raw)
     if admdvs and not re.fullmatch(r"\d{6}", admdvs):
         raise BadCell("医保区划", f"医保区划须为6位数字或留空（全省），收到“{admdvs[:20]}”")
-    start = _date(cells.get("开始日期"), "开始日期", required=True)
-    end = _date(cells.get("结束日期"), "结束日期", required=False)
+    return admdvs
+
+
+@functools.lru_cache(maxsize=4096)
+def _start(raw) -> date:
+    return _date(raw, "开始日期", required=True)
+
+
+@functools.lru_cache(maxsize=4096)
+def _end(raw) -> date | None:
+    return _date(raw, "结束日期", required=False)
+
+
+def catalogue_row(cells: dict, row: int) -> CatalogueRow:
+    g = cells.get
+    code = code_cell(g("医保目录编码"), "医保目录编码")
+    name = _text(g("医保目录名称"), "医保目录名称", 200, required=True)
+    cat = _category(g("目录类别"))
+    lv = _level(g("收费项目等级"))
+    pay_std = _pay_std(g("支付标准"))
+    limit_text = _limit(g("限定支付范围"))
+    admdvs = _admdvs(g("医保区划"))
+    start = _start(g("开始日期"))
+    end = _end(g("结束日期"))
     if end is not None and end <= start:
         raise BadCell("结束日期", f"结束日期 {end} 须晚于开始日期 {start}（有效期为 [开始日期, 结束日期)）")
     return CatalogueRow(row, code, name, cat, lv, pay_std, limit_text, admdvs, start, end)
