@@ -16,6 +16,8 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from sqlalchemy import select
+
 from desktop_app.services.catalogue import prices_on, rows_in_force
 from desktop_app.services.catalogue_rows import CATEGORIES, kind_of_fee_category
 from desktop_app.services.ledger_types import ItemInput, LedgerError
@@ -59,7 +61,8 @@ def _check_given(i: int, it: ItemInput, line: dict) -> None:
 
 def claim_lines(s, items: list[ItemInput], visit_date: date, admdvs: str) -> tuple[list[dict], list[dict]]:
     """The claim's items (contract form) and the notices about them."""
-    listed = {ci.code: ci for ci in s.query(m.ClinicItem).filter(m.ClinicItem.code.in_({it.code for it in items}))}
+    codes = sorted({it.code for it in items})
+    listed = {ci.code: ci for ci in s.execute(select(m.ClinicItem).where(m.ClinicItem.code.in_(codes))).scalars()}
     prices = prices_on(s, listed, visit_date)
     rows = rows_in_force(s, [ci.ins_code for ci in listed.values()], visit_date, admdvs)
     lines, notices = [], []
