@@ -159,9 +159,14 @@ class PricesTab(QWidget):
         self._gen += 1
         gen, text, stopped = self._gen, self.search.text(), self.show_stopped.isChecked()
 
+        keep = self.selected()
+
         def done(rows):
             if gen == self._gen:
                 self.model.set_rows(rows)
+                row = next((r for r, i in enumerate(rows) if keep is not None and i.code == keep.code), None)
+                if row is not None:  # the item worked on stays selected
+                    self.view.selectRow(row)
                 self.view.resizeColumnsToContents()
                 self.view.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
 

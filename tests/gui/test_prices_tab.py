@@ -25,6 +25,7 @@ PRICES = [
     ["A01", "阿莫西林胶囊", "0.25g×24粒", "盒", "12.50", "西药费", "XJ01CAA040A001010100001", "2020-01-01"],
     ["A02", "头孢呋辛酯片", "0.25g×12片", "盒", "23.80", "西药费", "XJ01DCA030A001010100002", "2020-01-01"],
     ["S01", "一般诊疗费", "", "次", "10.00", "诊查费", "001102000010000", "2020-01-01"],
+    ["Z01", "中药代煎", "", "剂", "5.00", "其他费", "", "2020-01-01"],  # not covered: 全自费
 ]
 
 
@@ -142,7 +143,7 @@ def test_a_new_clinic_goes_live_from_the_window_with_its_own_files(qtbot, tmp_pa
     win.tabs.setCurrentWidget(tab)
     _import(qtbot, tab, tab.catalogue_btn, write_xlsx(tmp_path / "省医保目录.xlsx", CAT_HEADER, CATALOGUE))
     _import(qtbot, tab, tab.import_btn, write_csv(tmp_path / "本院价格.csv", PRICE_HEADER, PRICES, encoding="gbk"))
-    qtbot.waitUntil(lambda: tab.model.rowCount() == 3 and "未对照 0 个" in tab.counts.text(), timeout=10000)
+    qtbot.waitUntil(lambda: tab.model.rowCount() == 4 and "未对照 1 个" in tab.counts.text(), timeout=10000)
     win.tabs.setCurrentWidget(ready)
     qtbot.mouseClick(ready.refresh_btn, LEFT)
     qtbot.waitUntil(lambda: ready.last.ready and "可以开始结算" in ready.verdict.text(), timeout=10000)
@@ -152,11 +153,13 @@ def test_a_new_clinic_goes_live_from_the_window_with_its_own_files(qtbot, tmp_pa
     find(qtbot, settle, psn)
     add(qtbot, settle, "A02", "2")
     add(qtbot, settle, "S01")
-    assert [ln["code"] for ln in settle.items.lines] == ["A02", "S01"]
+    add(qtbot, settle, "Z01")
+    assert [ln["code"] for ln in settle.items.lines] == ["A02", "S01", "Z01"]
     settle_by_keys(qtbot, settle)
     rec = settle.last_record
-    assert rec.result["medfee_sumamt"] == "57.60" and rec.result["overlmt_selfpay"] == "3.60"
-    assert [i["chrgitm_lv"] for i in rec.items] == ["02", "01"]
+    assert rec.result["medfee_sumamt"] == "62.60" and rec.result["overlmt_selfpay"] == "3.60"
+    assert rec.result["fulamt_ownpay_amt"] == "5.00" and [i["chrgitm_lv"] for i in rec.items] == ["02", "01", "03"]
+    assert "中药代煎" in settle.split_view.notices.text() and "全自费" in settle.split_view.notices.text()
     seen = {}
     preview = Modal(preview_painted_then_closed(qtbot, seen))
     qtbot.keyClick(settle, Qt.Key.Key_F10)

@@ -220,3 +220,20 @@ def test_price_list_import_export_round_trip_and_bad_rows(db, tmp_path):
     assert [(e.row, e.field) for e in res.errors] == [(3, "机构项目编码"), (4, "收费类别"), (5, "单价"),
                                                      (6, "医保目录编码"), (7, "开始日期")]
     assert catalogue.search_items(db, "N1") == [] and catalogue.search_items(db, CEFU)[0].price == "23.80"
+
+
+def test_hostile_catalogue_files_are_refused_whole(empty_db, tmp_path):
+    """The roster's guards: a link, UTF-16 text, a file renamed .xlsx, binary content — refused, nothing read."""
+    good = write_csv(tmp_path / "真目录.csv", CAT_HEADER, GOOD)
+    link = tmp_path / "链接.csv"
+    link.symlink_to(good)
+    utf16 = tmp_path / "unicode.csv"
+    utf16.write_bytes("\n".join(",".join(r) for r in [CAT_HEADER, *GOOD]).encode("utf-16"))
+    fake = tmp_path / "假.xlsx"
+    fake.write_bytes(b"this is not a workbook")
+    binary = tmp_path / "二进制.csv"
+    binary.write_bytes(b"\x00\x01" * 100)
+    for path, words in ((link, "符号链接"), (utf16, "UTF-16"), (fake, "不是有效的 Excel"), (binary, "二进制")):
+        with pytest.raises(RosterError, match=words):
+            import_catalogue(empty_db, path, actor="admin")
+    assert catalogue_rows(empty_db) == 0
