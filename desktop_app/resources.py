@@ -21,6 +21,7 @@ RUNTIME_DIRS = (
     "resources/policy_packs",  # shipped policy packs (core/pack_files.py: shipped_packs_dir)
     "db",  # Alembic migrations run at start-up (store/db.py: MIGRATIONS)
     "resources/trusted_keys",  # public keys whose pack signatures are accepted (core/signing.py)
+    "resources/samples",  # the demo's synthetic 医保目录 and 收费目录 files (services/demo.py)
     "resources/regions",  # county-level names of the 行政区划 codes of Shanxi and Henan (services/regions.py)
 )
 

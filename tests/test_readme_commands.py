@@ -5,7 +5,7 @@ order, in a temporary folder laid out like the repository (`.venv/bin/clinic-set
 checkout; `resources/` is there), against a demo database (`CLINIC_SETTLE_DB`). The operator is the one the
 README names (`export CLINIC_SETTLE_OPERATOR=…`, `--operator …`) and the password is given as the terminal
 would be answered; the input files the README names are made from the README's own examples (visit.json and
-the claim of 试算示例) or from the repository's samples (花名册.xlsx, 政策包.zip, 医保局公钥.pem, 县政策包/).
+the claim of 试算示例) or from the repository's samples (花名册.xlsx, 医保目录.xlsx, 收费目录.csv, 政策包.zip, 医保局公钥.pem, 县政策包/).
 Placeholders (`<结算单号>`, `<审计锚点>`, `<备份文件>`) take the value an earlier command printed. A command
 fails the test when it exits non-zero (the README shows none of them as refused) or prints a traceback.
 """
@@ -70,6 +70,8 @@ def _lay_out(tmp: Path) -> dict:
     (tmp / "claim.json").write_text(json.dumps(claim, ensure_ascii=False), encoding="utf-8")
     (tmp / "in.jsonl").write_text(json.dumps(claim, ensure_ascii=False) + "\n", encoding="utf-8")
     shutil.copy(ROOT / "docs" / "samples" / "roster_sample.xlsx", tmp / "花名册.xlsx")
+    shutil.copy(ROOT / "docs" / "samples" / "catalogue_sample.xlsx", tmp / "医保目录.xlsx")
+    shutil.copy(ROOT / "docs" / "samples" / "prices_sample.csv", tmp / "收费目录.csv")
     shutil.copy(ROOT / "resources" / "trusted_keys" / "dev-public.pem", tmp / "医保局公钥.pem")
     packs = ROOT / "resources" / "policy_packs"
     shutil.copytree(packs / "cn-140830-ruicheng", tmp / "县政策包")
@@ -126,6 +128,7 @@ def ran(tmp_path_factory):
 def test_the_readme_shows_the_commands_it_promises():
     text = "\n".join(commands())
     for cmd in ("lookup", "settle", "reverse", "day-close", "receipt", "report", "export", "import-roster",
+                "import-catalogue", "import-prices", "export-prices", "items", "check-ready",
                 "settings", "sync", "packs trust", "audit verify", "user add", "user passwd", "backup", "restore",
                 "calc"):
         assert f"clinic-settle {cmd}" in text, cmd

@@ -117,17 +117,28 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.settle_tab, self.tr("结算"))
         self.tabs.addTab(self.today_tab, self.tr("今日结算"))
         self.tabs.addTab(self.admin_tab, self.tr("政策包与花名册、设置"))
+        from desktop_app.gui.prices_tab import PricesTab
+
+        self.prices_tab = PricesTab(ctx)
+        self.tabs.addTab(self.prices_tab, self.tr("收费目录"))
+        self.readiness_tab = None
         if ctx.operator.role == "supervisor":
             from desktop_app.gui.accounts_tab import AccountsTab
             from desktop_app.gui.audit_tab import AuditTab
+            from desktop_app.gui.readiness_tab import ReadinessTab
 
+            self.readiness_tab = ReadinessTab(ctx)
+            self.tabs.addTab(self.readiness_tab, self.tr("开业检查"))
+            self.readiness_tab.checked.connect(self._not_ready_first)
             self.audit_tab = AuditTab(ctx)
             self.tabs.addTab(self.audit_tab, self.tr("审计"))
             self.accounts_tab = AccountsTab(ctx)
             self.tabs.addTab(self.accounts_tab, self.tr("操作员"))
         self.setCentralWidget(self.tabs)
         self.settle_tab.settled.connect(lambda _r: self.today_tab.refresh())
+        self.prices_tab.changed.connect(self.settle_tab.items_pane.load_catalogue)
         self.admin_tab.settings_saved.connect(self._settings_saved)
+        self.tabs.currentChanged.connect(self._tab_shown)
         for i in range(self.tabs.count()):
             act = QAction(self)
             act.setShortcut(QKeySequence(f"Ctrl+{i + 1}"))
@@ -163,6 +174,20 @@ class MainWindow(QMainWindow):
         role = accounts.ROLES.get(ctx.operator.role, ctx.operator.role)
         self.statusBar().showMessage(self.tr("操作员：{0}（{1}）　机构：{2} {3}　数据库：{4}").format(
             ctx.operator.name, role, ctx.settings.clinic_code, ctx.settings.clinic_name, database.shown_url(ctx.db.path or ctx.db.url)))
+
+    def _tab_shown(self, index: int) -> None:
+        """The 结算 tab takes the price list as it is now; the 开业检查 tab checks again."""
+        w = self.tabs.widget(index)
+        if w is self.settle_tab:
+            self.settle_tab.items_pane.load_catalogue()
+        elif w is not None and w is self.readiness_tab:
+            self.readiness_tab.refresh()
+
+    def _not_ready_first(self, r) -> None:
+        """At start (once): a clinic not ready to settle opens on its 开业检查."""
+        self.readiness_tab.checked.disconnect(self._not_ready_first)
+        if not r.ready:
+            self.tabs.setCurrentWidget(self.readiness_tab)
 
     def _settings_saved(self, st) -> None:
         self.ctx.settings = st

@@ -20,7 +20,9 @@ ACTIONS = {"settle": "结算", "reverse": "冲正", "day_close": "日结", "logi
            "login_refused": "锁定中登录", "pack_sync": "导入政策包", "roster_import": "导入花名册", "settings": "修改设置",
            "account_add": "添加操作员", "account_passwd": "改密码", "account_disable": "停用操作员",
            "account_enable": "启用操作员", "restore": "从备份恢复", "key_trust": "添加信任公钥", "key_untrust": "移除信任公钥",
-           "id_reveal": "查看完整证件号", "backup": "备份"}
+           "id_reveal": "查看完整证件号", "backup": "备份", "catalogue_import": "导入医保目录",
+           "price_import": "导入收费目录", "price_item_add": "添加收费项目", "price_change": "调价",
+           "price_item_stop": "停用收费项目", "price_item_start": "启用收费项目", "price_item_map": "目录对照"}
 
 
 class AuditModel(ColumnModel):

@@ -59,3 +59,16 @@ def confirm(parent, title: str, text: str, *, default_yes: bool) -> bool:
         return box.standardButton(box.clickedButton()) == yes
     finally:
         box.deleteLater()
+
+
+def choose_save(parent, title: str, name_filter: str, start: str = "", suffix: str = "") -> str:
+    """A file name to write (the clerk confirms replacing one that exists), or "" when cancelled."""
+    dlg = _dialog(parent, title, start)
+    dlg.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+    dlg.setFileMode(QFileDialog.FileMode.AnyFile)
+    dlg.setNameFilter(name_filter)
+    if suffix:
+        dlg.setDefaultSuffix(suffix)
+    dlg.setLabelText(QFileDialog.DialogLabel.Accept, "保存")
+    ok = dlg.exec() == QFileDialog.DialogCode.Accepted
+    return dlg.selectedFiles()[0] if ok and dlg.selectedFiles() else ""

@@ -38,7 +38,8 @@ from desktop_app.services import catalogue, ledger_types
 
 
 def _item_label(it) -> str:
-    return f"{it.code} {it.name} [{it.pinyin}] {it.price}/{it.unit}"
+    spec = f" {it.spec}" if it.spec else ""
+    return f"{it.code} {it.name}{spec} [{it.pinyin}] {it.price or '无单价'}/{it.unit}"
 
 
 class ItemsPane(QGroupBox):
@@ -177,7 +178,10 @@ class ItemsPane(QGroupBox):
 
     # ---------------------------------------------------------------- catalogue
     def load_catalogue(self) -> None:
+        """The price list (today's prices and classes) for the item box; again whenever the 结算 tab is shown
+        (the 收费目录 tab may have changed it)."""
         def done(items):
+            self._items_by_label = {}
             labels = []
             for it in items:
                 label = _item_label(it)
@@ -347,8 +351,9 @@ class ItemsPane(QGroupBox):
         qd = self.visit_date.date()
         return ledger_types.VisitInput(
             psn_no=psn_no, date=date(qd.year(), qd.month(), qd.day()), benefit=code,
-            items=[ledger_types.ItemInput(code=ln["code"], qty=ln["qty"], price=ln["price"], name=ln["name"],
-                                          kind=ln["kind"], chrgitm_lv=ln["chrgitm_lv"], pay_std=ln["pay_std"],
+            # code and quantity only: price, class and kind come from the lists in force on the visit date;
+            # the clerk's 适应症 confirmation where the line has a 限定支付范围
+            items=[ledger_types.ItemInput(code=ln["code"], qty=ln["qty"],
                                           indication_confirmed=bool(ln.get("limit") and ln.get("confirmed")))
                    for ln in self.items.lines],
             disease=self.disease.currentData() if code == "chronic_special" else None,

@@ -60,7 +60,8 @@ class ResultsModel(ColumnModel):
 
 
 class ItemsModel(ColumnModel):
-    """The visit's lines. Quantity and price are edited in place and checked as typed."""
+    """The visit's lines. The quantity is edited in place and checked as typed; the price, class and kind
+    are the price list's and the catalogue's (the settlement takes them for the visit date: #15)."""
 
     COL_CODE, COL_NAME, COL_CLASS, COL_KIND, COL_QTY, COL_PRICE, COL_AMOUNT, COL_CONFIRM = range(8)
     HEADERS = ("编码", "名称", "类别", "类型", "数量", "单价", "金额", "适应症")
@@ -88,6 +89,8 @@ class ItemsModel(ColumnModel):
         new_qty = qty + (Decimal(self.lines[row]["qty"]) if row is not None else 0)
         if max_qty is not None and new_qty > max_qty:
             return f"数量不能超过 {max_qty}（该项目合计 {new_qty}；上限由管理员在设置中调整）"
+        if item.price is None:
+            return f"{item.name} 今天没有有效的单价（在“收费目录”中调价）"
         err = line_amount_error(new_qty, Decimal(item.price), "该行", max_amount)
         if err:
             return err
@@ -97,7 +100,8 @@ class ItemsModel(ColumnModel):
             return ""
         self.beginInsertRows(QModelIndex(), len(self.lines), len(self.lines))
         self.lines.append({"code": item.code, "name": item.name, "chrgitm_lv": item.chrgitm_lv, "kind": item.kind,
-                           "qty": str(qty), "price": item.price, "pay_std": item.pay_std, "unit": item.unit})
+                           "qty": str(qty), "price": item.price, "pay_std": item.pay_std, "unit": item.unit,
+                           "status": item.status})
         self.endInsertRows()
         return ""
 
@@ -146,7 +150,7 @@ class ItemsModel(ColumnModel):
 
     def flags(self, index):
         f = super().flags(index)
-        if index.column() in (self.COL_QTY, self.COL_PRICE) and not self.locked:
+        if index.column() == self.COL_QTY and not self.locked:
             f |= Qt.ItemFlag.ItemIsEditable
         if index.column() == self.COL_CONFIRM and self.lines[index.row()].get("limit") and not self.locked:
             f |= Qt.ItemFlag.ItemIsUserCheckable
@@ -177,10 +181,12 @@ class ItemsModel(ColumnModel):
             if c == self.COL_AMOUNT:
                 bad = any((index.row(), k) in self.errors for k in (self.COL_QTY, self.COL_PRICE))
                 return "—" if bad else f"{q2(Decimal(ln['qty']) * Decimal(ln['price'])):.2f}"
-            return (ln["code"], ln["name"], CLASS_LABEL.get(ln["chrgitm_lv"], ""), KIND_LABEL.get(ln["kind"], ""),
-                    ln["qty"], ln["price"], None)[c]
+            cls = CLASS_LABEL.get(ln["chrgitm_lv"], "") if ln.get("status", "mapped") == "mapped" else "自费"
+            return (ln["code"], ln["name"], cls, KIND_LABEL.get(ln["kind"], ""), ln["qty"], ln["price"], None)[c]
         if role == Qt.ItemDataRole.ToolTipRole and err:
             return err
+        if role == Qt.ItemDataRole.ToolTipRole and c == self.COL_CLASS and ln.get("status", "mapped") != "mapped":
+            return "未对照医保目录或对照的目录编码已失效：按全自费结算"
         if role == Qt.ItemDataRole.BackgroundRole and err:
             return QColor("#ffd6d6")
         if role == Qt.ItemDataRole.TextAlignmentRole and c >= self.COL_QTY:
@@ -193,7 +199,7 @@ class ItemsModel(ColumnModel):
             self.lines[index.row()]["confirmed"] = Qt.CheckState(value) == Qt.CheckState.Checked
             self.dataChanged.emit(index, index)
             return True
-        if self.locked or role != Qt.ItemDataRole.EditRole or index.column() not in (self.COL_QTY, self.COL_PRICE):
+        if self.locked or role != Qt.ItemDataRole.EditRole or index.column() != self.COL_QTY:
             return False
         r, c = index.row(), index.column()
         label = "数量" if c == self.COL_QTY else "单价"

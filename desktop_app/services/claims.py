@@ -18,7 +18,6 @@ from sqlalchemy import select
 
 from desktop_app.core import caps
 from desktop_app.core.claim_io import (
-    ITEM_FIELDS,
     InvalidInput,
     parse_claim,
     settlement_to_json,
@@ -36,6 +35,7 @@ from desktop_app.services import history
 from desktop_app.services import packs as packs_service
 from desktop_app.services.ledger_types import LedgerError, VisitInput
 from desktop_app.services.settings import clinic_settings
+from desktop_app.services.visit_lines import claim_lines
 from desktop_app.services.visit_rules import check_bounds, check_diagnosis
 from desktop_app.store import models as m
 from desktop_app.store.db import Database
@@ -78,44 +78,10 @@ def _same_clinic(named: object, inst: dict) -> None:
 _MISSING = object()
 
 
-def _claim_items(s, visit: VisitInput) -> list[dict]:
-    """The claim's lines: a line of the price list takes what the line does not say from it, and always its
-    收费类别 (fee_category, one of the contract's ten groups); a line outside the price list says all itself.
-    `indication_confirmed` is written only when the clerk confirmed it (the contract's default is false)."""
-    items = []
-    for i, it in enumerate(visit.items):
-        ci = s.get(m.ClinicItem, it.code)
-        whole = it.price is not None and it.kind is not None and it.chrgitm_lv is not None
-        if ci is None and not whole:
-            raise LedgerError(f"项目编码 {it.code} 不在本机构价格目录中，请填写单价、类别和费用类型",
-                              field=f"items[{i}].code", code="invalid_input")
-        if ci is not None and it.fee_category is not None and it.fee_category != ci.fee_category:
-            raise LedgerError(f"第 {i + 1} 行收费类别“{it.fee_category}”与本机构价格目录（{ci.fee_category or '未填'}）"
-                              "不符：价格目录中的项目按目录的收费类别结算", field=f"items[{i}].fee_category",
-                              code="invalid_input")
-        fee = ci.fee_category if ci is not None else it.fee_category
-        listed = None if whole else ci  # a line that gives price, kind and class takes nothing else from the list
-        item = {
-            "code": it.code,
-            "name": it.name if it.name is not None else (listed.name if listed else ""),
-            "kind": it.kind or listed.kind,
-            "chrgitm_lv": it.chrgitm_lv or listed.chrgitm_lv,
-            "qty": it.qty,
-            "price": it.price if it.price is not None else listed.price,
-            "pay_std": it.pay_std if it.pay_std is not None else (listed.pay_std if listed else None),
-        }
-        if fee in m.FEE_CATEGORIES:
-            item["fee_category"] = fee
-        if it.indication_confirmed:
-            item["indication_confirmed"] = True
-        items.append(item)
-    return items
-
-
 def contribution(person: m.Person, visit_date: date) -> dict | None:
     """The contract's `insured.contribution` from the roster: the (latest) payment, its period and the year it
     pays for (缴费年度). A visit in a year after the year paid for is given that payment, so the pack's
-    待遇保障期 (洛医保〔2023〕63号 四.(二)) decides that it is not covered; for a visit in a year before it the
+    待遇保障期 (洛医保〔2023〕63号 六(二)) decides that it is not covered; for a visit in a year before it the
     roster says nothing about that year's payment, and none is given."""
     if person.paid_on is None:
         return None
@@ -125,13 +91,15 @@ def contribution(person: m.Person, visit_date: date) -> dict | None:
             "waiting_exempt": bool(person.waiting_exempt)}
 
 
-def _claim_dict(s, visit: VisitInput, person: m.Person, policy) -> dict:
-    """The contract claim (without history) from a visit and the person's record. The institution is
-    always this clinic's stored settings, designated as the signed packs say."""
+def _claim_dict(s, visit: VisitInput, person: m.Person, policy) -> tuple[dict, list[dict]]:
+    """The contract claim (without history) from a visit and the person's record, and the notices about its
+    lines (visit_lines). The institution is always this clinic's stored settings, designated as the signed
+    packs say."""
     inst = clinic_settings(s).institution()
     inst["designated_diseases"] = designated_diseases(policy, inst["code"], inst["admdvs"], visit.date)
     if visit.institution is not None:
         _same_clinic(visit.institution, inst)
+    items, notices = claim_lines(s, visit.items, visit.date, person.admdvs)
     return {
         "date": visit.date.isoformat(),
         "benefit": visit.benefit,
@@ -147,8 +115,8 @@ def _claim_dict(s, visit: VisitInput, person: m.Person, policy) -> dict:
         "institution": inst,
         "use_account": visit.use_account,
         "family_account": visit.family_account,
-        "items": _claim_items(s, visit),
-    }
+        "items": items,
+    }, notices
 
 
 def indication_text(cat) -> str:
@@ -181,14 +149,6 @@ def unconfirmed(visit: VisitInput, lims: dict[str, str], claim: dict) -> list[di
             for it in visit.items if it.code in lims and not it.indication_confirmed]
 
 
-def _for_engine(claim: dict) -> dict:
-    """The claim as this engine's parser takes it: the item fields of calc round 2 (fee_category,
-    indication_confirmed) are left out while the core does not know them yet."""
-    if all(k in ITEM_FIELDS for it in claim["items"] for k in it):
-        return claim
-    return {**claim, "items": [{k: v for k, v in it.items() if k in ITEM_FIELDS} for it in claim["items"]]}
-
-
 def compute(s, db: Database, visit: VisitInput) -> tuple[m.Person, dict, dict]:
     person, claim, result, _h, _p = compute_full(s, db, visit)
     return person, claim, result
@@ -208,9 +168,8 @@ def compute_full(s, db: Database, visit: VisitInput):
     if person is None:
         raise LedgerError(f"找不到人员编号 {visit.psn_no}", field="psn_no", code="not_found")
     policy = _policy(db, s)
-    claim = _claim_dict(s, visit, person, policy)
+    claim, line_notices = _claim_dict(s, visit, person, policy)
     entries = history.entries_for(s, person, visit.date, history.lifetime_codes(policy, person.admdvs))
-    claim = _for_engine(claim)
     try:
         parsed, _ = parse_claim(claim)
     except InvalidInput as exc:
@@ -222,6 +181,7 @@ def compute_full(s, db: Database, visit: VisitInput):
     except PolicyError as exc:
         raise LedgerError(exc.message, code=exc.code) from None
     out = settlement_to_json(result)
+    out["notices"] = out["notices"] + line_notices  # 全自费 (not mapped, expired), 限定支付范围
     hashes = {pid: pk.content_hash for pid, pk in policy.packs.items()}
     out["packs"] = [{**p, "content_hash": hashes.get(p["id"], "")} for p in out["packs"]]
     claim["history"] = history.to_json(entries, visit.date)
@@ -240,7 +200,7 @@ def receipt_snapshot(s, person, visit, claim, result, hist, policy, settings, op
     units = {}
     for it in claim["items"]:
         ci = s.get(m.ClinicItem, it["code"])
-        units[it["code"]] = {"spec": "", "unit": ci.unit if ci else ""}  # (the price list has no 规格 column yet)
+        units[it["code"]] = {"spec": ci.spec if ci else "", "unit": ci.unit if ci else ""}
     disease_name = ""
     if visit.disease:
         disease_name = s.execute(select(m.PackDisease.name).where(m.PackDisease.code == visit.disease)).scalar() or ""

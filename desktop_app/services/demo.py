@@ -32,42 +32,9 @@ CLINIC = {
 }
 DEMO_OPERATORS = (("admin", "管理员", "supervisor", "admin123"), ("clerk", "收费员小王", "clerk", "clerk123"))
 
-# code, name, kind, class, fee category, unit, price, pay_std
-PRICE_LIST = [
-    ("XJ01CAA040A001", "阿莫西林胶囊", "drug", "01", "西药费", "盒", "12.50", None),
-    ("XJ01DCA030A001", "头孢呋辛酯片", "drug", "02", "西药费", "盒", "23.80", "22.00"),
-    ("XM01AEB010A001", "布洛芬缓释胶囊", "drug", "01", "西药费", "盒", "9.60", None),
-    ("XC08CAA010A001", "硝苯地平缓释片", "drug", "01", "西药费", "盒", "15.20", None),
-    ("XA10BAA010A001", "二甲双胍片", "drug", "01", "西药费", "盒", "8.40", None),
-    ("XR05DAA010A001", "复方甘草片", "drug", "01", "西药费", "瓶", "4.50", None),
-    ("XA02BCA010A001", "奥美拉唑肠溶胶囊", "drug", "02", "西药费", "盒", "18.90", None),
-    ("XB01ACA010A001", "阿司匹林肠溶片", "drug", "01", "西药费", "盒", "11.30", None),
-    ("XC10AAA050A001", "阿托伐他汀钙片", "drug", "02", "西药费", "盒", "27.60", None),
-    ("XJ05ABA010A001", "阿昔洛韦片", "drug", "02", "西药费", "盒", "6.80", None),
-    ("XB05BBA010A001", "氯化钠注射液(0.9% 250ml)", "drug", "01", "西药费", "袋", "3.20", None),
-    ("XB05BAG010A001", "葡萄糖注射液(5% 250ml)", "drug", "01", "西药费", "袋", "3.50", None),
-    ("ZA04AAB010A001", "板蓝根颗粒", "drug", "01", "中成药费", "袋", "1.20", None),
-    ("ZA01AAA020A001", "连花清瘟胶囊", "drug", "02", "中成药费", "盒", "26.50", None),
-    ("ZA09AAA030A001", "六味地黄丸", "drug", "02", "中成药费", "瓶", "16.00", None),
-    ("ZA12BAA010A001", "复方丹参滴丸", "drug", "02", "中成药费", "瓶", "24.70", None),
-    ("YP0001", "黄芪(饮片)", "drug", "02", "中药饮片费", "克", "0.12", None),
-    ("YP0002", "当归(饮片)", "drug", "02", "中药饮片费", "克", "0.18", None),
-    ("XZ0001", "维生素C咀嚼片(保健)", "drug", "03", "西药费", "瓶", "19.80", None),
-    ("111000001", "普通门诊诊查费", "service", "01", "诊查费", "次", "10.00", None),
-    ("110200005", "一般诊疗费", "service", "01", "诊查费", "次", "10.00", None),
-    ("120400001", "肌肉注射", "service", "01", "治疗费", "次", "3.00", None),
-    ("120400006", "静脉输液", "service", "01", "治疗费", "组", "8.00", None),
-    ("250101015", "血常规(五分类)", "service", "01", "化验费", "次", "20.00", None),
-    ("250102001", "尿常规", "service", "01", "化验费", "次", "8.00", None),
-    ("250302001", "血糖测定", "service", "01", "化验费", "次", "6.00", None),
-    ("310701001", "常规心电图", "service", "01", "检查费", "次", "20.00", None),
-    ("220302001", "腹部B超", "service", "02", "检查费", "次", "60.00", None),
-    ("310300001", "针灸", "service", "02", "治疗费", "次", "15.00", None),
-    ("340200001", "推拿治疗", "service", "02", "治疗费", "次", "25.00", None),
-    ("HC0001", "一次性输液器", "material", "02", "卫生材料费", "套", "2.50", None),
-    ("HC0002", "一次性注射器(5ml)", "material", "01", "卫生材料费", "支", "0.60", None),
-    ("HC0003", "医用棉签", "material", "03", "卫生材料费", "包", "1.50", None),
-]
+# the demo's 医保目录 and 收费目录: synthetic sample files imported through the ordinary imports
+SAMPLE_CATALOGUE = "演示医保目录.csv"
+SAMPLE_PRICES = "演示收费目录.csv"
 
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段雷钱汤尹黎易常武乔贺赖龚文单解"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉兰萍红建国建华志强晓东春梅海燕小红文博子涵浩然欣怡雨轩思远梓萱"
@@ -173,7 +140,7 @@ def create_demo(db: Database, *, persons: int = 500, seed: int = 20241001, today
     logins = [login for login, *_ in DEMO_OPERATORS]
     settings_service.save(db, CLINIC, actor=admin.login)
     synced = packs_service.sync_shipped(db, actor=admin.login)
-    _price_list(db)
+    _price_list(db, admin.login)
     p_rows, u_rows = roster_rows(persons, seed=seed, today=today)
     with tempfile.TemporaryDirectory(prefix="clinic-demo-", ignore_cleanup_errors=True) as tmp:  # removed after
         roster = Path(tmp) / "演示花名册.csv"
@@ -189,12 +156,19 @@ def create_demo(db: Database, *, persons: int = 500, seed: int = 20241001, today
     return DemoResult(mask_url_password(str(db.path or db.url)), CLINIC["clinic_code"], res.inserted, logins, len(synced), roster.name)
 
 
-def _price_list(db: Database) -> None:
-    with db.write() as s:
-        for code, name, kind, lv, fee, unit, price, pay_std in PRICE_LIST:
-            if s.get(m.ClinicItem, code) is None:
-                py = roster_service.pinyin_initials(name)  # Latin letters and digits kept: 维生素C → wssc…
-                s.add(m.ClinicItem(code=code, name=name, pinyin=py, kind=kind, chrgitm_lv=lv, fee_category=fee,
-                                   unit=unit, price=price, pay_std=pay_std, active=True))
+def sample_file(name: str) -> Path:
+    """A file of resources/samples (synthetic: see its README)."""
+    from desktop_app.resources import runtime_dir
+
+    return runtime_dir("resources/samples") / name
 
 
+def _price_list(db: Database, actor: str) -> None:
+    """The demo's catalogue and price list, through the same imports a clinic uses for its own files."""
+    from desktop_app.services.catalogue_import import import_catalogue
+    from desktop_app.services.prices import import_prices
+
+    cat = import_catalogue(db, sample_file(SAMPLE_CATALOGUE), actor=actor)
+    prices = import_prices(db, sample_file(SAMPLE_PRICES), actor=actor)
+    if cat.rejected or prices.rejected:
+        raise RuntimeError(f"演示目录有未通过校验的行：{(cat.errors + prices.errors)[:3]}")

@@ -367,7 +367,7 @@ def _save_report(db: Database, path: Path, errors: list[RowError]) -> tuple[Path
         return None, f"错误报告未能写入 {out.parent}（{exc.strerror or exc}）；出错的行见下"
 
 
-def write_error_report(out: Path, errors: list[RowError]) -> Path:
+def write_error_report(out: Path, errors: list[RowError], *, key_label: str = "人员编号") -> Path:
     """The error rows as an .xlsx at `out` (written beside it first, then moved into place)."""
     from openpyxl import Workbook
     from openpyxl.styles import Font, PatternFill
@@ -375,7 +375,7 @@ def write_error_report(out: Path, errors: list[RowError]) -> Path:
     wb = Workbook()
     ws = wb.active
     ws.title = "错误行"
-    ws.append(["工作表", "行号", "人员编号", "字段", "原因"])
+    ws.append(["工作表", "行号", key_label, "字段", "原因"])
     for c in ws[1]:
         c.font = Font(bold=True)
         c.fill = PatternFill("solid", fgColor="FDE9D9")

@@ -21,6 +21,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -143,21 +144,72 @@ class PackDisease(Base):
     cite: Mapped[str] = mapped_column(String(128))
 
 
+class InsCatalogueImport(Base):
+    """One import of the insurance catalogue (医保目录): who, when, which file (its SHA-256), how many rows."""
+
+    __tablename__ = "ins_catalogue_import"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    imported_at: Mapped[datetime] = mapped_column(DateTime)
+    actor: Mapped[str] = mapped_column(String(32))
+    file_name: Mapped[str] = mapped_column(String(128))
+    file_sha256: Mapped[str] = mapped_column(String(64), default="")
+    rows: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class InsCatalogueRow(Base):
+    """A row of the insurance catalogue: one code, its class and payment standard for a date interval
+    (half-open) and a region ("" = the whole province). Never edited: a later import that names the same
+    code and region from date F on stamps `superseded_from` = F on the older rows (their effective end is
+    the earlier of `valid_until` and `superseded_from`), so visits before F keep the older row."""
+
+    __tablename__ = "ins_catalogue"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    import_id: Mapped[int] = mapped_column(ForeignKey("ins_catalogue_import.id"))
+    code: Mapped[str] = mapped_column(String(50))  # 医保目录编码
+    name: Mapped[str] = mapped_column(String(200))
+    pinyin: Mapped[str] = mapped_column(String(64), default="")
+    category: Mapped[str] = mapped_column(String(3))  # 目录类别 101/102/103/201/301
+    chrgitm_lv: Mapped[str] = mapped_column(String(2))  # 01 甲 / 02 乙 / 03 丙
+    pay_std: Mapped[str | None] = mapped_column(String(32))  # 支付标准 per unit, yuan (exact decimal text)
+    limit_text: Mapped[str] = mapped_column(Text, default="")  # 限定支付范围
+    admdvs: Mapped[str] = mapped_column(String(6), default="")  # 医保区划; "" = whole province
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_until: Mapped[date | None] = mapped_column(Date)
+    superseded_from: Mapped[date | None] = mapped_column(Date)
+    __table_args__ = (
+        Index("ix_ins_catalogue_code", "code", "admdvs", "valid_from"),
+        Index("ix_ins_catalogue_pinyin", "pinyin"),
+    )
+
+
 class ClinicItem(Base):
-    """The clinic's own price list (药品/诊疗/耗材) the clerk picks items from."""
+    """The clinic's own price list (本机构收费目录) the clerk picks items from. Kind, class and payment
+    standard come from the insurance catalogue row `ins_code` maps to; the price from `ClinicItemPrice`.
+    An item is stopped (停用), never deleted."""
 
     __tablename__ = "clinic_item"
-    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)  # 机构项目编码
     name: Mapped[str] = mapped_column(String(128))
     pinyin: Mapped[str] = mapped_column(String(64), index=True)  # initials, e.g. amxlja
-    kind: Mapped[str] = mapped_column(String(16))
-    chrgitm_lv: Mapped[str] = mapped_column(String(2))
-    # the receipt group, one of FEE_CATEGORIES (calc contract items[].fee_category), or NULL when unknown
+    # 收费类别 (the receipt group), one of FEE_CATEGORIES (calc contract items[].fee_category); NULL when unknown
     fee_category: Mapped[str | None] = mapped_column(String(16), nullable=True)
     unit: Mapped[str] = mapped_column(String(16), default="")
-    price: Mapped[str] = mapped_column(String(32))
-    pay_std: Mapped[str | None] = mapped_column(String(32))
+    spec: Mapped[str] = mapped_column(String(64), default="")  # 规格
+    ins_code: Mapped[str] = mapped_column(String(50), default="", index=True)  # 医保目录编码; "" = not covered
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class ClinicItemPrice(Base):
+    """单价 of an item from a date on (in force until the next row of the item)."""
+
+    __tablename__ = "clinic_item_price"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(ForeignKey("clinic_item.code"))
+    price: Mapped[str] = mapped_column(String(32))
+    valid_from: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    actor: Mapped[str] = mapped_column(String(32), default="")
+    __table_args__ = (UniqueConstraint("code", "valid_from", name="uq_clinic_item_price"),)
 
 
 class Person(Base):
@@ -313,7 +365,24 @@ class DayClose(Base):
 
 
 __all__ = [
-    "Base", "CatalogueItem", "ClinicItem", "DayClose", "Operator", "PackDisease", "PackFile",
-    "PackInstitution", "PackParam", "Person", "PersonDisease", "PersonKey", "PolicyPack", "Setting",
-    "Settlement", "SettlementItem", "UsageSnapshot",
+    "Base",
+    "CatalogueItem",
+    "ClinicItem",
+    "ClinicItemPrice",
+    "DayClose",
+    "InsCatalogueImport",
+    "InsCatalogueRow",
+    "Operator",
+    "PackDisease",
+    "PackFile",
+    "PackInstitution",
+    "PackParam",
+    "Person",
+    "PersonDisease",
+    "PersonKey",
+    "PolicyPack",
+    "Setting",
+    "Settlement",
+    "SettlementItem",
+    "UsageSnapshot",
 ]

@@ -14,7 +14,8 @@ from desktop_app.errors import EXIT_CODES
 ROOT = Path(__file__).resolve().parents[2]
 
 # every command of `clinic-settle` (spelled out here, not read from the program, so that losing one fails)
-COMMANDS = ["calc", "packs", "init", "sync", "import-roster", "settings", "lookup", "settle", "reverse", "day-close",
+COMMANDS = ["calc", "packs", "init", "sync", "import-roster", "import-catalogue", "import-prices", "export-prices",
+            "items", "check-ready", "settings", "lookup", "settle", "reverse", "day-close",
             "day-reopen",
             "receipt", "report", "export", "demo", "audit", "user", "backup", "restore", "gui", "status"]
 PACKS_COMMANDS = ["check", "keygen", "sign", "trust", "untrust", "keys"]

@@ -56,7 +56,7 @@ def test_settle_stores_the_full_breakdown(db):
     with db.read() as s:
         st = s.execute(select(m.Settlement).where(m.Settlement.setl_no == rec.setl_no)).scalar_one()
         assert [i.code for i in st.items] == ["XJ01DCA030A001", "110200005", "HC0003"]
-        assert [i.fee_category for i in st.items] == ["西药费", "诊查费", "卫生材料费"]
+        assert [i.fee_category for i in st.items] == ["西药费", "诊查费", "卫生材料费"]  # the ten receipt groups (#15)
         assert sum(i.det_item_fee_sumamt for i in st.items) == st.medfee_sumamt
         claim = json.loads(st.claim_json)
         assert claim["insured"]["admdvs"] == p.admdvs and claim["history"] == []
@@ -205,7 +205,7 @@ def test_diagnosis_units_and_county_go_into_the_receipt_snapshot(db):
                          diagnosis="  j06.900   急性上呼吸道感染 ")
     rec = L.settle(db, visit, operator="clerk", today=_date(2026, 11, 23))
     assert rec.receipt["diagnosis"] == "J06.900 急性上呼吸道感染"
-    assert rec.receipt["item_units"]["XJ01CAA040A001"] == {"spec": "", "unit": "盒"}
+    assert rec.receipt["item_units"]["XJ01CAA040A001"] == {"spec": "0.25g×24粒", "unit": "盒"}  # 规格 from the price list (#15)
     assert rec.receipt["region"] == "离石区"
     visit.diagnosis = "急性上呼吸道感染"  # no code
     with pytest.raises(ledger_types.LedgerError) as e:
