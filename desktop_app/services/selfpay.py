@@ -34,6 +34,7 @@ from desktop_app.services import ledger as _ledger
 from desktop_app.services.days import active_operator, is_closed
 from desktop_app.services.ledger_types import ItemInput, LedgerError, Preview, SettlementRecord
 from desktop_app.services.settings import clinic_settings
+from desktop_app.services.visit_lines import claim_lines
 from desktop_app.services.visit_rules import (
     PSN_MAX,
     _check_item,
@@ -171,20 +172,19 @@ def _payer(s, v: SelfPayInput) -> Payer:
 def _claim_and_result(s, v: SelfPayInput, payer: Payer) -> tuple[dict, dict]:
     settings = clinic_settings(s)
     lines, out_items, res_items = [], [], []
-    for i, it in enumerate(v.items):
+    # the lines as the price list and the catalogue give them on the visit date (a stopped item or one without a
+    # price in force is refused as for any visit); the class is shown, the fund pays none of it
+    admdvs = payer.meta.get("admdvs") or settings.institution()["admdvs"]
+    listed, _notices = claim_lines(s, v.items, v.date, admdvs)
+    for it, ln in zip(v.items, listed, strict=True):
         ci = s.get(m.ClinicItem, it.code)
-        if ci is None and (it.price is None or it.kind is None or it.chrgitm_lv is None):
-            raise LedgerError(f"项目编码 {it.code} 不在本机构价格目录中，请填写单价、类别和费用类型",
-                              field=f"items[{i}].code", code="invalid_input")
-        price = it.price if it.price is not None else ci.price
-        name = it.name if it.name is not None else (ci.name if ci else "")
-        if len(name) > NAME_MAX:
-            name = name[:NAME_MAX]
+        price = ln["price"]
+        name = (ln.get("name") or "")[:NAME_MAX]
         lines.append(_Line(Decimal(it.qty), Decimal(price)))
         fee = str(q2(Decimal(it.qty) * Decimal(price)))
-        out_items.append({"code": it.code, "name": name, "kind": it.kind or ci.kind,
-                          "chrgitm_lv": it.chrgitm_lv or ci.chrgitm_lv, "qty": it.qty, "price": price,
-                          "pay_std": None, "fee_category": ci.fee_category if ci else ""})
+        out_items.append({"code": it.code, "name": name, "kind": ln["kind"], "chrgitm_lv": ln["chrgitm_lv"],
+                          "qty": it.qty, "price": price, "pay_std": None,
+                          "fee_category": (ci.fee_category or "") if ci else (it.fee_category or "")})
         res_items.append({"code": it.code, "det_item_fee_sumamt": fee, "fulamt_ownpay_amt": fee,
                           "overlmt_amt": _ZERO, "preselfpay_amt": _ZERO, "inscp_scp_amt": _ZERO})
     check_bounds(lines, settings)
@@ -210,7 +210,7 @@ def _snapshot(s, v: SelfPayInput, payer: Payer, claim: dict, op: m.Operator) -> 
     units = {}
     for it in claim["items"]:
         ci = s.get(m.ClinicItem, it["code"])
-        units[it["code"]] = {"spec": "", "unit": ci.unit if ci else ""}
+        units[it["code"]] = {"spec": ci.spec if ci else "", "unit": ci.unit if ci else ""}
     return {"clinic_name": settings.clinic_name, "clinic_code": settings.clinic_code, "name": payer.name,
             "gender": payer.gender, "id_masked": payer.id_masked, "psn_no": payer.psn_no or "",
             "benefit_label": SELF_PAY_LABEL, "disease": "", "disease_name": "", "operator_name": op.name,

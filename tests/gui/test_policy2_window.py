@@ -4,6 +4,7 @@ ordinary (普通门诊) visit when the engine says they belong there."""
 
 import dataclasses
 import json
+from datetime import date, datetime
 
 import pytest
 from PySide6.QtCore import Qt
@@ -21,6 +22,22 @@ BIOPSY = "311201063"  # 组织、细胞活检(辅助生殖): 限：1. 夫妻一�
 LEFT = Qt.MouseButton.LeftButton
 
 
+def listed_item(s, code: str, name: str, lv: str, fee_category: str, price: str) -> None:
+    """An item of the clinic's price list mapped onto its own insurance-catalogue row (a service of class `lv`,
+    in force since 2020 in the whole province), as the 收费目录 imports would leave it (#15)."""
+    imp = m.InsCatalogueImport(imported_at=datetime(2024, 1, 1), actor="admin", file_name="test", rows=1)
+    s.add(imp)
+    s.flush()
+    s.add(m.InsCatalogueRow(import_id=imp.id, code=code, name=name, pinyin=roster.pinyin_initials(name),
+                            category="201", chrgitm_lv=lv, pay_std=None, limit_text="", admdvs="",
+                            valid_from=date(2020, 1, 1)))
+    s.add(m.ClinicItem(code=code, name=name, pinyin=roster.pinyin_initials(name), fee_category=fee_category,
+                       unit="次", spec="", ins_code=code, active=True))
+    s.flush()
+    s.add(m.ClinicItemPrice(code=code, price=price, valid_from=date(2020, 1, 1), created_at=datetime(2024, 1, 1),
+                            actor="admin"))
+
+
 @pytest.fixture
 def art_window(qtbot, db, tmp_path):
     """The clerk's window at a clinic approved for ART whose price list has 311201063."""
@@ -28,9 +45,7 @@ def art_window(qtbot, db, tmp_path):
 
     settings_service.save(db, {"clinic_art_approved": "true"}, actor="admin")
     with db.write() as s:
-        s.add(m.ClinicItem(code=BIOPSY, name="组织、细胞活检(辅助生殖)", pinyin=roster.pinyin_initials("组织细胞活检"),
-                           kind="service", chrgitm_lv="02", fee_category="检查费", unit="次", price="800.00",
-                           pay_std=None, active=True))
+        listed_item(s, BIOPSY, "组织、细胞活检(辅助生殖)", "02", "检查费", "800.00")
     win = _window(qtbot, db, tmp_path, "clerk", "clerk123")
     yield win
     win.ctx.ops.wait()
@@ -117,8 +132,7 @@ def test_art_lines_outside_the_13_items_move_to_an_ordinary_visit(qtbot, art_win
     普通门诊 visit of the same person."""
     tab = art_window.settle_tab
     with art_window.ctx.db.write() as s:
-        s.add(m.ClinicItem(code="311201045", name="人工授精", pinyin="rgsj", kind="service", chrgitm_lv="01",
-                           fee_category="治疗费", unit="次", price="500.00", pay_std=None, active=True))
+        listed_item(s, "311201045", "人工授精", "01", "治疗费", "500.00")
     tab.items_pane.load_catalogue()
     qtbot.waitUntil(lambda: tab.ctx.ops.pending == 0, timeout=5000)
     art_visit(qtbot, tab, db, "311201045", "250101015")
