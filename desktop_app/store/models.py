@@ -185,7 +185,7 @@ class PersonKey(Base):
     __tablename__ = "person_key"
     psn_no: Mapped[str] = mapped_column(ForeignKey("person.psn_no", ondelete="CASCADE"), primary_key=True)
     key: Mapped[str] = mapped_column(String(96), primary_key=True)
-    __table_args__ = (Index("ix_person_key_key", "key"),)
+    __table_args__ = (Index("ix_person_key_key_psn", "key", "psn_no"),)  # pinyin search: ORDER BY key, psn_no
 
 
 class UsageSnapshot(Base):
