@@ -1,15 +1,17 @@
-"""person search: FTS5 trigram index on person.name (SQLite), pinyin key index on (key, psn_no)
+"""person search: FTS5 trigram index on person.name (SQLite), pinyin key index on (key, psn_no), ID tails
 
 The trigram index answers full-name and substring searches without scanning `person`; triggers keep it in
 step with every insert, name update and delete (the roster re-import included). On another database (the
 county centre's PostgreSQL) only the key index is made; name search there is the plain LIKE.
 `ix_person_key_key` on (key) becomes `ix_person_key_key_psn` on (key, psn_no), so pinyin search
-(`ORDER BY key, psn_no`) reads the index in order instead of sorting.
+(`ORDER BY key, psn_no`) reads the index in order instead of sorting. `ix_person_id_tail4/5/6` on the last
+4, 5 and 6 characters of the ID number let the "last digits of the ID number" search seek instead of scan.
 
 Revision ID: 0006
 Revises: 0003
 Create Date: 2026-12-02
 """
+import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
@@ -38,6 +40,8 @@ def _sqlite() -> bool:
 def upgrade() -> None:
     op.drop_index("ix_person_key_key", table_name="person_key")
     op.create_index("ix_person_key_key_psn", "person_key", ["key", "psn_no"])
+    for n in (4, 5, 6):
+        op.create_index(f"ix_person_id_tail{n}", "person", [sa.text(f"substr(id_no, {19 - n})")])
     if _sqlite():
         for sql in _FTS:
             op.execute(sql)
@@ -48,5 +52,7 @@ def downgrade() -> None:
         for name in ("person_fts_au", "person_fts_ad", "person_fts_ai"):
             op.execute(f"DROP TRIGGER IF EXISTS {name}")
         op.execute("DROP TABLE IF EXISTS person_fts")
+    for n in (4, 5, 6):
+        op.drop_index(f"ix_person_id_tail{n}", table_name="person")
     op.drop_index("ix_person_key_key_psn", table_name="person_key")
     op.create_index("ix_person_key_key", "person_key", ["key"])

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, literal_column, select
 
 from desktop_app.core import caps
 from desktop_app.core.model import BENEFITS, CATEGORIES, INSUTYPES, region_name
@@ -135,7 +135,8 @@ def _search(s, q: str, limit: int) -> list[PersonHit]:
     if re.fullmatch(r"\d+|\d{3,5}[Xx]", compact):
         hits = []
         if 4 <= len(compact) <= 6:  # the last 4–6 digits of the ID number (read off the card)
-            hits = _hits(_rows(s, m.Person.id_no.endswith(compact.upper(), autoescape=True),
+            tail = func.substr(m.Person.id_no, literal_column(str(19 - len(compact))))  # ix_person_id_tail4/5/6
+            hits = _hits(_rows(s, tail == compact.upper(),
                                order=(m.Person.name, m.Person.psn_no), limit=limit), f"身份证后{len(compact)}位")
         if compact.isdigit() and len(hits) < limit:
             hits += _hits(_rows(s, _prefix(m.Person.psn_no, compact), order=(m.Person.psn_no,), limit=limit),

@@ -20,6 +20,8 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    func,
+    literal_column,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -171,6 +173,13 @@ class Person(Base):
     as_of: Mapped[date] = mapped_column(Date)  # 截至日期 of the centre's snapshot
     updated_at: Mapped[datetime] = mapped_column(DateTime)
     diseases: Mapped[list[PersonDisease]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+
+
+# The last 4, 5 and 6 characters of the ID number (read off the card by the clerk): `substr(id_no, 19 - n)`
+# equals the typed digits — an index seek instead of `LIKE '%1234'` over every person (migration 0006).
+ID_TAILS = (4, 5, 6)
+for _n in ID_TAILS:
+    Index(f"ix_person_id_tail{_n}", func.substr(Person.id_no, literal_column(str(19 - _n))))
 
 
 class PersonDisease(Base):

@@ -57,6 +57,16 @@ def names(d):
         con.close()
 
 
+def id_tails(d, n=60):
+    con = sqlite3.connect(d.path)
+    try:
+        ids = [r[0] for r in con.execute("SELECT id_no FROM person ORDER BY psn_no LIMIT ?", (n,))]
+    finally:
+        con.close()
+    return {idn[-k:] for idn in ids for k in (4, 5, 6)} | {idn[-k:].lower() for idn in ids if idn.endswith("X")
+                                                           for k in (4, 5)}
+
+
 def queries(all_names, seed=3):
     rng = random.Random(seed)
     qs = set(all_names)
@@ -98,7 +108,7 @@ def fts_rows(path):
 
 
 def test_upgrade_in_place_keeps_every_search_result(old_db, monkeypatch):
-    qs = queries(names(old_db))
+    qs = queries(names(old_db)) + sorted(id_tails(old_db))
     with sqlite3.connect(old_db.path) as con:
         assert con.execute("SELECT count(*) FROM sqlite_master WHERE name='person_fts'").fetchone()[0] == 0
     before = results(old_db, qs, fts=False, monkeypatch=monkeypatch)
@@ -149,6 +159,25 @@ def test_index_follows_insert_rename_delete_and_reimport(old_db, tmp_path, monke
         assert results(d, qs, fts=True, monkeypatch=monkeypatch) == results(d, qs, fts=False,
                                                                               monkeypatch=monkeypatch)
     finally:
+        d.dispose()
+
+
+def test_id_tail_search_finds_what_the_suffix_match_found(old_db):
+    """The last 4–6 characters of the ID number, now an index seek: the same persons as `id_no LIKE '%1234'`
+    (ordered by name, 人员编号), checked against that query run on the file itself."""
+    old_db.dispose()
+    d = open_db(old_db.path)
+    con = sqlite3.connect(d.path)
+    try:
+        for tail in sorted(id_tails(d)) + ["0000", "12345", "99999X"]:
+            if not (4 <= len(tail) <= 6):
+                continue
+            want = [r[0] for r in con.execute("SELECT psn_no FROM person WHERE id_no LIKE ? "
+                                              "ORDER BY name, psn_no LIMIT 50", ("%" + tail,))]
+            got = [h.psn_no for h in lookup.search(d, tail) if h.matched_by.startswith("身份证后")]
+            assert got == want, tail
+    finally:
+        con.close()
         d.dispose()
 
 
