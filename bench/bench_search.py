@@ -46,11 +46,19 @@ def pct(xs, p):
 
 
 def line(label, project, limit, goal_ms=None):
-    p50, p95 = statistics.median(project) * 1000, pct(project, 95) * 1000
-    l50, l95 = statistics.median(limit) * 1000, pct(limit, 95) * 1000
-    goal = f"; goal p95 <= {goal_ms} ms: {'MET' if p95 <= goal_ms else 'NOT MET'}" if goal_ms else ""
-    print(f"{label}: project p50 {p50:.3f} / p95 {p95:.3f} ms; limit p50 {l50:.3f} / p95 {l95:.3f} ms; "
-          f"ratio p95 {p95 / l95:.1f}x (n={len(project)}){goal}", flush=True)
+    """project and limit: lists of (wall, cpu) seconds. The goal is checked on CPU time as well as wall time:
+    on a shared machine under load the wall time of a call mostly measures how long it waited for a core."""
+    def stats(xs, k):
+        v = [x[k] for x in xs]
+        return statistics.median(v) * 1000, pct(v, 95) * 1000
+    out = []
+    for k, what in ((1, "cpu"), (0, "wall")):
+        p50, p95 = stats(project, k)
+        l50, l95 = stats(limit, k)
+        goal = f", goal p95 <= {goal_ms} ms {'MET' if p95 <= goal_ms else 'NOT MET'}" if goal_ms else ""
+        out.append(f"{what}: project p50 {p50:.3f} / p95 {p95:.3f} ms, limit p50 {l50:.3f} / p95 {l95:.3f} ms, "
+                   f"ratio p95 {p95 / l95:.1f}x{goal}")
+    print(f"{label} (n={len(project)})\n    " + "\n    ".join(out), flush=True)
 
 
 def fill_persons(path: Path, n: int) -> None:
@@ -141,9 +149,9 @@ def _flush_settlements(con, rows):
 def timed(fn, args):
     out = []
     for a in args:
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         fn(a)
-        out.append(time.perf_counter() - t)
+        out.append((time.perf_counter() - t, time.process_time() - c))
     return out
 
 
@@ -193,8 +201,9 @@ def measure_search(path: Path, n_queries: int) -> None:
     initials = [pinyin_keys(n)[1][:rng.choice((2, 3))] for n in names]
     line("pinyin initials (2-3 letters)", *interleaved(search, raw_pinyin, initials), goal_ms=3)
     old = timed(raw_like, full[:30])
-    print(f"  (before: LIKE '%q%' scan for the same full names: p50 {statistics.median(old) * 1000:.1f} ms, "
-          f"p95 {pct(old, 95) * 1000:.1f} ms, n={len(old)})", flush=True)
+    cpu = [c for _w, c in old]
+    print(f"  (before: LIKE '%q%' scan for the same full names, cpu: p50 {statistics.median(cpu) * 1000:.1f} ms, "
+          f"p95 {pct(cpu, 95) * 1000:.1f} ms, n={len(old)})", flush=True)
     con.close()
     db.dispose()
 
@@ -220,7 +229,9 @@ def measure_number(path: Path, busy_day: date, n: int = 200) -> None:
         assert ledger._next_setl_no(s, CLINIC, empty_days[0]).endswith("-0001")
     line("settlement number, first of the day (limit: a later one)", first, later)
     old = timed(like, empty_days[:5])
-    print(f"  (before: LIKE, first of the day: p50 {statistics.median(old) * 1000:.1f} ms, n={len(old)})", flush=True)
+    cpu = [c for _w, c in old]
+    print(f"  (before: LIKE, first of the day, cpu: p50 {statistics.median(cpu) * 1000:.1f} ms, n={len(old)})",
+          flush=True)
     con.close()
     db.dispose()
 

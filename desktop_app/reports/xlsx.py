@@ -41,6 +41,8 @@ class Row:
     reason: str
     amounts: dict[str, Decimal]
     packs: str
+    pack_refs: tuple = ()  # the packs as stored ({id, version, content_hash}), for the export
+    ratio: str = ""  # pool_prop_selfpay, for the export
 
 
 @dataclass(frozen=True)

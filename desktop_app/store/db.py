@@ -264,6 +264,16 @@ class Database:
             raise
 
 
+def json_member(db: Database, column, key: str):
+    """A SQL expression for the text member `key` of a JSON text column, read by SQLite's json_extract (no
+    need to fetch and parse the whole document); None on another database (the caller parses it)."""
+    if not db.is_sqlite:
+        return None
+    from sqlalchemy import func
+
+    return func.json_extract(column, f"$.{key}")
+
+
 def open_db(db: str | Path | None = None, *, migrate: bool = True) -> Database:
     d = Database(db)
     if migrate and d.schema_version() != SCHEMA_HEAD:
