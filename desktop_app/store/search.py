@@ -26,8 +26,9 @@ _fts = table(FTS_TABLE, column("rowid"), column(FTS_TABLE))
 
 
 def uses_fts(s) -> bool:
-    """True when this session's database answers substring searches from the trigram index."""
-    return s.get_bind().dialect.name == "sqlite"
+    """True when this connection's (or session's) database answers substring searches from the trigram index."""
+    dialect = s.dialect if hasattr(s, "dialect") else s.get_bind().dialect
+    return dialect.name == "sqlite"
 
 
 def fts_query(q: str) -> str:
@@ -37,7 +38,8 @@ def fts_query(q: str) -> str:
 
 
 def name_contains(s, cols, q: str, limit: int):
-    """Rows (`cols` of person) whose name contains q, at most `limit`, in table order."""
+    """Rows (`cols` of person) whose name contains q, at most `limit`, in table order. `s`: a Connection or
+    a Session."""
     contains = m.Person.name.contains(q, autoescape=True)
     if len(q) < TRIGRAM or not uses_fts(s):
         return s.execute(select(*cols).where(contains).limit(limit)).all()
