@@ -136,10 +136,15 @@ def limit_cells(db, start: date, end: date):
 
     rows = reporting.rows_between(db, start, end)
     details = [detail_values(r) for r in rows]
-    lines = [{"setl_no": r.setl_no, "kind": r.kind, "created_at": r.created_at.isoformat(timespec="seconds"),
-              "business_date": r.business_date.isoformat(), "visit_date": r.visit_date.isoformat(),
-              "psn_no": r.psn_no, "psn_name": r.name, "insutype": r.insutype, "benefit": r.benefit,
-              "operator": r.operator, **{f: str(v) for f, v in r.amounts.items()}} for r in rows]
+    lines = [{  # the export's JSON object of each row (reports/export.py), built here outside the timing
+        "format": export.FORMAT_VERSION, "setl_no": r.setl_no, "kind": r.kind, "original_setl_no": r.original or None,
+        "created_at": r.created_at.isoformat(timespec="seconds"), "business_date": r.business_date.isoformat(),
+        "visit_date": r.visit_date.isoformat(), "fixmedins_code": r.institution, "psn_no": r.psn_no,
+        "psn_name": r.name, "insutype": r.insutype, "benefit": r.benefit, "disease": r.disease or None,
+        "operator": r.operator, "reason": r.reason or None, "pool_prop_selfpay": r.ratio,
+        **{f: str(v) for f, v in r.amounts.items()},
+        "packs": [{"id": p["id"], "version": p["version"], "content_hash": p.get("content_hash", "")}
+                  for p in r.pack_refs]} for r in rows]
     return details, lines
 
 
