@@ -12,9 +12,10 @@ import calendar
 import json
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import BigInteger, select, type_coerce
 
 from desktop_app.core.model import MONEY_FIELDS
 from desktop_app.reports import daypdf, xlsx
@@ -24,6 +25,7 @@ from desktop_app.services import audit
 from desktop_app.services.settings import ClinicSettings, clinic_settings
 from desktop_app.store import models as m
 from desktop_app.store.db import Database, json_member
+from desktop_app.store.types import fen_to_yuan
 
 
 def rows_between(db: Database, start: date, end: date) -> list[Row]:
@@ -36,7 +38,9 @@ def rows_between(db: Database, start: date, end: date) -> list[Row]:
     receipt = S.receipt_json if receipt_name is None else receipt_name.label("receipt_name")
     cols = [S.id, S.setl_no, S.kind, S.original_id, S.created_at, S.business_date, S.visit_date, S.psn_no,
             S.insutype, S.benefit, S.disease, S.institution, S.operator, S.reason, receipt, S.packs,
-            S.pool_prop_selfpay, *[getattr(S, f) for f in MONEY_FIELDS]]
+            S.pool_prop_selfpay]
+    first_money = len(cols)
+    cols += [type_coerce(getattr(S, f), BigInteger).label(f) for f in MONEY_FIELDS]  # fen, converted below
     with db.read() as s:
         q = (select(*cols, m.Person.name).join(m.Person, m.Person.psn_no == S.psn_no)
              .where(S.business_date >= start, S.business_date <= end).order_by(S.setl_no))
@@ -47,7 +51,14 @@ def rows_between(db: Database, start: date, end: date) -> list[Row]:
             ids.update(dict(s.execute(select(S.id, S.setl_no).where(S.id.in_(missing))).all()))
     out = []
     parsed_packs: dict[str, tuple] = {}  # the same few pack lists over and over: parsed once each
+    yuan: dict[int, Decimal] = {}  # fen → Decimal yuan, each amount converted once (Decimals are immutable)
     for r in raw:
+        amounts = {}
+        for f, fen in zip(MONEY_FIELDS, r[first_money:first_money + len(MONEY_FIELDS)], strict=True):
+            v = yuan.get(fen)
+            if v is None:
+                v = yuan[fen] = fen_to_yuan(fen)
+            amounts[f] = v
         refs = parsed_packs.get(r.packs)
         if refs is None:
             refs = parsed_packs[r.packs] = tuple(json.loads(r.packs or "[]"))
@@ -57,7 +68,7 @@ def rows_between(db: Database, start: date, end: date) -> list[Row]:
             name=(_receipt_name(r.receipt_json) if receipt_name is None else r.receipt_name) or r.name,
             insutype=r.insutype, benefit=r.benefit,
             disease=r.disease, institution=r.institution, operator=r.operator, reason=r.reason,
-            amounts={f: getattr(r, f) for f in MONEY_FIELDS},
+            amounts=amounts,
             packs=";".join(f"{p['id']}@{p['version']}" for p in refs), pack_refs=refs, ratio=r.pool_prop_selfpay,
         ))
     return out
