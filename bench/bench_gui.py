@@ -202,6 +202,10 @@ def main() -> None:
         subprocess.run([sys.executable, "-c", "pass"], check=True)
         bare.append(time.perf_counter() - t)
     print(f"bare interpreter: median {statistics.median(bare):.3f} s")
+    import atexit
+    import shutil
+
+    atexit.register(shutil.rmtree, demo_db.parent, ignore_errors=True)  # the generated database goes away
     ts, qt = window_vs_bare_qt(str(demo_db), a.runs)
     w, b = statistics.median(ts), statistics.median(qt)
     print(f"cold start, demo database (500 persons): median {w:.2f} s, max {max(ts):.2f} s (n={len(ts)}); "
