@@ -44,7 +44,7 @@ def rows_between(db: Database, start: date, end: date) -> list[Row]:
     with db.read() as s:
         q = (select(*cols, m.Person.name).join(m.Person, m.Person.psn_no == S.psn_no)
              .where(S.business_date >= start, S.business_date <= end).order_by(S.setl_no))
-        raw = s.execute(q).all()
+        raw = s.connection().execute(q).all()  # Core rows: no ORM loading step per row
         ids = {r.id: r.setl_no for r in raw}
         missing = {r.original_id for r in raw if r.original_id and r.original_id not in ids}
         if missing:
