@@ -67,6 +67,21 @@ def id_tails(d, n=60):
                                                            for k in (4, 5)}
 
 
+def other_kinds(d, n=20):
+    """ID numbers, 人员编号 (whole and prefixes), scanned codes and pinyin of some persons."""
+    from desktop_app.services.roster import pinyin_keys
+
+    con = sqlite3.connect(d.path)
+    try:
+        people = con.execute("SELECT psn_no, id_no, name FROM person ORDER BY random() LIMIT ?", (n,)).fetchall()
+    finally:
+        con.close()
+    qs = set()
+    for psn, idn, name in people:
+        qs |= {psn, psn[:8], psn[:10], idn, idn.lower(), f"CHSQR|v1|idno={idn}|ts=1", f"ECQR:{psn}:ab", *pinyin_keys(name)[:2]}
+    return qs
+
+
 def queries(all_names, seed=3):
     rng = random.Random(seed)
     qs = set(all_names)
@@ -108,7 +123,7 @@ def fts_rows(path):
 
 
 def test_upgrade_in_place_keeps_every_search_result(old_db, monkeypatch):
-    qs = queries(names(old_db)) + sorted(id_tails(old_db))
+    qs = queries(names(old_db)) + sorted(id_tails(old_db) | other_kinds(old_db))
     with sqlite3.connect(old_db.path) as con:
         assert con.execute("SELECT count(*) FROM sqlite_master WHERE name='person_fts'").fetchone()[0] == 0
     before = results(old_db, qs, fts=False, monkeypatch=monkeypatch)
