@@ -345,6 +345,12 @@ def cmd_report(args, d, op) -> int:
     elif args.kind == "month":
         y, mo = _month(args.month)
         out = Path(args.out or folder / f"月报_{y}{mo:02d}.xlsx")
+        if args.export:  # the month's 对账导出 too, from the same read of the month's rows
+            res = reporting.month_summary_and_export(d, y, mo, out, args.export).export
+            emit({"file": str(out), "export": res}, args.json,
+                 f"已生成报表：{out}\n已导出 {y}-{mo:02d}：结算 {res.settlements} 笔，冲正 {res.reversals} 笔\n"
+                 + "\n".join(res.files) + f"\n清单：{res.manifest}")
+            return 0
         reporting.month_report_xlsx(d, y, mo, out)
     else:
         start, end = _day(args.date_from, "--from"), _day(args.date_to, "--to")
@@ -424,6 +430,7 @@ def _report_arguments(p) -> None:
     p.add_argument("--from", dest="date_from", help="detail：开始日期")
     p.add_argument("--to", dest="date_to", help="detail：结束日期")
     p.add_argument("--pdf", action="store_true", help="day：输出 PDF 而不是 xlsx")
+    p.add_argument("--export", metavar="文件夹", help="month：同时把该月的对账导出写入此文件夹（与 export 相同，只读一次数据）")
     p.add_argument("--out", help="文件（默认：数据库旁的 reports/）")
     common_options(p)
     p.set_defaults(func=cmd_report)

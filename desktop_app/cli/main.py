@@ -61,13 +61,14 @@ def command_in(argv: list[str]) -> str | None:
     return next((a for a in argv if not a.startswith("-")), None)
 
 
-_ARGPARSE_ZH = (  # argparse's own messages, as a clerk should read them (exit 2 as before)
-    (re.compile(r"the following arguments are required: (.*)"), "缺少必填参数：{0}"),
-    (re.compile(r"argument (\S+): invalid choice: '([^']*)' \(choose from (.*)\)"), "参数 {0} 的值“{1}”无效，可选：{2}"),
-    (re.compile(r"invalid choice: '([^']*)' \(choose from (.*)\)"), "无效的命令“{0}”，可选：{1}"),
-    (re.compile(r"unrecognized arguments: (.*)"), "无法识别的参数：{0}"),
-    (re.compile(r"argument (\S+): expected one argument"), "参数 {0} 后面缺少取值"),
-    (re.compile(r"argument (\S+): invalid (\w+) value: '([^']*)'"), "参数 {0} 的值“{2}”不是有效的数字"),
+_ARGPARSE_ZH = (  # argparse's own messages, as a clerk should read them (exit 2 as before); patterns compiled
+    # only when an error is reported (not on every start)
+    (r"the following arguments are required: (.*)", "缺少必填参数：{0}"),
+    (r"argument (\S+): invalid choice: '([^']*)' \(choose from (.*)\)", "参数 {0} 的值“{1}”无效，可选：{2}"),
+    (r"invalid choice: '([^']*)' \(choose from (.*)\)", "无效的命令“{0}”，可选：{1}"),
+    (r"unrecognized arguments: (.*)", "无法识别的参数：{0}"),
+    (r"argument (\S+): expected one argument", "参数 {0} 后面缺少取值"),
+    (r"argument (\S+): invalid (\w+) value: '([^']*)'", "参数 {0} 的值“{2}”不是有效的数字"),
 )
 
 
@@ -76,7 +77,7 @@ class ChineseArgumentParser(argparse.ArgumentParser):
 
     def error(self, message: str):
         for pattern, zh in _ARGPARSE_ZH:
-            mo = pattern.fullmatch(message)
+            mo = re.fullmatch(pattern, message)
             if mo:
                 message = zh.format(*mo.groups())
                 break
@@ -90,16 +91,46 @@ def build_parser(only: str | None = ALL) -> argparse.ArgumentParser:
     p = ChineseArgumentParser(
         prog="clinic-settle",
         description="乡镇医保结算台 ClinicSettle：医保结算、试算与政策包工具。",
+        formatter_class=_Formatter,
     )
     p.add_argument("--self-test", action="store_true",
                    help="自检：临时数据库、内置政策包、查找、结算、结算单 PDF、界面（不碰真实数据）")
     p.set_defaults(func=_default_command)
     sub = p.add_subparsers(dest="command", metavar="命令")
-    for name, (module, help_) in COMMANDS.items():
-        cp = sub.add_parser(name, help=help_)
+    # a known command gets only its own parser (each costs an ArgumentParser); --help, no command or an
+    # unknown one list them all
+    names = [only] if only in COMMANDS else list(COMMANDS)
+    for name in names:
+        module, help_ = COMMANDS[name]
+        cp = sub.add_parser(name, help=help_, formatter_class=_Formatter)
         if only in (ALL, name):
             import_module(f"desktop_app.cli.{module}").ARGUMENTS[name](cp)
     return p
+
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's formatter without `shutil` (which argparse imports only for the terminal width, and which
+    pulls in bz2 and lzma): the same width rule, from COLUMNS or the terminal, else 80."""
+
+    def __init__(self, prog, indent_increment=2, max_help_position=24, width=None):
+        if width is None:
+            width = _terminal_columns() - 2
+        super().__init__(prog, indent_increment, max_help_position, width)
+
+
+def _terminal_columns() -> int:
+    import os
+
+    try:
+        columns = int(os.environ["COLUMNS"])
+        if columns > 0:
+            return columns
+    except (KeyError, ValueError):
+        pass
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80
+    except (AttributeError, ValueError, OSError):
+        return 80
 
 
 def _default_command(args: argparse.Namespace) -> int:

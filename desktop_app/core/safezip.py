@@ -10,10 +10,15 @@ from __future__ import annotations
 
 import re
 import struct
-import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # zipfile itself is imported when a zip is opened (not on `calc`'s start-up path)
+    import zipfile
+
+_STORED, _DEFLATED = 0, 8  # zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +98,8 @@ def open_zip_checked(path: Path, limits: ZipLimits) -> zipfile.ZipFile:
     entries, cd_size = found
     if entries > limits.max_entries or cd_size > limits.max_entries * _ZIP_DIR_BYTES_PER_ENTRY:
         raise ZipRefused("", f"压缩包内文件过多（上限 {limits.max_entries} 个），疑似压缩炸弹，已拒绝")
+    import zipfile
+
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, struct.error) as exc:
@@ -133,7 +140,7 @@ def read_zip_entry(fh, info: zipfile.ZipInfo, limits: ZipLimits, done: int = 0, 
     Returns the data (b"" when not `keep`)."""
     name = info.filename
     _seek_entry_data(fh, info)
-    inflate = zlib.decompressobj(-15) if info.compress_type == zipfile.ZIP_DEFLATED else None
+    inflate = zlib.decompressobj(-15) if info.compress_type == _DEFLATED else None
     left = info.compress_size
     sink = _Sink(info, limits, done, keep)
     try:
@@ -164,7 +171,7 @@ def _seek_entry_data(fh, info: zipfile.ZipInfo) -> None:
     name = info.filename
     if info.flag_bits & 0x1:
         raise ZipRefused(name, "文件已加密，无法读取")
-    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+    if info.compress_type not in (_STORED, _DEFLATED):
         raise ZipRefused(name, f"不支持的压缩方式（{info.compress_type}），请用普通 zip（deflate）重新压缩")
     fh.seek(info.header_offset)
     head = fh.read(30)

@@ -41,6 +41,8 @@ class Row:
     reason: str
     amounts: dict[str, Decimal]
     packs: str
+    pack_refs: tuple = ()  # the packs as stored ({id, version, content_hash}), for the export
+    ratio: str = ""  # pool_prop_selfpay, for the export
 
 
 @dataclass(frozen=True)
@@ -202,7 +204,9 @@ def _group(rows: list[Row], key) -> tuple[dict, dict]:
     counts: dict[tuple, int] = {}
     for r in rows:
         k = key(r)
-        g = groups.setdefault(k, {f: Decimal("0.00") for f in MONEY_FIELDS})
+        g = groups.get(k)
+        if g is None:  # (not setdefault: its default would be built for every row)
+            g = groups[k] = {f: Decimal("0.00") for f in MONEY_FIELDS}
         counts[k] = counts.get(k, 0) + 1
         for f in MONEY_FIELDS:
             g[f] += r.amounts[f]

@@ -18,7 +18,7 @@ import json
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from desktop_app.core.model import (
     MONEY_FIELDS,
@@ -60,8 +60,13 @@ def presettle(db: Database, visit: VisitInput, *, operator: str, today: date | N
 
 
 def _next_setl_no(s, clinic: str, day: date) -> str:
+    """The day's next number. The day's numbers are the range [`H…-YYYYMMDD-`, `H…-YYYYMMDD.`) of the unique
+    index ('.' follows '-'): a seek to the last one, at any size (a LIKE would read the whole index on SQLite,
+    and take a clinic code's `_` or `%` as a wildcard)."""
     prefix = f"{clinic}-{day:%Y%m%d}-"
-    last = s.execute(select(func.max(m.Settlement.setl_no)).where(m.Settlement.setl_no.like(prefix + "%"))).scalar()
+    last = s.execute(select(m.Settlement.setl_no)
+                     .where(m.Settlement.setl_no >= prefix, m.Settlement.setl_no < prefix[:-1] + ".")
+                     .order_by(m.Settlement.setl_no.desc()).limit(1)).scalar()
     seq = int(last.rsplit("-", 1)[1]) + 1 if last else 1
     return f"{prefix}{seq:04d}"
 

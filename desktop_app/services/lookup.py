@@ -4,7 +4,8 @@ One query box takes: a scanned 医保电子凭证 / card-reader text, an ID numb
 a 人员编号, the last 4–6 digits of an ID number, a name (the name exactly, then
 names starting with it, then names containing it) or pinyin (initials `zs`, full
 `zhangsan`; Latin letters and digits of a name are part of its keys: 维生素C → wssc). Prefix searches are range scans on indexed columns (`>= q AND < q+1`),
-which SQLite and PostgreSQL both serve from a b-tree.
+which SQLite and PostgreSQL both serve from a b-tree. A name containing the query is found through
+`store/search.py` (on SQLite an FTS5 trigram index; elsewhere a plain LIKE), with the same hits either way.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, literal_column, select
 
 from desktop_app.core import caps
 from desktop_app.core.model import BENEFITS, CATEGORIES, INSUTYPES, region_name
@@ -23,6 +24,7 @@ from desktop_app.privacy import mask_id
 from desktop_app.services import packs as packs_service
 from desktop_app.services import regions
 from desktop_app.store import models as m
+from desktop_app.store import search as name_search
 from desktop_app.store.db import Database
 
 _FULLWIDTH = str.maketrans("０１２３４５６７８９ＸｘＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＹＺａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｙｚ　",
@@ -134,7 +136,8 @@ def _search(s, q: str, limit: int) -> list[PersonHit]:
     if re.fullmatch(r"\d+|\d{3,5}[Xx]", compact):
         hits = []
         if 4 <= len(compact) <= 6:  # the last 4–6 digits of the ID number (read off the card)
-            hits = _hits(_rows(s, m.Person.id_no.endswith(compact.upper(), autoescape=True),
+            tail = func.substr(m.Person.id_no, literal_column(str(19 - len(compact))))  # ix_person_id_tail4/5/6
+            hits = _hits(_rows(s, tail == compact.upper(),
                                order=(m.Person.name, m.Person.psn_no), limit=limit), f"身份证后{len(compact)}位")
         if compact.isdigit() and len(hits) < limit:
             hits += _hits(_rows(s, _prefix(m.Person.psn_no, compact), order=(m.Person.psn_no,), limit=limit),
@@ -181,7 +184,7 @@ def _by_name(s, compact: str, limit: int) -> list[PersonHit]:
         hits += _hits(rows, "姓名前缀")
     if len(hits) < limit and not (compact.isascii() and compact.isalnum()):
         seen = {h.psn_no for h in hits}
-        more = _rows(s, m.Person.name.contains(compact, autoescape=True), limit=limit)
+        more = name_search.name_contains(s, _HIT_COLS, compact, limit)
         hits += _hits([p for p in more if p.psn_no not in seen][: limit - len(hits)], "姓名包含")
     return hits
 

@@ -36,7 +36,7 @@ from desktop_app.services.roster_rows import (
     usage_row,
 )
 from desktop_app.store import models as m
-from desktop_app.store.db import Database
+from desktop_app.store.db import Database, insert_many
 
 
 @dataclass
@@ -290,14 +290,11 @@ def _upsert_persons(s, ok: list[PersonRow], existing: set[str], b: _Batch) -> tu
         s.execute(delete(m.PersonKey).where(m.PersonKey.psn_no.in_(chunk)))
         s.execute(delete(m.PersonDisease).where(m.PersonDisease.psn_no.in_(chunk)))
     # Core executemany (not ORM bulk): an order of magnitude less Python per row
-    if new_rows:
-        s.execute(m.Person.__table__.insert(), new_rows)
+    insert_many(s, m.Person.__table__, new_rows)
     if upd_rows:
         s.execute(update(m.Person), upd_rows)
-    if keys:
-        s.execute(m.PersonKey.__table__.insert(), keys)
-    if dis:
-        s.execute(m.PersonDisease.__table__.insert(), dis)
+    insert_many(s, m.PersonKey.__table__, keys)
+    insert_many(s, m.PersonDisease.__table__, dis)
     return len(new_rows), len(upd_rows)
 
 
@@ -327,8 +324,7 @@ def _replace_usage(s, ok: list[PersonRow], b: _Batch) -> None:
         s.execute(delete(m.UsageSnapshot).where(m.UsageSnapshot.psn_no.in_(chunk)))
     if moved:
         s.execute(update(m.Person), [{"psn_no": p, "as_of": file_date, "updated_at": b.now} for p in moved])
-    if urows:
-        s.execute(m.UsageSnapshot.__table__.insert(), urows)
+    insert_many(s, m.UsageSnapshot.__table__, urows)
 
 
 def _usage_refusal(psn: str, in_file: set, refused: set, in_db: set, file_date: date | None, n_dates: int) -> str:

@@ -22,6 +22,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
+    literal_column,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -235,6 +237,13 @@ class Person(Base):
     diseases: Mapped[list[PersonDisease]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 
 
+# The last 4, 5 and 6 characters of the ID number (read off the card by the clerk): `substr(id_no, 19 - n)`
+# equals the typed digits — an index seek instead of `LIKE '%1234'` over every person (migration 0006).
+ID_TAILS = (4, 5, 6)
+for _n in ID_TAILS:
+    Index(f"ix_person_id_tail{_n}", func.substr(Person.id_no, literal_column(str(19 - _n))))
+
+
 class PersonDisease(Base):
     __tablename__ = "person_disease"
     psn_no: Mapped[str] = mapped_column(ForeignKey("person.psn_no", ondelete="CASCADE"), primary_key=True)
@@ -247,7 +256,7 @@ class PersonKey(Base):
     __tablename__ = "person_key"
     psn_no: Mapped[str] = mapped_column(ForeignKey("person.psn_no", ondelete="CASCADE"), primary_key=True)
     key: Mapped[str] = mapped_column(String(96), primary_key=True)
-    __table_args__ = (Index("ix_person_key_key", "key"),)
+    __table_args__ = (Index("ix_person_key_key_psn", "key", "psn_no"),)  # pinyin search: ORDER BY key, psn_no
 
 
 class UsageSnapshot(Base):

@@ -29,9 +29,9 @@ class Money(TypeDecorator):
     def process_result_value(self, value, dialect):
         if value is None:
             return None
-        return (Decimal(int(value)) / _HUNDRED).quantize(Decimal("0.01"))
+        return Decimal(int(value)).scaleb(-2)  # exact: fen → yuan with two decimals (0 → 0.00)
 
 
 def fen_to_yuan(value) -> Decimal:
     """For SUM() results, which bypass the type."""
-    return (Decimal(int(value or 0)) / _HUNDRED).quantize(Decimal("0.01"))
+    return Decimal(int(value or 0)).scaleb(-2)

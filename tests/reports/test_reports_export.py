@@ -138,3 +138,31 @@ def test_cli_report_export_receipt(busy, tmp_path):
     assert code == 0 and (tmp_path / "r.pdf").read_bytes().startswith(b"%PDF")
     code, _, err = cs("receipt", "NOPE", "--db", db)
     assert code == 1 and "找不到" in err
+
+
+def test_month_summary_and_export_from_one_read_are_the_files_of_the_two_commands(busy, tmp_path, monkeypatch):
+    """`report month --export DIR` (one read of the month) writes byte for byte what `report month` and `export`
+    of the month write; the name is the one the receipt printed (read from its JSON by SQLite, or parsed in
+    Python on another database), not the roster's name of today."""
+    start, end = date(2026, 11, 1), date(2026, 11, 30)
+    with busy.read() as s:
+        psn = s.execute(select(m.Settlement.psn_no).order_by(m.Settlement.setl_no).limit(1)).scalar()
+        name = s.get(m.Person, psn).name
+    with busy.write() as s:
+        s.get(m.Person, psn).name = "改名后"
+    db = str(busy.path)
+    code, out, err = cs("report", "month", "--month", "2026-11", "--export", str(tmp_path / "one"), "--db", db,
+                        "--out", str(tmp_path / "one.xlsx"), "--json")
+    assert code == 0, err
+    assert json.loads(out)["export"]["settlements"] == 16
+    apart = reporting.export(busy, start, end, tmp_path / "apart")
+    reporting.month_report_xlsx(busy, 2026, 11, tmp_path / "apart.xlsx")
+    assert (tmp_path / "one.xlsx").read_bytes() == (tmp_path / "apart.xlsx").read_bytes()
+    one = sorted((tmp_path / "one").iterdir())
+    assert [f.name for f in one] == [f.name for f in sorted(Path(apart.folder).iterdir())]
+    for f in one:
+        assert f.read_bytes() == (Path(apart.folder) / f.name).read_bytes(), f.name
+    rows = reporting.rows_between(busy, start, end)
+    assert name in {r.name for r in rows if r.psn_no == psn} and "改名后" not in {r.name for r in rows}
+    monkeypatch.setattr(reporting, "json_member", lambda *a: None)  # PostgreSQL's path: parse the receipt
+    assert reporting.rows_between(busy, start, end) == rows
