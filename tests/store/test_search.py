@@ -104,8 +104,8 @@ def results(d, qs, *, fts: bool, monkeypatch):
 
 @pytest.fixture
 def old_db(tmp_path):
-    """A database made with the schema of revision 0003 (before the index), demo data plus long names."""
-    d = at_revision(tmp_path / "old.sqlite3", "0003")
+    """A database made with the schema of the revision before the index (0006), demo data plus long names."""
+    d = at_revision(tmp_path / "old.sqlite3", "0006")
     demo.create_demo(d, persons=300, today=TODAY)
     res = roster.import_roster(d, long_names_roster(tmp_path / "long.csv"), actor="admin", today=TODAY)
     assert res.inserted == 800
