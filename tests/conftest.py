@@ -116,7 +116,7 @@ def pytest_generate_tests(metafunc):
 @pytest.fixture
 def backend(request):
     """`sqlite` (every test), or `postgresql` in the second run of a `both_backends` test."""
-    return getattr(request, "param", "sqlite")
+    return getattr(request, "param", os.environ.get("CLINIC_TEST_BACKEND", "sqlite"))
 
 
 _PG_SEQ = iter(range(1, 10**9))

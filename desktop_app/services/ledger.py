@@ -2,7 +2,8 @@
 history and claims in `claims`, day close in `days`, the shared types in `ledger_types`).
 
 - `settle` runs in one `BEGIN IMMEDIATE` transaction that re-reads the history,
-  so two settlements for one person at the same moment cannot both use a cap.
+  so two settlements for one person at the same moment cannot both use a cap (on PostgreSQL: under a
+  row lock on the person, `_serialise`; the number comes from `numbering`).
 - A request token makes settle and reverse idempotent: the same token twice
   returns the first record. A token is bound to the request it was first used
   for — the same kind of action on the same visit (person, visit date, benefit,
@@ -18,13 +19,13 @@ import json
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from desktop_app.core.model import (
     MONEY_FIELDS,
 )
 from desktop_app.core.money import q2
-from desktop_app.services import audit
+from desktop_app.services import audit, numbering
 from desktop_app.services.claims import compute, compute_full, receipt_snapshot
 from desktop_app.services.days import active_operator, is_closed
 from desktop_app.services.ledger_types import LedgerError, Preview, SettlementRecord, VisitInput
@@ -37,7 +38,7 @@ from desktop_app.services.visit_rules import (
     check_visit_date,
 )
 from desktop_app.store import models as m
-from desktop_app.store.db import Database
+from desktop_app.store.db import Database, lock
 
 
 def presettle(db: Database, visit: VisitInput, *, operator: str, today: date | None = None) -> Preview:
@@ -60,10 +61,18 @@ def presettle(db: Database, visit: VisitInput, *, operator: str, today: date | N
 
 
 def _next_setl_no(s, clinic: str, day: date) -> str:
-    prefix = f"{clinic}-{day:%Y%m%d}-"
-    last = s.execute(select(func.max(m.Settlement.setl_no)).where(m.Settlement.setl_no.like(prefix + "%"))).scalar()
-    seq = int(last.rsplit("-", 1)[1]) + 1 if last else 1
-    return f"{prefix}{seq:04d}"
+    return numbering.next_setl_no(s, clinic, day)
+
+
+def _serialise(s, token: str, today: date, psn_no: str | None) -> None:
+    """PostgreSQL, where counters write at once (SQLite's one writer lock covers all of it): the request token
+    (a retry waits for its first try and finds its record), the business day shared (a 日结 waits for the
+    settlements in flight), and the person's row, so their history and account balance are read and
+    changed by one settlement at a time — two counters never both spend the last of a cap."""
+    lock(s, f"token:{token}")
+    lock(s, f"day:{today.isoformat()}", shared=True)
+    if psn_no is not None:
+        s.execute(select(m.Person.psn_no).where(m.Person.psn_no == psn_no).with_for_update())
 
 
 def _prior(s, token: str, kind: str, request) -> SettlementRecord | None:
@@ -111,6 +120,7 @@ def settle(db: Database, visit: VisitInput, *, token: str | None = None, operato
     token = check_token(token)
     today = today or date.today()
     with db.write() as s:
+        _serialise(s, token, today, visit.psn_no)
         prior = _prior(s, token, "settle", (visit.psn_no, visit.date, visit.benefit, visit.disease or "", visit.items))
         if prior is not None:
             return prior
@@ -167,6 +177,7 @@ def reverse(db: Database, setl_no: str, *, reason: str, operator: str, token: st
     today = today or date.today()
     reason = check_reversal_reason(reason)
     with db.write() as s:
+        _serialise(s, token, today, s.execute(select(m.Settlement.psn_no).where(m.Settlement.setl_no == setl_no)).scalar())
         prior = _prior(s, token, "reverse", setl_no)
         if prior is not None:
             return prior

@@ -252,6 +252,15 @@ class Settlement(Base):
     )
 
 
+class SetlCounter(Base):
+    """The last settlement number given for one clinic and day (`prefix` = "CLINIC-YYYYMMDD-"): the next one
+    is taken with one upsert that locks this row to the end of the transaction (services/numbering.py)."""
+
+    __tablename__ = "setl_counter"
+    prefix: Mapped[str] = mapped_column(String(48), primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)
+
+
 class SettlementItem(Base):
     __tablename__ = "settlement_item"
     settlement_id: Mapped[int] = mapped_column(ForeignKey("settlement.id"), primary_key=True)
@@ -299,6 +308,6 @@ class DayClose(Base):
 
 __all__ = [
     "Base", "CatalogueItem", "ClinicItem", "DayClose", "Operator", "PackDisease", "PackFile",
-    "PackInstitution", "PackParam", "Person", "PersonDisease", "PersonKey", "PolicyPack", "Setting",
+    "PackInstitution", "PackParam", "Person", "PersonDisease", "PersonKey", "PolicyPack", "SetlCounter", "Setting",
     "Settlement", "SettlementItem", "UsageSnapshot",
 ]
