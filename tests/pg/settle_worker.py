@@ -10,7 +10,7 @@ from datetime import date
 
 from desktop_app.errors import Refused
 from desktop_app.services import ledger, ledger_types
-from desktop_app.store.db import DatabaseBusy, Database
+from desktop_app.store.db import Database, DatabaseBusy
 
 
 def main(url: str, persons: list[str], rounds: int, seed: int, start_at: float, today: date) -> dict:
