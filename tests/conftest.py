@@ -109,7 +109,8 @@ BACKENDS = ("sqlite", "postgresql")
 
 
 def pytest_generate_tests(metafunc):
-    if "backend" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_backends"):
+    marked = metafunc.definition.get_closest_marker("both_backends")
+    if "backend" in metafunc.fixturenames and marked and not metafunc.definition.get_closest_marker("sqlite_only"):
         metafunc.parametrize("backend", BACKENDS, indirect=True)
 
 
