@@ -89,6 +89,12 @@ def test_two_clinics_exports_to_overruns_to_usage_and_back(clinics, pg_cluster, 
     assert [(e["status"], e["added"], e["linked"]) for e in res["exports"]] == [("ingested", 4, 0), ("ingested", 3, 0)]
     code, res, _ = county("ingest", str(exp_a_earlier), url=url)
     assert code == 0 and res["exports"][0]["linked"] == 1
+    d = open_db(url)
+    with d.read() as s:
+        C = m.CountySettlement
+        orig_id = s.execute(select(C.original_id).where(C.setl_no == rev.setl_no)).scalar_one()
+        assert s.execute(select(C.setl_no).where(C.id == orig_id)).scalar_one() == first.setl_no
+    d.dispose()
     code, res, _ = county("ingest", str(exp_a_today), url=url)  # the same export again: nothing changes
     assert code == 0 and res["exports"][0]["status"] == "duplicate" and settlements(url) == 8
     code, res, _ = county("ingest", str(exp_a_month), url=url)  # overlapping: each settlement once
