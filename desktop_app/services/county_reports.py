@@ -166,16 +166,39 @@ def overruns(db: Database, year: int) -> OverrunResult:
             continue
         ctx = {"benefit": benefit, "insutype": p.insutype, "category": p.category, "disease": disease or None}
         on = date(year, 12, 31)
-        checks = [("年度", chain.resolve("annual_cap", ctx, on), sum(quarters))]
+        checks = [("年度", 0, chain.resolve("annual_cap", ctx, on), sum(quarters))]
         qcap = chain.resolve("quarterly_cap", ctx, on)
-        checks += [(f"第{i + 1}季度", qcap, v) for i, v in enumerate(quarters)]
-        for scope, cap, fen in checks:
+        checks += [(f"第{i + 1}季度", i + 1, qcap, v) for i, v in enumerate(quarters)]
+        for scope, quarter, cap, fen in checks:
             used = fen_to_yuan(fen)
             if cap is not None and not cap.is_open and cap.value is not None and used > cap.value:
-                found.append(Overrun(psn, p.name, benefit, disease, scope, cap.value, used,
-                                     used - cap.value, cap.cite,
-                                     _involved(db, psn, benefit, disease, year, scope)))
-    return OverrunResult(year, len(persons), found, missing)
+                found.append(Overrun(psn, p.name, benefit, disease, scope, cap.value, used, used - cap.value,
+                                     cap.cite, [{"quarter": quarter}]))
+    return OverrunResult(year, len(persons), _with_settlements(db, found, year), missing)
+
+
+def _with_settlements(db: Database, found: list[Overrun], year: int) -> list[Overrun]:
+    """Each overrun with the settlements it sums (one query for all of them)."""
+    c = m.CountySettlement
+    psns = sorted({o.psn_no for o in found})
+    rows: dict[tuple, list[dict]] = defaultdict(list)
+    with db.read() as s:
+        for i in range(0, len(psns), 2000):
+            q = (select(c.psn_no, c.benefit, c.disease, c.setl_no, c.kind, c.fixmedins_code, c.business_date,
+                        c.visit_date, c.hifp_pay)
+                 .where(c.psn_no.in_(psns[i:i + 2000]), c.visit_date >= date(year, 1, 1),
+                        c.visit_date <= date(year, 12, 31)).order_by(c.visit_date, c.setl_no))
+            for r in s.execute(q):
+                rows[(r.psn_no, r.benefit, r.disease or "")].append(
+                    {"setl_no": r.setl_no, "kind": r.kind, "clinic": r.fixmedins_code, "business_date": r.business_date,
+                     "visit_date": r.visit_date, "hifp_pay": r.hifp_pay})
+    out = []
+    for o in found:
+        quarter = o.settlements[0]["quarter"]
+        mine = [x for x in rows[(o.psn_no, o.benefit, o.disease)]
+                if not quarter or caps.quarter_number(x["visit_date"]) == quarter]
+        out.append(Overrun(o.psn_no, o.name, o.benefit, o.disease, o.scope, o.cap, o.paid, o.over, o.cite, mine))
+    return out
 
 
 def _persons(db: Database, psns: list[str]) -> dict[str, m.Person]:
@@ -186,19 +209,3 @@ def _persons(db: Database, psns: list[str]) -> dict[str, m.Person]:
                 s.expunge(p)
                 out[p.psn_no] = p
     return out
-
-
-def _involved(db: Database, psn: str, benefit: str, disease: str, year: int, scope: str) -> list[dict]:
-    c = m.CountySettlement
-    start, end = date(year, 1, 1), date(year, 12, 31)
-    if scope != "年度":
-        qn = int(scope[1])
-        start = caps.quarter_start(year, qn)
-        end = caps.quarter_start(year + (qn == 4), qn % 4 + 1)
-        end = date.fromordinal(end.toordinal() - 1)
-    with db.read() as s:
-        rows = s.execute(select(c.setl_no, c.kind, c.fixmedins_code, c.business_date, c.visit_date, c.hifp_pay)
-                         .where(c.psn_no == psn, c.benefit == benefit, c.disease == disease,
-                                c.visit_date >= start, c.visit_date <= end).order_by(c.visit_date, c.setl_no)).all()
-    return [{"setl_no": r.setl_no, "kind": r.kind, "clinic": r.fixmedins_code, "business_date": r.business_date,
-             "visit_date": r.visit_date, "hifp_pay": r.hifp_pay} for r in rows]

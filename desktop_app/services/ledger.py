@@ -137,7 +137,7 @@ def settle(db: Database, visit: VisitInput, *, token: str | None = None, operato
         clinic = settings.clinic_code
         snapshot = receipt_snapshot(s, person, visit, claim, result, history, policy, settings, op)
         st = m.Settlement(
-            setl_no=_next_setl_no(s, clinic, today), request_token=token, kind="settle", original_id=None,
+            setl_no="", request_token=token, kind="settle", original_id=None,
             psn_no=person.psn_no, business_date=today, visit_date=visit.date, benefit=visit.benefit,
             disease=visit.disease or "", institution=claim["institution"]["code"], insutype=person.insutype,
             admdvs=person.admdvs, pool_prop_selfpay=result["pool_prop_selfpay"],
@@ -159,6 +159,8 @@ def settle(db: Database, visit: VisitInput, *, token: str | None = None, operato
             ))
         if result["acct_pay"] != "0.00":
             person.acct_balance = q2(person.acct_balance - Decimal(result["acct_pay"]))
+        # the number last: on PostgreSQL it holds the clinic's counter row (and the chain's lock) to the commit
+        st.setl_no = _next_setl_no(s, clinic, today)
         s.add(st)
         s.flush()
         audit.append(s, operator, "settle", st.setl_no,
