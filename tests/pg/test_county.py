@@ -170,3 +170,24 @@ def _rewrite(folder: Path, change) -> None:
         data = (folder / f["name"]).read_bytes()
         f["sha256"], f["bytes"] = hashlib.sha256(data).hexdigest(), len(data)
     mpath.write_text(json.dumps(man, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def test_a_malformed_line_refuses_the_whole_export_and_nothing_changes(clinics, pg_url, tmp_path):
+    from desktop_app.services import demo
+
+    a, _b = clinics
+    county_db = open_db(pg_url)
+    demo.create_demo(county_db, persons=10, today=TODAY)
+    p, q = fresh_resident(a)
+    for psn in (p, q):
+        ledger.settle(a, visit(psn), operator="clerk", today=TODAY)
+    bad = export(a, TODAY, TODAY, tmp_path / "bad")
+    # a clinic program with a bug: an amount with one decimal (manifest hashes and sums redone to match)
+    _rewrite(bad, lambda o: o | {"hifp_pay": "66.5"})
+    code, res, _ = county("ingest", str(bad), url=pg_url)
+    problems = res["exports"][0]["problems"]
+    assert code == 1 and res["exports"][0]["status"] == "refused" and "第 1 行" in problems[0] and "两位小数" in problems[0]
+    assert settlements(pg_url) == 0
+    code, res, _ = county("ingest", str(export(a, TODAY, TODAY, tmp_path / "good")), url=pg_url)
+    assert code == 0 and res["exports"][0]["added"] == 2
+    county_db.dispose()
