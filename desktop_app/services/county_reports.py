@@ -159,15 +159,24 @@ def overruns(db: Database, year: int) -> OverrunResult:
     policy = load_policy(db)
     persons = _persons(db, sorted({k[0] for k in paid}))
     found, missing = [], sorted({k[0] for k in paid} - persons.keys())
+    on = date(year, 12, 31)
+    caps_of: dict[tuple, tuple] = {}  # the same policy, category and benefit: resolved once
+
+    def caps_for(p, benefit: str, disease: str):
+        key = (p.admdvs, p.insutype, p.category, benefit, disease)
+        if key not in caps_of:
+            chain = policy.chain_for(p.admdvs)
+            ctx = {"benefit": benefit, "insutype": p.insutype, "category": p.category, "disease": disease or None}
+            caps_of[key] = (None, None) if chain is None else (chain.resolve("annual_cap", ctx, on),
+                                                               chain.resolve("quarterly_cap", ctx, on))
+        return caps_of[key]
+
     for (psn, benefit, disease), quarters in sorted(paid.items()):
         p = persons.get(psn)
-        chain = policy.chain_for(p.admdvs) if p is not None else None
-        if chain is None:
+        if p is None:
             continue
-        ctx = {"benefit": benefit, "insutype": p.insutype, "category": p.category, "disease": disease or None}
-        on = date(year, 12, 31)
-        checks = [("年度", 0, chain.resolve("annual_cap", ctx, on), sum(quarters))]
-        qcap = chain.resolve("quarterly_cap", ctx, on)
+        cap, qcap = caps_for(p, benefit, disease)
+        checks = [("年度", 0, cap, sum(quarters))]
         checks += [(f"第{i + 1}季度", i + 1, qcap, v) for i, v in enumerate(quarters)]
         for scope, quarter, cap, fen in checks:
             used = fen_to_yuan(fen)
