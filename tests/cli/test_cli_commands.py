@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # every command of `clinic-settle` (spelled out here, not read from the program, so that losing one fails)
 COMMANDS = ["calc", "packs", "init", "sync", "import-roster", "settings", "lookup", "settle", "reverse", "day-close",
             "day-reopen",
-            "receipt", "report", "export", "demo", "audit", "user", "backup", "restore", "gui", "status"]
+            "receipt", "report", "export", "demo", "audit", "user", "backup", "restore", "county", "gui", "status"]
 PACKS_COMMANDS = ["check", "keygen", "sign", "trust", "untrust", "keys"]
 
 
