@@ -339,6 +339,10 @@ class Database:
         before = self.current_revision()
         cfg = self._alembic_config()
         with self.refusing_storage(), self.write_engine.connect() as conn:
+            if not self.is_sqlite:  # counters started together after an update: one migrates, the others wait
+                from sqlalchemy import text
+
+                conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended('clinic-settle-migrate', 0))"))
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
             conn.commit()

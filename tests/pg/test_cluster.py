@@ -84,3 +84,20 @@ def test_without_the_binaries_postgresql_tests_skip_with_the_reason_but_fail_und
         assert r.returncode == 1 and "CI 必须有 PostgreSQL" in out and "1 error" in out, out
     else:
         assert r.returncode == 0 and "1 skipped" in out and "PostgreSQL 未安装" in out, out
+
+
+def test_counters_started_together_on_an_empty_database_migrate_it_once(pg_url):
+    """Five counters opening a new (or just updated) server database at the same moment: one runs the
+    migrations, the others wait for it and find the schema current — none fails on a table made twice."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from desktop_app.store.db import open_db; "
+            f"d = open_db({pg_url!r}); print(d.schema_version())")
+    procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(5)]
+    outs = [p.communicate(timeout=180) for p in procs]
+    from desktop_app.store.db import SCHEMA_HEAD
+
+    assert [(p.returncode, o.strip()) for p, (o, _e) in zip(procs, outs, strict=True)] == [(0, SCHEMA_HEAD)] * 5, \
+        [e[-300:] for _o, e in outs]
