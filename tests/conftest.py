@@ -116,7 +116,8 @@ def pytest_generate_tests(metafunc):
 
 @pytest.fixture
 def backend(request):
-    """`sqlite` (every test), or `postgresql` in the second run of a `both_backends` test."""
+    """`sqlite` (every test), or `postgresql` in the second run of a `both_backends` test. A developer may set
+    CLINIC_TEST_BACKEND=postgresql to try any test file on PostgreSQL (tests of the SQLite file itself fail)."""
     return getattr(request, "param", os.environ.get("CLINIC_TEST_BACKEND", "sqlite"))
 
 

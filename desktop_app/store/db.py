@@ -268,7 +268,7 @@ class Database:
                 {"connect_timeout": CONNECT_TIMEOUT_S, "application_name": "clinic-settle"}
                 if url.startswith("postgresql") else {}))
         except ImportError:
-            raise Refused("连接 PostgreSQL 需要 psycopg：pip install 'clinic-settle[server]'（安装包版已带）。",
+            raise Refused("连接 PostgreSQL 需要 psycopg：pip install 'clinic-settle[server]'。",
                           field="db", code="invalid_input") from None
         except Exception as exc:  # a malformed URL: never echo the password
             raise Refused(f"数据库地址无法识别：{mask_url_password(str(exc))}", field="db",
