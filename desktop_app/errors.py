@@ -21,7 +21,7 @@ EXIT_CODES = {
     EXIT_REFUSED: "被拒绝（未登录、权限不足、已日结、找不到结算单或参保人……）",
     EXIT_INVALID: "输入有误",
     EXIT_POLICY: "按现行政策无法结算",
-    EXIT_BUSY: "数据库暂时无法写入：正被另一个程序占用，或磁盘已满、只读（什么也没写入，处理后重试）",
+    EXIT_BUSY: "数据库暂时无法写入：正被另一个程序占用，或磁盘已满、只读，或连不上数据库服务器（什么也没写入，处理后重试）",
     EXIT_BUG: "程序出错（标准错误输出中是给维护人员的详细信息；已保存的结算不受影响）",
 }
 
@@ -37,6 +37,7 @@ EXIT_FOR_CODE = {
     "disk_io_error": EXIT_BUSY,
     "database_read_only": EXIT_BUSY,
     "database_unavailable": EXIT_BUSY,
+    "server_unreachable": EXIT_BUSY,
 }
 
 

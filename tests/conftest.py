@@ -66,24 +66,122 @@ def template_db(tmp_path_factory):
 
 
 @pytest.fixture
-def db(template_db, tmp_path):
+def db(template_db, tmp_path, backend, request):
+    """The demo database (a fresh copy per test): a SQLite file, or — for tests marked `both_backends`, in their
+    `postgresql` run — a database on the test cluster copied from a demo template built there once."""
     from desktop_app.store.db import open_db
 
-    path = tmp_path / "clinic.sqlite3"
-    shutil.copy(template_db, path)
-    d = open_db(path)
+    if backend == "postgresql":
+        cluster = request.getfixturevalue("pg_cluster")
+        url = cluster.create_db(_pg_name(request), template=request.getfixturevalue("pg_template"))
+    else:
+        url = tmp_path / "clinic.sqlite3"
+        shutil.copy(template_db, url)
+    d = open_db(url)
     yield d
     d.dispose()
+    if backend == "postgresql":
+        request.getfixturevalue("pg_cluster").drop_db(url.rsplit("/", 1)[1])
 
 
 @pytest.fixture
-def empty_db(tmp_path):
+def empty_db(tmp_path, backend, request):
     """A migrated database with no packs, persons or settlements — only its supervisor `admin` (the services
-    check roles; nothing acts without one)."""
+    check roles; nothing acts without one). On PostgreSQL for `both_backends` tests, as `db`."""
     from desktop_app.services import accounts
     from desktop_app.store.db import open_db
 
-    d = open_db(tmp_path / "empty.sqlite3")
+    where = tmp_path / "empty.sqlite3"
+    if backend == "postgresql":
+        where = request.getfixturevalue("pg_cluster").create_db(_pg_name(request))
+    d = open_db(where)
     accounts.create_first_supervisor(d, "admin")
     yield d
     d.dispose()
+    if backend == "postgresql":
+        request.getfixturevalue("pg_cluster").drop_db(str(where).rsplit("/", 1)[1])
+
+
+# ---------------------------------------------------------------------------
+# PostgreSQL: a throwaway cluster (tests/pgcluster.py) for the whole run, when the binaries are there.
+# Tests marked `both_backends` run once per backend through the one `backend` parameter; SQLite always,
+# PostgreSQL when the server could be started (skipped with the reason otherwise — never under CI).
+# ---------------------------------------------------------------------------
+BACKENDS = ("sqlite", "postgresql")
+
+
+def pytest_generate_tests(metafunc):
+    marked = metafunc.definition.get_closest_marker("both_backends")
+    if "backend" in metafunc.fixturenames and marked and not metafunc.definition.get_closest_marker("sqlite_only"):
+        metafunc.parametrize("backend", BACKENDS, indirect=True)
+
+
+@pytest.fixture
+def backend(request):
+    """`sqlite` (every test), or `postgresql` in the second run of a `both_backends` test. A developer may set
+    CLINIC_TEST_BACKEND=postgresql to try any test file on PostgreSQL (tests of the SQLite file itself fail)."""
+    return getattr(request, "param", os.environ.get("CLINIC_TEST_BACKEND", "sqlite"))
+
+
+_PG_SEQ = iter(range(1, 10**9))
+
+
+def _pg_name(request) -> str:
+    return f"t{next(_PG_SEQ)}_{abs(hash(request.node.nodeid)) % 10**8}"
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """A running throwaway PostgreSQL cluster (initdb in a temporary folder, an unprivileged server user when we
+    are root), stopped and removed at the end of the run, also when tests fail. Without the binaries the tests
+    that need it are skipped with the reason — except under CI (CI set), where that is a failure."""
+    from tests.pgcluster import Cluster, find_bin
+
+    bindir = find_bin()
+    if bindir is None:
+        why = ("PostgreSQL 未安装（找不到 initdb/pg_ctl：Debian 上 apt-get install postgresql），"
+               "PostgreSQL 上的测试跳过")
+        if os.environ.get("CI"):
+            pytest.fail("CI 必须有 PostgreSQL：" + why, pytrace=False)
+        pytest.skip(why)
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        why = "psycopg 未安装（pip install -e '.[dev]' 或 '.[server]'）"
+        if os.environ.get("CI"):
+            pytest.fail("CI 必须能连 PostgreSQL：" + why, pytrace=False)
+        pytest.skip(why)
+    cluster = Cluster(bindir)
+    try:
+        cluster.start()
+    except Exception as exc:
+        cluster.stop()
+        detail = getattr(exc, "stderr", "") or str(exc)
+        pytest.fail(f"PostgreSQL 测试集群启动失败：{detail}", pytrace=False)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_cluster):
+    """The name of a demo database on the cluster (as `template_db`), copied per test with CREATE DATABASE …
+    TEMPLATE (the template has no open connection left)."""
+    from desktop_app.services import demo
+    from desktop_app.store.db import open_db
+
+    name = "demo_template"
+    d = open_db(pg_cluster.create_db(name))
+    demo.create_demo(d, persons=120, today=TODAY)
+    d.dispose()
+    return name
+
+
+@pytest.fixture
+def pg_url(pg_cluster, request):
+    """The URL of a new, empty database on the cluster (dropped after the test)."""
+    name = _pg_name(request)
+    url = pg_cluster.create_db(name)
+    yield url
+    pg_cluster.drop_db(name)

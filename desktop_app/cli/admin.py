@@ -308,7 +308,9 @@ def _restore_target(args) -> Path:
 
     target = database.locate(args.db)
     if target is None:
-        raise Refused("只有 SQLite 数据库可以用本功能恢复", code="invalid_input")
+        raise Refused("服务器（PostgreSQL）数据库不由本程序恢复：请管理员在数据库服务器上用 pg_restore 从 "
+                      "clinic-settle backup 做的 .pgdump 文件（或服务器自己的备份）恢复，见 docs/deployment.md。",
+                      field="db", code="invalid_input")
     if not args.yes:
         raise Refused(f"恢复会用备份替换 {target}（原文件会保留为 *.before-restore-*）。确认请加 --yes。")
     return target

@@ -19,7 +19,8 @@ from desktop_app.errors import Refused
 
 PASSWORD_ENV = "CLINIC_SETTLE_PASSWORD"
 OPERATOR_ENV = "CLINIC_SETTLE_OPERATOR"
-DB_HELP = "数据库文件（默认：环境变量 CLINIC_SETTLE_DB，否则用户数据目录下的 ClinicSettle/clinic-settle.sqlite3）"
+DB_HELP = ("数据库文件，或数据库服务器 postgresql+psycopg://用户:密码@主机:端口/库名（默认：环境变量 CLINIC_SETTLE_DB，"
+           "否则用户数据目录下的 ClinicSettle/clinic-settle.sqlite3）")
 OPERATOR_HELP = (f"操作员登录名（或环境变量 {OPERATOR_ENV}）；密码在终端提示输入，脚本中可用环境变量 {PASSWORD_ENV}")
 
 
@@ -79,9 +80,11 @@ def open_database(args, *, migrate: bool = True, must_exist: bool = True):
 
 
 def require_database(db_arg, must_exist: bool = True) -> None:
-    from desktop_app.services.database import locate
+    from desktop_app.services.database import locate, require_schema
 
     path = locate(db_arg)
+    if must_exist and path is None:  # a server database: made by the administrator, its tables by `init`
+        require_schema(db_arg)
     if must_exist and path is not None and not path.is_file():
         raise Refused(f"数据库文件 {path} 不存在（--db 或 CLINIC_SETTLE_DB 是否写错？）。新建本机构的数据库请用 "
                       "clinic-settle init --supervisor admin（或在窗口中选“建立本机构”），演示数据用 clinic-settle demo。",

@@ -39,8 +39,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("admin", "在空数据库中生成演示数据"),
     "audit": ("admin", "审计：verify 校验审计链和结算金额；anchor 打印审计锚点；list 最近的记录"),
     "user": ("admin", "操作员账户：list / add / passwd / disable / enable（管理员）"),
-    "backup": ("admin", "备份数据库（SQLite 在线备份，校验后保存，保留最近30份）"),
+    "backup": ("admin", "备份数据库（SQLite 在线备份，校验后保存，保留最近30份；服务器数据库用 pg_dump）"),
     "restore": ("admin", "从备份恢复（管理员，按备份中的账户核对密码；先校验备份；程序须已关闭）"),
+    "county": ("county", "县级中心：ingest 导入各机构对账导出；report 月报；overruns 超限额；usage 生成待遇累计"),
     "gui": ("admin", "打开结算台窗口（默认命令）"),
     "status": ("admin", "显示数据库位置、机构、人数和今日结算笔数"),
 }

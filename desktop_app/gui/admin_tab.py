@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDateEdit,
+    QDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -160,6 +161,8 @@ class AdminTab(QWidget):
         self.save_btn = QPushButton(self.tr("保存设置"))
         self.save_btn.setObjectName("save_settings")
         sl.addRow("", self.save_btn)
+        self.server_btn = QPushButton(self.tr("数据库服务器…"))  # several counters on one PostgreSQL
+        sl.addRow(self.tr("数据库"), self.server_btn)
         self.settings_msg = QLabel("")
         sl.addRow("", self.settings_msg)
         return sg
@@ -218,8 +221,17 @@ class AdminTab(QWidget):
         self.roster_check_btn.clicked.connect(lambda: self.import_roster(dry_run=True))
         self.open_report_btn.clicked.connect(self._open_report)
         self.save_btn.clicked.connect(self.save_settings)
+        self.server_btn.clicked.connect(self.server_settings)
         self.pack_path.textChanged.connect(lambda _t: self.pack_sync_btn.setEnabled(False))
         self.allow_unsigned.toggled.connect(lambda _c: self.pack_sync_btn.setEnabled(False))
+
+    def server_settings(self) -> None:
+        """数据库服务器…: the database the window opens at its next start (saved in this user's settings)."""
+        from desktop_app.gui.server_dialog import ServerDialog, saved_url
+
+        dlg = ServerDialog(saved_url(), self, ops=self.ctx.ops)
+        if dlg.exec() == QDialog.DialogCode.Accepted:
+            self.settings_msg.setText(self.tr("数据库设置已保存，下次启动时生效。"))
 
     # ------------------------------------------------------------------ packs
     def _show_packs(self) -> None:

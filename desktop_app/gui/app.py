@@ -239,6 +239,33 @@ def offer_restore(path: Path, state: str) -> bool:
     return True
 
 
+def open_or_ask(db_arg):
+    """Open the database; a server that cannot be reached (or refuses the sign-in) is said, with 重试,
+    数据库设置… and 退出 — the counter never falls back to a file of its own. None: the clerk left."""
+    from desktop_app.errors import Refused
+
+    while True:
+        try:
+            return database.open_database(db_arg)
+        except Refused as exc:
+            if database.locate(db_arg) is not None:
+                raise
+            box = QMessageBox(QMessageBox.Icon.Critical, "无法连接数据库服务器", exc.message)
+            retry = box.addButton("重试", QMessageBox.ButtonRole.AcceptRole)
+            setup = box.addButton("数据库设置…", QMessageBox.ButtonRole.ActionRole)
+            box.addButton("退出", QMessageBox.ButtonRole.RejectRole)
+            box.setDefaultButton(retry)
+            box.exec()
+            if box.clickedButton() is setup:
+                from desktop_app.gui.server_dialog import ServerDialog
+
+                dlg = ServerDialog(db_arg)
+                if dlg.exec() == QDialog.DialogCode.Accepted:
+                    db_arg = dlg.chosen
+            elif box.clickedButton() is not retry:
+                return None
+
+
 def run_gui(db_arg=None, argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(argv or sys.argv)
     app.setOrganizationName(ORG)
@@ -248,6 +275,10 @@ def run_gui(db_arg=None, argv: list[str] | None = None) -> int:
     install_exception_hook(lambda: windows[0] if windows else None)
     from desktop_app.privacy import setup_logging
 
+    if db_arg is None and not os.environ.get(database.DB_ENV):
+        from desktop_app.gui.server_dialog import saved_url
+
+        db_arg = saved_url()  # the 数据库服务器 saved in the window's settings, if any
     path = database.locate(db_arg)
     log_file = setup_logging((path.parent if path else Path.home()) / "logs")
     LOG_FILE[:] = [log_file] if log_file else []
@@ -255,7 +286,9 @@ def run_gui(db_arg=None, argv: list[str] | None = None) -> int:
         state = database.check(path, quick=True)
         if state != "ok" and not offer_restore(path, state):
             return 2
-    db = database.open_database(db_arg)
+    db = open_or_ask(db_arg)
+    if db is None:
+        return 2
     first_login = None
     if not accounts.has_operators(db):
         # a first start: this clinic's supervisor (forced password change) or the demo clinic

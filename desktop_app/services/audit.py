@@ -40,7 +40,7 @@ from sqlalchemy.orm import selectinload
 from desktop_app.core.model import ITEM_MONEY_FIELDS, MONEY_FIELDS
 from desktop_app.core.money import q2
 from desktop_app.store import models as m
-from desktop_app.store.db import Database
+from desktop_app.store.db import Database, lock
 
 GENESIS = "0" * 64
 DIGEST_VERSION = 2  # written as "dv" in the detail of settle, reverse and day-close entries
@@ -135,8 +135,9 @@ def roster_digest(s) -> str:
     used = dict(con.execute(select(m.Settlement.psn_no, func.sum(type_coerce(m.Settlement.acct_pay, fen)))
                             .group_by(m.Settlement.psn_no)).all())
     # 缴费年度 (contrib_year, revision 0005) joins a person's row only when set: a roster imported before it
-    # keeps the digest its import recorded
-    persons = _rows_text((*r[:-2], r[-2] + used.get(r[0], 0), *(() if r[-1] is None else (r[-1],)))
+    # keeps the digest its import recorded; int(): PostgreSQL's SUM of a bigint is a numeric (Decimal),
+    # SQLite's an int — the digest must not differ
+    persons = _rows_text((*r[:-2], int(r[-2] + used.get(r[0], 0)), *(() if r[-1] is None else (r[-1],)))
                          for r in con.execute(select(*[getattr(m.Person, f) for f in _PERSON_FIELDS],
                                                      type_coerce(m.Person.acct_balance, fen), m.Person.contrib_year)).all())
     diseases = _rows_text(con.execute(select(m.PersonDisease.psn_no, m.PersonDisease.disease)).all())
@@ -159,7 +160,9 @@ STATE = {
 
 def append(s, actor: str, action: str, subject: str = "", detail: dict | None = None, *, before: str = "",
            after: str = "") -> m.AuditEntry:
-    """Append one entry in the caller's (write) transaction."""
+    """Append one entry in the caller's (write) transaction. On PostgreSQL the chain's lock is taken first
+    and held to the commit, so entries of transactions running at once are appended one after another."""
+    lock(s, "audit_chain")
     last = s.execute(select(m.AuditEntry.id, m.AuditEntry.hash).order_by(m.AuditEntry.id.desc()).limit(1)).first()
     new_id = (last.id + 1) if last else 1
     prev = last.hash if last else GENESIS

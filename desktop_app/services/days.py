@@ -20,7 +20,7 @@ from desktop_app.services import audit
 from desktop_app.services.ledger_types import DayCloseRecord, LedgerError, SettlementRecord
 from desktop_app.services.visit_rules import check_reason
 from desktop_app.store import models as m
-from desktop_app.store.db import Database
+from desktop_app.store.db import Database, lock
 
 
 def is_closed(s, day: date) -> bool:
@@ -105,6 +105,7 @@ def day_close(db: Database, *, operator: str, day: date | None = None, today: da
     today = today or date.today()
     day = day or today
     with db.write() as s:
+        lock(s, f"day:{day.isoformat()}")  # PostgreSQL: waits for the day's settlements in flight (they hold it shared)
         active_operator(s, operator)
         if day > today:
             raise LedgerError(f"营业日 {day} 晚于今天（{today}）：不能日结未来的营业日", field="date",
@@ -131,6 +132,7 @@ def reopen_day(db: Database, *, operator: str, day: date, reason: str = "") -> N
     """撤销日结 (supervisor): a day closed by mistake — before anyone was settled — opens again.
     A day with settlements or reversals stays closed (its totals went to the 日结单 and the backup)."""
     with db.write() as s:
+        lock(s, f"day:{day.isoformat()}")
         op = active_operator(s, operator)
         if op.role != "supervisor":
             raise LedgerError("只有管理员可以撤销日结", field="operator", code="supervisor_required")

@@ -2,7 +2,8 @@
 history and claims in `claims`, day close in `days`, the shared types in `ledger_types`).
 
 - `settle` runs in one `BEGIN IMMEDIATE` transaction that re-reads the history,
-  so two settlements for one person at the same moment cannot both use a cap.
+  so two settlements for one person at the same moment cannot both use a cap (on PostgreSQL: under a
+  row lock on the person, `_serialise`; the number comes from `numbering`).
 - A request token makes settle and reverse idempotent: the same token twice
   returns the first record. A token is bound to the request it was first used
   for — the same kind of action on the same visit (person, visit date, benefit,
@@ -24,7 +25,7 @@ from desktop_app.core.model import (
     MONEY_FIELDS,
 )
 from desktop_app.core.money import q2
-from desktop_app.services import audit
+from desktop_app.services import audit, numbering
 from desktop_app.services.claims import compute_full, limits, receipt_snapshot
 from desktop_app.services.days import active_operator, is_closed
 from desktop_app.services.ledger_types import LedgerError, Preview, SettlementRecord, VisitInput
@@ -37,7 +38,7 @@ from desktop_app.services.visit_rules import (
     check_visit_date,
 )
 from desktop_app.store import models as m
-from desktop_app.store.db import Database
+from desktop_app.store.db import Database, lock
 
 
 def presettle(db: Database, visit: VisitInput, *, operator: str, today: date | None = None) -> Preview:
@@ -60,15 +61,18 @@ def presettle(db: Database, visit: VisitInput, *, operator: str, today: date | N
 
 
 def _next_setl_no(s, clinic: str, day: date) -> str:
-    """The day's next number. The day's numbers are the range [`H…-YYYYMMDD-`, `H…-YYYYMMDD.`) of the unique
-    index ('.' follows '-'): a seek to the last one, at any size (a LIKE would read the whole index on SQLite,
-    and take a clinic code's `_` or `%` as a wildcard)."""
-    prefix = f"{clinic}-{day:%Y%m%d}-"
-    last = s.execute(select(m.Settlement.setl_no)
-                     .where(m.Settlement.setl_no >= prefix, m.Settlement.setl_no < prefix[:-1] + ".")
-                     .order_by(m.Settlement.setl_no.desc()).limit(1)).scalar()
-    seq = int(last.rsplit("-", 1)[1]) + 1 if last else 1
-    return f"{prefix}{seq:04d}"
+    return numbering.next_setl_no(s, clinic, day)
+
+
+def _serialise(s, token: str, today: date, psn_no: str | None) -> None:
+    """PostgreSQL, where counters write at once (SQLite's one writer lock covers all of it): the request token
+    (a retry waits for its first try and finds its record), the business day shared (a 日结 waits for the
+    settlements in flight), and the person's row, so their history and account balance are read and
+    changed by one settlement at a time — two counters never both spend the last of a cap."""
+    lock(s, f"token:{token}")
+    lock(s, f"day:{today.isoformat()}", shared=True)
+    if psn_no is not None:
+        s.execute(select(m.Person.psn_no).where(m.Person.psn_no == psn_no).with_for_update())
 
 
 def _prior(s, token: str, kind: str, request) -> SettlementRecord | None:
@@ -116,6 +120,7 @@ def settle(db: Database, visit: VisitInput, *, token: str | None = None, operato
     token = check_token(token)
     today = today or date.today()
     with db.write() as s:
+        _serialise(s, token, today, visit.psn_no)
         prior = _prior(s, token, "settle", (visit.psn_no, visit.date, visit.benefit, visit.disease or "", visit.items))
         if prior is not None:
             return prior
@@ -132,7 +137,7 @@ def settle(db: Database, visit: VisitInput, *, token: str | None = None, operato
         clinic = settings.clinic_code
         snapshot = receipt_snapshot(s, person, visit, claim, result, history, policy, settings, op)
         st = m.Settlement(
-            setl_no=_next_setl_no(s, clinic, today), request_token=token, kind="settle", original_id=None,
+            setl_no="", request_token=token, kind="settle", original_id=None,
             psn_no=person.psn_no, business_date=today, visit_date=visit.date, benefit=visit.benefit,
             disease=visit.disease or "", institution=claim["institution"]["code"], insutype=person.insutype,
             admdvs=person.admdvs, pool_prop_selfpay=result["pool_prop_selfpay"],
@@ -154,6 +159,8 @@ def settle(db: Database, visit: VisitInput, *, token: str | None = None, operato
             ))
         if result["acct_pay"] != "0.00":
             person.acct_balance = q2(person.acct_balance - Decimal(result["acct_pay"]))
+        # the number last: on PostgreSQL it holds the clinic's counter row (and the chain's lock) to the commit
+        st.setl_no = _next_setl_no(s, clinic, today)
         s.add(st)
         s.flush()
         audit.append(s, operator, "settle", st.setl_no,
@@ -172,6 +179,7 @@ def reverse(db: Database, setl_no: str, *, reason: str, operator: str, token: st
     today = today or date.today()
     reason = check_reversal_reason(reason)
     with db.write() as s:
+        _serialise(s, token, today, s.execute(select(m.Settlement.psn_no).where(m.Settlement.setl_no == setl_no)).scalar())
         prior = _prior(s, token, "reverse", setl_no)
         if prior is not None:
             return prior

@@ -1,9 +1,17 @@
-"""Connections: SQLite in WAL mode, synchronous=FULL, foreign keys, busy timeout.
+"""Connections: SQLite in WAL mode, synchronous=FULL, foreign keys, busy timeout; or PostgreSQL.
 
 Two engines share one database: reads begin a deferred transaction; writes
 begin with `BEGIN IMMEDIATE`, so there is one writer at a time and a settlement
 re-reads the history under the write lock. Everything SQLite-specific is in this
-file; on PostgreSQL (the county centre) the same code runs with row locks.
+file.
+
+On PostgreSQL (a township centre's counters, the county centre) several writers run at once
+(READ COMMITTED); what must not interleave takes a lock inside the transaction, held to its end:
+a row lock (`SELECT … FOR UPDATE`, which SQLite leaves out: its writer lock covers it) or a named
+lock, `lock(s, name)` — a PostgreSQL transaction-level advisory lock, nothing on SQLite. A lock that
+waits longer than the busy timeout (`lock_timeout`), a deadlock or a serialization failure is
+`DatabaseBusy`; a server that cannot be reached or drops the connection is `ServerUnreachable`:
+nothing was written either way (the transaction rolls back), and nothing falls back to a local file.
 """
 
 from __future__ import annotations
@@ -18,7 +26,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from desktop_app.errors import Refused
-from desktop_app.privacy import private_dir, private_file
+from desktop_app.privacy import mask_url_password, private_dir, private_file
 from desktop_app.resources import runtime_dir
 
 DB_ENV = "CLINIC_SETTLE_DB"
@@ -29,7 +37,7 @@ BUSY_ENV = "CLINIC_SETTLE_BUSY_TIMEOUT_MS"
 CACHE_KIB = 32 * 1024  # page cache per connection (PRAGMA cache_size), grown only as pages are used
 # The newest migration in db/versions. Checked against Alembic by a test; lets start-up see
 # that the schema is current with one SELECT instead of importing Alembic (~0.2 s).
-SCHEMA_HEAD = "0007"
+SCHEMA_HEAD = "0008"
 
 
 class DatabaseBusy(Refused):
@@ -40,6 +48,17 @@ class DatabaseBusy(Refused):
         super().__init__(f"数据库正被另一个程序占用（另一个结算台窗口或命令正在写入），已等待 {waited_ms / 1000:g} 秒。"
                          "本次操作没有写入任何数据，请稍后重试；如果一直这样，请关闭其他结算台窗口后再试。",
                          field="db", code="database_busy")
+
+
+class ServerUnreachable(Refused):
+    """The database server cannot be reached, refused the sign-in, or dropped the connection. Nothing was
+    written (an unfinished transaction is rolled back by the server); the counter settles nothing until
+    the server is back — there is no fallback to a local file."""
+
+    def __init__(self, where: str, why: str):
+        super().__init__(f"无法连接数据库服务器 {where}：{why}。本次操作没有写入任何数据，也不会改存到本机文件；"
+                         "请检查网络和服务器（或 --db / CLINIC_SETTLE_DB 中的地址、用户名、密码）后重试。",
+                         field="db", code="server_unreachable")
 
 
 class StorageRefused(Refused):
@@ -96,6 +115,40 @@ def storage_refusal(exc: BaseException, where: str, busy_ms: int, path: Path | N
     return None
 
 
+_PG_BUSY = {"55P03": "lock_timeout", "40P01": "deadlock", "40001": "serialization", "57014": "statement_timeout"}
+
+
+def _pg_why(orig: BaseException) -> str:
+    text = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    lower = text.lower()
+    if "password authentication failed" in lower:
+        return "用户名或密码错误"
+    if "does not exist" in lower and "database" in lower:
+        return "服务器上没有这个数据库（请管理员先建库，见 docs/deployment.md）"
+    if "connection refused" in lower or "could not connect" in lower or "timeout expired" in lower:
+        return "服务器没有响应（未开机、地址或端口不对、防火墙）"
+    return "连接中断（" + mask_url_password(text)[:160] + "）"
+
+
+def server_refusal(exc: BaseException, where: str, busy_ms: int) -> Refused | None:
+    """What a PostgreSQL (psycopg) error means for the clerk: busy (a lock waited past the busy timeout, a
+    deadlock, a serialization failure) or the server unreachable — or None for any other error."""
+    try:
+        import psycopg
+    except ImportError:
+        return None
+    from sqlalchemy.exc import DBAPIError
+
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    if not isinstance(orig, psycopg.Error):
+        return None
+    if getattr(orig, "sqlstate", None) in _PG_BUSY:
+        return DatabaseBusy(busy_ms)
+    if isinstance(orig, psycopg.OperationalError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated):
+        return ServerUnreachable(where, _pg_why(orig))
+    return None
+
+
 def is_busy_error(exc: BaseException) -> bool:
     """SQLite's "database is locked" / "database is busy", however SQLAlchemy wrapped it."""
     import sqlite3
@@ -113,11 +166,12 @@ def _busy_timeout_ms() -> int:
         return BUSY_TIMEOUT_MS
 
 
-def default_db_path() -> Path:
-    """`CLINIC_SETTLE_DB`, else the user's data folder (platformdirs)."""
+def default_db_path() -> Path | str:
+    """`CLINIC_SETTLE_DB` (a file, or a server URL: kept as text — a Path would fold its `//`), else the
+    user's data folder (platformdirs)."""
     env = os.environ.get(DB_ENV)
     if env:
-        return Path(env)
+        return env if "://" in env else Path(env)
     import platformdirs
 
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / "clinic-settle.sqlite3"
@@ -152,6 +206,31 @@ def _sqlite_setup(engine: Engine, begin: str, busy_ms: int, read_only: bool = Fa
         conn.exec_driver_sql(begin)
 
 
+CONNECT_TIMEOUT_S = 5  # how long a counter waits for the server before saying it cannot be reached
+
+
+def _pg_setup(engine: Engine, busy_ms: int) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        # a lock waited for longer than the busy timeout: the statement fails (→ DatabaseBusy) instead of
+        # the counter hanging; the session's time zone stays the server's (we store naive local times)
+        with dbapi_conn.cursor() as cur:
+            cur.execute(f"SET lock_timeout = {int(busy_ms)}")
+        dbapi_conn.commit()
+
+
+def lock(s: Session, name: str, *, shared: bool = False) -> None:
+    """Hold the lock `name` until the transaction ends (PostgreSQL: a transaction-level advisory lock keyed
+    by the name's hash; `shared` ones exclude only the exclusive holder). On SQLite nothing: a write
+    transaction already holds the one writer lock."""
+    if s.get_bind().dialect.name != "postgresql":
+        return
+    from sqlalchemy import text
+
+    fn = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+    s.execute(text(f"SELECT {fn}(hashtextextended(:name, 0))"), {"name": name})
+
+
 class Database:
     """One database: `read()` and `write()` sessions; `write()` holds the single writer lock.
     `read_only` (SQLite): opened with `mode=ro`, the file is never written (a backup being checked)."""
@@ -175,18 +254,37 @@ class Database:
             self.path: Path | None = path
         else:
             self.path = None
-        self.engine = create_engine(url)
-        self.write_engine = create_engine(url)
         if self.is_sqlite:
+            self.engine = create_engine(url)
+            self.write_engine = create_engine(url)
             _sqlite_setup(self.engine, "BEGIN", self.busy_timeout_ms, read_only)
             _sqlite_setup(self.write_engine, "BEGIN IMMEDIATE", self.busy_timeout_ms, read_only)
+        else:
+            self.engine = self.write_engine = self._server_engine(url)
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(self.write_engine, expire_on_commit=False)
 
+    def _server_engine(self, url: str) -> Engine:
+        if url.startswith("postgresql") and "+" not in url.split("://", 1)[0]:
+            url = "postgresql+psycopg" + url[len("postgresql"):]  # psycopg 3 (the `server` extra), not psycopg2
+        try:
+            engine = create_engine(url, pool_pre_ping=True, connect_args=(
+                {"connect_timeout": CONNECT_TIMEOUT_S, "application_name": "clinic-settle"}
+                if url.startswith("postgresql") else {}))
+        except ImportError:
+            raise Refused("连接 PostgreSQL 需要 psycopg：pip install 'clinic-settle[server]'。",
+                          field="db", code="invalid_input") from None
+        except Exception as exc:  # a malformed URL: never echo the password
+            raise Refused(f"数据库地址无法识别：{mask_url_password(str(exc))}", field="db",
+                          code="invalid_input") from None
+        if engine.dialect.name == "postgresql":
+            _pg_setup(engine, self.busy_timeout_ms)
+        return engine
+
     @property
     def where(self) -> str:
-        """The database as a message names it: the file, never a server URL (it may hold a password)."""
-        return str(self.path) if self.path is not None else "（服务器数据库）"
+        """The database as a message names it: the file, or the server URL without its password."""
+        return str(self.path) if self.path is not None else mask_url_password(self.url)
 
     @contextmanager
     def refusing_storage(self) -> Iterator[None]:
@@ -194,7 +292,8 @@ class Database:
         try:
             yield
         except Exception as exc:
-            refusal = storage_refusal(exc, self.where, self.busy_timeout_ms, self.path)
+            refusal = (storage_refusal(exc, self.where, self.busy_timeout_ms, self.path) if self.is_sqlite
+                       else server_refusal(exc, self.where, self.busy_timeout_ms))
             if refusal is not None:
                 raise refusal from exc
             raise
@@ -214,7 +313,8 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
-        self.write_engine.dispose()
+        if self.write_engine is not self.engine:
+            self.write_engine.dispose()
 
     # -- migrations ------------------------------------------------------
     def _alembic_config(self):
@@ -243,6 +343,10 @@ class Database:
         before = self.current_revision()
         cfg = self._alembic_config()
         with self.refusing_storage(), self.write_engine.connect() as conn:
+            if not self.is_sqlite:  # counters started together after an update: one migrates, the others wait
+                from sqlalchemy import text
+
+                conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended('clinic-settle-migrate', 0))"))
             raw = conn.connection.dbapi_connection if self.is_sqlite else None
             if raw is not None:
                 # SQLite changes a column by rebuilding its table (Alembic batch mode): dropping the old table

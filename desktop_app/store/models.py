@@ -328,6 +328,76 @@ class Settlement(Base):
     )
 
 
+class SetlCounter(Base):
+    """The last settlement number given for one clinic and day (`prefix` = "CLINIC-YYYYMMDD-"): the next one
+    is taken with one upsert that locks this row to the end of the transaction (services/numbering.py)."""
+
+    __tablename__ = "setl_counter"
+    prefix: Mapped[str] = mapped_column(String(48), primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)
+
+
+class CountyExport(Base):
+    """County centre: one clinic export (对账导出) ingested, known by its manifest's SHA-256."""
+
+    __tablename__ = "county_export"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    fixmedins_code: Mapped[str] = mapped_column(String(32))
+    fixmedins_name: Mapped[str] = mapped_column(String(128))
+    period_from: Mapped[date] = mapped_column(Date)
+    period_to: Mapped[date] = mapped_column(Date)
+    manifest_name: Mapped[str] = mapped_column(String(128))
+    manifest_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    rows: Mapped[int] = mapped_column(Integer)
+    added: Mapped[int] = mapped_column(Integer)  # rows not already there from an overlapping export
+    audit_anchor: Mapped[str] = mapped_column(String(128))
+    ingested_at: Mapped[datetime] = mapped_column(DateTime)
+    ingested_by: Mapped[str] = mapped_column(String(32))
+
+
+class CountySettlement(Base):
+    """County centre: one settlement or reversal of a clinic, as its export line says (docs/export.md)."""
+
+    __tablename__ = "county_settlement"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    setl_no: Mapped[str] = mapped_column(String(48), unique=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    original_setl_no: Mapped[str | None] = mapped_column(String(48), index=True)
+    original_id: Mapped[int | None] = mapped_column(ForeignKey("county_settlement.id"))
+    fixmedins_code: Mapped[str] = mapped_column(String(32))
+    psn_no: Mapped[str] = mapped_column(String(32))
+    psn_name: Mapped[str] = mapped_column(String(64))
+    insutype: Mapped[str] = mapped_column(String(3))
+    benefit: Mapped[str] = mapped_column(String(32))
+    disease: Mapped[str] = mapped_column(String(32))
+    business_date: Mapped[date] = mapped_column(Date, index=True)
+    visit_date: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    operator: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    pool_prop_selfpay: Mapped[str] = mapped_column(String(8))
+    medfee_sumamt: Mapped[Decimal] = mapped_column(Money)
+    fulamt_ownpay_amt: Mapped[Decimal] = mapped_column(Money)
+    overlmt_selfpay: Mapped[Decimal] = mapped_column(Money)
+    preselfpay_amt: Mapped[Decimal] = mapped_column(Money)
+    inscp_scp_amt: Mapped[Decimal] = mapped_column(Money)
+    act_pay_dedc: Mapped[Decimal] = mapped_column(Money)
+    hifp_pay: Mapped[Decimal] = mapped_column(Money)
+    hifmi_pay: Mapped[Decimal] = mapped_column(Money)
+    hifob_pay: Mapped[Decimal] = mapped_column(Money)
+    fund_pay_sumamt: Mapped[Decimal] = mapped_column(Money)
+    psn_part_amt: Mapped[Decimal] = mapped_column(Money)
+    acct_pay: Mapped[Decimal] = mapped_column(Money)
+    acct_mulaid_pay: Mapped[Decimal] = mapped_column(Money)
+    psn_cash_pay: Mapped[Decimal] = mapped_column(Money)
+    line_sha256: Mapped[str] = mapped_column(String(64))  # the line's content: the same number twice must match
+    export_id: Mapped[int] = mapped_column(ForeignKey("county_export.id"))
+    __table_args__ = (
+        Index("ix_county_settlement_clinic_day", "fixmedins_code", "business_date"),
+        Index("ix_county_settlement_psn_visit", "psn_no", "visit_date"),
+    )
+
+
 class SettlementItem(Base):
     __tablename__ = "settlement_item"
     settlement_id: Mapped[int] = mapped_column(ForeignKey("settlement.id"), primary_key=True)
@@ -374,24 +444,8 @@ class DayClose(Base):
 
 
 __all__ = [
-    "Base",
-    "CatalogueItem",
-    "ClinicItem",
-    "ClinicItemPrice",
-    "DayClose",
-    "InsCatalogueImport",
-    "InsCatalogueRow",
-    "Operator",
-    "PackDisease",
-    "PackFile",
-    "PackInstitution",
-    "PackParam",
-    "Person",
-    "PersonDisease",
-    "PersonKey",
-    "PolicyPack",
-    "Setting",
-    "Settlement",
-    "SettlementItem",
+    "Base", "CatalogueItem", "ClinicItem", "ClinicItemPrice", "CountyExport", "CountySettlement", "DayClose",
+    "InsCatalogueImport", "InsCatalogueRow", "Operator", "PackDisease", "PackFile", "PackInstitution", "PackParam",
+    "Person", "PersonDisease", "PersonKey", "PolicyPack", "SetlCounter", "Setting", "Settlement", "SettlementItem",
     "UsageSnapshot",
 ]

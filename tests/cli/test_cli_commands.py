@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 COMMANDS = ["calc", "packs", "init", "sync", "import-roster", "import-catalogue", "import-prices", "export-prices",
             "items", "check-ready", "settings", "lookup", "settle", "reverse", "day-close",
             "day-reopen",
-            "receipt", "report", "export", "demo", "audit", "user", "backup", "restore", "gui", "status"]
+            "receipt", "report", "export", "demo", "audit", "user", "backup", "restore", "county", "gui", "status"]
 PACKS_COMMANDS = ["check", "keygen", "sign", "trust", "untrust", "keys"]
 
 

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QApplication,
@@ -163,6 +164,7 @@ def test_reprint_button_and_alt_p_preview_and_survive(qtbot, window, db):
 
 
 # --------------------------------------------------------------------------- 冲正: the reason dialog
+@pytest.mark.both_backends  # the window on PostgreSQL too
 def test_reverse_button_asks_for_the_reason_and_shows_what_is_reversed(qtbot, window, db):
     p = resident(db)
     rec = settled_today(db, p)
@@ -215,6 +217,7 @@ def test_reverse_of_a_reversal_or_nothing_selected_says_why_without_asking(qtbot
 
 
 # --------------------------------------------------------------------------- 日结: counts, totals, default No
+@pytest.mark.both_backends  # the window on PostgreSQL too
 def test_day_close_button_shows_counts_and_totals_and_defaults_to_no(qtbot, window, db):
     p = resident(db)
     settled_today(db, p)
@@ -276,6 +279,7 @@ def test_supervisor_reopens_a_day_closed_by_mistake(qtbot, admin_window, db):
 
 
 # --------------------------------------------------------------------------- settled means locked
+@pytest.mark.both_backends  # the window on PostgreSQL too
 def test_a_settled_visit_is_locked(qtbot, window, db):
     """The clerk's report: settle 3 items, add a 4th, F5 shows the new total, F9 asks again and the panel
     silently shows the old settlement. Now: nothing can be changed once settled, and F9 says so."""
@@ -328,6 +332,7 @@ def test_a_settled_visit_is_locked(qtbot, window, db):
     assert len(settlements(db)) == 1 and len(ledger.get(db, rec.setl_no).items) == 3
 
 
+@pytest.mark.both_backends  # the window on PostgreSQL too
 def test_f9_twice_settles_once_and_writes_one_receipt(qtbot, window, db, monkeypatch):
     from desktop_app.services import settling
 

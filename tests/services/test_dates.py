@@ -14,6 +14,8 @@ from desktop_app.services import audit, days, ledger, ledger_types, visit_rules
 from desktop_app.store import models as m
 from tests.services.test_ledger import TODAY, I, V, resident
 
+pytestmark = pytest.mark.both_backends  # the same tests on SQLite and on PostgreSQL (tests/conftest.py)
+
 
 def visit(psn, day=TODAY, price="100.00", qty="1", reason=""):
     return V(psn, day, "general_outpatient", [I("X1", qty, price=price, kind="service", chrgitm_lv="01")],

@@ -10,6 +10,8 @@ from sqlalchemy import func, select
 from desktop_app.services import days, ledger, ledger_types
 from desktop_app.store import models as m
 
+pytestmark = pytest.mark.both_backends  # the same tests on SQLite and on PostgreSQL (tests/conftest.py)
+
 TODAY = date(2026, 11, 23)
 V = ledger_types.VisitInput
 I = ledger_types.ItemInput  # noqa: E741

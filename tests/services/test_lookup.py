@@ -3,10 +3,13 @@
 from datetime import date, datetime
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select
 
 from desktop_app.services import ledger, ledger_types, lookup
 from desktop_app.store import models as m
+
+pytestmark = pytest.mark.both_backends  # the same tests on SQLite and on PostgreSQL (tests/conftest.py)
 
 TODAY = date(2026, 11, 23)
 

@@ -13,6 +13,8 @@ from desktop_app.services import roster, roster_files, roster_rows
 from desktop_app.services.demo import _id_number
 from desktop_app.store import models as m
 
+pytestmark = pytest.mark.both_backends  # the same tests on SQLite and on PostgreSQL (tests/conftest.py)
+
 HEADER = list(roster_rows.PERSON_COLUMNS)
 
 

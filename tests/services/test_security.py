@@ -29,8 +29,20 @@ def busy(db):
     return a
 
 
+pytestmark = pytest.mark.both_backends
+
+
 def raw(db, sql, *args):
-    con = sqlite3.connect(db.path)
+    """Tampering behind the program's back: raw sqlite3 on the file, or raw psycopg on the server."""
+    if db.is_sqlite:
+        con = sqlite3.connect(db.path)
+    else:
+        import psycopg
+        from sqlalchemy.engine import make_url
+
+        u = make_url(db.url)
+        con = psycopg.connect(host=u.host, port=u.port, user=u.username, password=u.password, dbname=u.database)
+        sql = sql.replace("?", "%s")
     con.execute(sql, args)
     con.commit()
     con.close()
@@ -128,7 +140,7 @@ def test_no_full_id_number_in_the_trail(db):
 
 
 def test_cli_user_roles_and_audit_verify(db):
-    p = str(db.path)
+    p = str(db.path or db.url)
     code, out, err = cs("user", "add", "wang", "--operator", "clerk", "--db", p,
                         env=env_for("clerk", CLINIC_SETTLE_NEW_PASSWORD="password-1"))
     assert code == 1 and "只有管理员" in err
