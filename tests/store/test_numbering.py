@@ -42,7 +42,7 @@ def test_after_the_upgrade_the_next_number_follows_those_already_given(db):
     cfg = db._alembic_config()
     with db.write_engine.connect() as conn:  # back to the previous version's schema (no counter table) …
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0003")
+        command.downgrade(cfg, "0007")  # the revision before 0008 (setl_counter)
         conn.commit()
     db.upgrade()  # … and up again, as `init` or the start-up does
     assert _counter(db) == {"H14110200031-20261123-": 2}
