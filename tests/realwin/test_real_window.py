@@ -100,7 +100,7 @@ class Counter:
 def test_a_whole_visit_and_day_on_the_real_window(xdisplay, tmp_path):
     db = _demo_db(tmp_path)
     (psn_no,) = _rows(db, "SELECT psn_no FROM person WHERE admdvs LIKE '1411%' AND insutype = '390' ORDER BY psn_no LIMIT 1")[0]
-    codes = [c for (c,) in _rows(db, "SELECT code FROM clinic_item WHERE kind='drug' ORDER BY code LIMIT 2")]
+    codes = [c for (c,) in _rows(db, "SELECT code FROM clinic_item WHERE fee_category = '西药费' AND ins_code != '' ORDER BY code LIMIT 2")]
     today = dt.date.today().isoformat()
     xd = xdisplay
     app = Counter(xd, db, tmp_path)
