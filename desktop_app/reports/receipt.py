@@ -34,7 +34,7 @@ CLASS_SHORT = {"01": "甲", "02": "乙", "03": "丙"}
 OWN_PAY_NOTICES = ("item_not_mapped", "item_mapping_expired")
 
 
-def _own_pay_codes(data: "ReceiptData") -> set[str]:
+def _own_pay_codes(data: ReceiptData) -> set[str]:
     return {n.get("item") for n in data.result.get("notices", []) if n.get("code") in OWN_PAY_NOTICES}
 
 
