@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QMessageBox
+from PySide6.QtWidgets import QApplication, QLabel, QMessageBox
 from sqlalchemy import func, select
 
 from desktop_app.services import ledger
@@ -177,9 +177,12 @@ def test_pack_import_validates_first_and_bad_pack_changes_nothing(qtbot, admin_w
     qtbot.waitUntil(lambda: "升级" in admin.pack_result.toPlainText(), timeout=10000)
     assert [(p.pack_id, p.content_hash) for p in packs.installed(db)] == before
     assert admin.pack_sync_btn.isEnabled()
+    admin_window.tabs.setCurrentWidget(admin)
     qtbot.mouseClick(admin.pack_sync_btn, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "已导入" in admin.pack_result.toPlainText(), timeout=10000)
     assert "1.0.1" in [p.version for p in packs.installed(db) if p.pack_id == "cn-141100-lvliang"]
+    # 导入 is disabled once done: the focus goes to 校验, not on along the chain to a settings field
+    assert QApplication.focusWidget() is admin.pack_check_btn, QApplication.focusWidget()
 
 
 def test_roster_import_from_the_window(qtbot, admin_window, tmp_path):
@@ -476,3 +479,26 @@ def test_clerk_has_no_operators_tab_and_changes_own_password_with_the_current_on
     assert window.change_my_password() is False and "不正确" in results[0]
     assert window.change_my_password() is True
     assert accounts.authenticate(db, "clerk", "clerk-new-pass") is not None
+
+
+def test_roster_check_and_import_keep_the_focus_off_the_clinic_name(qtbot, admin_window, tmp_path):
+    """After 校验 or 导入 the focus jumped to 机构名称 with its text selected: the clerk's next key press
+    replaced the clinic's name. The focus stays on the button clicked; typing then changes no field."""
+    window = admin_window
+    admin = window.admin_tab
+    qtbot.keyClick(window, Qt.Key.Key_3, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: window.tabs.currentWidget() is admin, timeout=5000)
+    name = admin.fields["clinic_name"].text()
+    f = tmp_path / "r.csv"
+    f.write_text("人员编号,身份证号,姓名,性别,出生日期,险种类型,人员类别,参保地区划,截至日期\n"
+                 "Z1,110101199003070000,王五,男,1990-03-07,390,城乡居民,141102,2026-11-20\n", encoding="utf-8")
+    admin.roster_path.setText(str(f))
+    for btn, said in ((admin.roster_check_btn, "校验结果（未导入）"), (admin.roster_btn, "已导入")):
+        qtbot.mouseClick(btn, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda s=said: s in admin.roster_result.text() and window.ctx.ops.pending == 0,
+                        timeout=15000)
+        qtbot.wait(50)
+        assert QApplication.focusWidget() is btn, QApplication.focusWidget()
+        qtbot.keyClicks(QApplication.focusWidget(), "x")
+        assert admin.fields["clinic_name"].text() == name
+        assert admin.roster_path.text() == str(f)
