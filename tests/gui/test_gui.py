@@ -354,6 +354,24 @@ def test_supervisor_sees_audit_and_verifies(qtbot, admin_window):
     qtbot.waitUntil(lambda: "审计链完整" in tab.result.text(), timeout=10000)
 
 
+def test_the_audit_tab_shows_what_was_just_done_without_refresh(qtbot, admin_window):
+    """The 审计 tab showed what it had read at start until 刷新 was clicked: an action done since was missing."""
+    window = admin_window
+    tab = window.audit_tab
+    qtbot.waitUntil(lambda: tab.model.rowCount() > 0 and window.ctx.ops.pending == 0, timeout=10000)
+    admin = window.admin_tab
+    qtbot.keyClick(window, Qt.Key.Key_3, Qt.KeyboardModifier.ControlModifier)
+    admin.fields["clinic_name"].selectAll()
+    admin.fields["clinic_name"].insert("审计测试卫生院")
+    qtbot.mouseClick(admin.save_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: admin.settings_msg.text() == "已保存", timeout=10000)
+    n = next(i for i in range(window.tabs.count()) if window.tabs.widget(i) is tab)
+    qtbot.keyClick(window, getattr(Qt.Key, f"Key_{n + 1}"), Qt.KeyboardModifier.ControlModifier)
+    assert window.tabs.currentWidget() is tab
+    qtbot.waitUntil(lambda: tab.model.rowCount() and tab.model.index(0, tab.model.COL_ACTION).data() == "修改设置",
+                    timeout=5000)
+
+
 def test_damaged_database_at_start_offers_the_latest_backup(qtbot, db, monkeypatch):
     from desktop_app.gui import app as gui_app
     from desktop_app.gui import login as gui_login
