@@ -520,3 +520,20 @@ def test_roster_check_and_import_keep_the_focus_off_the_clinic_name(qtbot, admin
         qtbot.keyClicks(QApplication.focusWidget(), "x")
         assert admin.fields["clinic_name"].text() == name
         assert admin.roster_path.text() == str(f)
+
+
+def test_the_guide_lists_the_screens_behind_ctrl_digits_as_the_window_has_them(qtbot, window, admin_window):
+    """docs/gui.md said Ctrl+1…5 with Ctrl+5 = 操作员, but Ctrl+4 is 收费目录 and Ctrl+5 开业检查 (F1 said 1…7)."""
+    import re
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "gui.md").read_text(encoding="utf-8")
+    for win, who in ((window, "clerk"), (admin_window, "supervisor")):
+        tabs = [win.tabs.tabText(i).replace("&", "") for i in range(win.tabs.count())]
+        row = next(ln for ln in doc.splitlines() if ln.startswith(f"| Ctrl+1 … {len(tabs)} ({who})"))
+        listed = re.findall(r"Ctrl\+(\d) ([^,;|]+)", row.split("|")[2])
+        assert [(int(n), name.strip()) for n, name in listed] == [(i + 1, t) for i, t in enumerate(tabs)], row
+        win.activateWindow()  # (two windows here: the keys go to the active one)
+        qtbot.waitUntil(lambda w=win: QApplication.activeWindow() is w, timeout=5000)
+        for i, t in enumerate(tabs):  # and the keys do what the row says
+            qtbot.keyClick(win, getattr(Qt.Key, f"Key_{i + 1}"), Qt.KeyboardModifier.ControlModifier)
+            assert win.tabs.tabText(win.tabs.currentIndex()).replace("&", "") == t
