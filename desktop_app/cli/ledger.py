@@ -337,7 +337,9 @@ def cmd_report(args, d, op) -> int:
 
     if args.kind == "day":
         day = _day(args.date, "--date")
-        out = Path(args.out or folder / f"日结单_{day:%Y%m%d}.{(args.pdf and 'pdf') or 'xlsx'}")
+        from desktop_app.services.closing import day_report_stem
+
+        out = Path(args.out or folder / f"{day_report_stem(d, day)}.{(args.pdf and 'pdf') or 'xlsx'}")
         if args.pdf:
             reporting.day_report_pdf(d, day, out)
         else:

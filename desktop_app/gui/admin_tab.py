@@ -265,14 +265,22 @@ class AdminTab(QWidget):
         def done(results):
             self.pack_result.setPlainText(self.tr("已导入：\n") + "\n".join(
                 f"  {r.pack_id}（{r.name}）{r.version}：{packs_service.SYNC_STATUS_LABELS[r.status]}" for r in results))
-            self.pack_sync_btn.setEnabled(False)
+            self._pack_sync_off()
             self._show_packs()
 
         self.ctx.ops.change(packs_service.sync, self.ctx.db, path, actor=self.ctx.operator.login,
                             allow_unsigned=self.allow_unsigned.isChecked(), done=done, failed=self._pack_error)
 
-    def _pack_error(self, exc) -> None:
+    def _pack_sync_off(self) -> None:
+        """导入 disabled (done, or refused): the focus on it goes to 校验, not on to a settings field."""
+        had = self.pack_sync_btn.hasFocus()
+        self._hold_focus(self.pack_sync_btn)
         self.pack_sync_btn.setEnabled(False)
+        if had:
+            self._give_focus_back(self.pack_sync_btn, self.pack_check_btn)
+
+    def _pack_error(self, exc) -> None:
+        self._pack_sync_off()
         problems = getattr(exc, "problems", [])
         self.pack_result.setPlainText((getattr(exc, "message", None) or str(exc)) + "\n" + "\n".join(problems))
 
@@ -290,6 +298,8 @@ class AdminTab(QWidget):
         prog = _Progress(self)
         prog.changed.connect(lambda i, n: (self.progress.setRange(0, max(n, 1)), self.progress.setValue(i)),
                              Qt.ConnectionType.QueuedConnection)
+        clicked = self.roster_check_btn if dry_run else self.roster_btn
+        self._hold_focus(clicked)
         self.roster_btn.setEnabled(False)
         self.roster_check_btn.setEnabled(False)
         self.progress.setRange(0, 0)
@@ -315,6 +325,7 @@ class AdminTab(QWidget):
             self.report_path = res.report_path
             self.open_report_btn.setEnabled(bool(res.report_path))
             self.roster_result.setText(text)
+            self._give_focus_back(clicked, self.roster_check_btn)
 
         def failed(exc):
             self.roster_btn.setEnabled(not self._clerk)
@@ -322,10 +333,25 @@ class AdminTab(QWidget):
             self.progress.setRange(0, 1)
             self.progress.setValue(0)
             self.roster_result.setText(str(exc))
+            self._give_focus_back(clicked, self.roster_check_btn)
 
         self.ctx.ops.change(roster_service.import_roster, self.ctx.db, path, dry_run=dry_run,
                             actor=self.ctx.operator.login,
                             progress=lambda i, n: prog.changed.emit(i, n), done=done, failed=failed)
+
+    def _hold_focus(self, clicked) -> None:
+        """A button about to be disabled while its operation runs: Qt would pass the focus on along the tab
+        chain — to 机构名称, its text selected, so the next key press replaced the clinic's name. The tab
+        itself holds the focus meanwhile (keys do nothing there)."""
+        if clicked.hasFocus():
+            self.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _give_focus_back(self, clicked, fallback) -> None:
+        """When the operation is over: the focus back on the button clicked (or `fallback` if it stays
+        disabled) — only if the clerk has not gone elsewhere meanwhile."""
+        if self.window().focusWidget() not in (None, self, clicked, fallback):
+            return
+        (clicked if clicked.isEnabled() else fallback).setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _open_report(self) -> None:
         if self.report_path:

@@ -176,12 +176,15 @@ class MainWindow(QMainWindow):
             ctx.operator.name, role, ctx.settings.clinic_code, ctx.settings.clinic_name, database.shown_url(ctx.db.path or ctx.db.url)))
 
     def _tab_shown(self, index: int) -> None:
-        """The 结算 tab takes the price list as it is now; the 开业检查 tab checks again."""
+        """The 结算 tab takes the price list as it is now; the 开业检查 tab checks again; the 审计 tab reads the
+        trail again (it showed what it had read at start until 刷新 was clicked)."""
         w = self.tabs.widget(index)
         if w is self.settle_tab:
             self.settle_tab.items_pane.load_catalogue()
         elif w is not None and w is self.readiness_tab:
             self.readiness_tab.refresh()
+        elif w is not None and w is getattr(self, "audit_tab", None):
+            self.audit_tab.refresh()
 
     def _not_ready_first(self, r) -> None:
         """At start (once): a clinic not ready to settle opens on its 开业检查."""

@@ -28,6 +28,14 @@ FEE_ORDER = ("西药费", "中成药费", "中药饮片", "中药饮片费", "�
              "挂号费", "诊查费", "其他费", "其他费用")
 FORMATS = {"A5": (148.0, 210.0, 8.0), "80mm": (80.0, None, 3.0)}
 CLASS_SHORT = {"01": "甲", "02": "乙", "03": "丙"}
+# the clinic's items not in the insurance catalogue (never mapped, or mapped to a code not in force): the
+# window's 类别 says 自费 for them, and so does the receipt; its note says only what the patient needs (the
+# clerk's instruction — where to map it — stays on the screen)
+OWN_PAY_NOTICES = ("item_not_mapped", "item_mapping_expired")
+
+
+def _own_pay_codes(data: ReceiptData) -> set[str]:
+    return {n.get("item") for n in data.result.get("notices", []) if n.get("code") in OWN_PAY_NOTICES}
 
 
 @dataclass(frozen=True)
@@ -293,6 +301,7 @@ def _items(f: _Flow, data: ReceiptData, st: _Style) -> None:
         cat = ln.get("fee_category") or "其他费用"
         groups.setdefault(cat if cat in FEE_ORDER else "其他费用", []).append(ln)
     name_w = (cx["unit"] if cx["unit"] is not None else cx["cls"] - 5) - cx["name"] - 3
+    own = _own_pay_codes(data)
     for cat in FEE_ORDER:
         if cat not in groups:
             continue
@@ -302,10 +311,10 @@ def _items(f: _Flow, data: ReceiptData, st: _Style) -> None:
         f.text(cx["amt"], f"{sub:.2f}", st.small, True, "right")
         f.advance(st.lhs)
         for ln in groups[cat]:
-            _item_row(f, ln, units.get(ln["code"]) or {}, cx, name_w, st)
+            _item_row(f, ln, units.get(ln["code"]) or {}, cx, name_w, st, ln["code"] in own)
 
 
-def _item_row(f: _Flow, ln: dict, unit: dict, cx: dict, name_w: float, st: _Style) -> None:
+def _item_row(f: _Flow, ln: dict, unit: dict, cx: dict, name_w: float, st: _Style, own_pay: bool = False) -> None:
     spec, u = unit.get("spec", ""), unit.get("unit", "")
     name = ln.get("name") or ln["code"]
     f.need(st.lhs)
@@ -316,7 +325,7 @@ def _item_row(f: _Flow, ln: dict, unit: dict, cx: dict, name_w: float, st: _Styl
     else:
         f.text(cx["name"] + 2, _clip(name, st.small, name_w), st.small)
         qty = _qty(ln["qty"]) + u
-    f.text(cx["cls"], CLASS_SHORT.get(ln["chrgitm_lv"], ""), st.small, align="center")
+    f.text(cx["cls"], "自费" if own_pay else CLASS_SHORT.get(ln["chrgitm_lv"], ""), st.small, align="center")
     f.text(cx["qty"], qty, st.small, align="right")
     f.text(cx["price"], _price(ln["price"]), st.small, align="right")
     f.text(cx["amt"], ln["det_item_fee_sumamt"], st.small, align="right")
@@ -372,9 +381,13 @@ def _footer(f: _Flow, data: ReceiptData, st: _Style, missing: str) -> None:
         if ytd.get("annual_cap"):
             s += f"，年度限额 {ytd['annual_cap']} 元，剩余 {ytd['remaining']} 元"
         f.para(s, st.small, st.lhs)
+    names = {ln["code"]: ln.get("name") or ln["code"] for ln in data.lines}
     for n in r.get("notices", []):
         if n.get("code") == "self_pay":
             continue  # (said in the 全自费 receipt's own banner)
+        if n.get("code") in OWN_PAY_NOTICES:
+            f.para(f"提示：{names.get(n.get('item'), n.get('item'))} 未纳入医保，按全自费结算", st.small, st.lhs)
+            continue
         f.para("提示：" + n["message"], st.small, st.lhs)
     said = {n.get("item") for n in r.get("notices", []) if n.get("reason") == "indication_not_confirmed"}
     for u in h.get("unconfirmed", []):  # frozen at settlement: lines whose 限定支付范围 the clerk did not confirm

@@ -214,6 +214,7 @@ class PriceListCounts:
     no_price: list[str]  # active items with no price in force today
     catalogue_rows: int
     catalogue_codes_in_force: int
+    unmapped_names: tuple[str, ...] = ()  # the unmapped ones, `名称（编码）`, in price-list order
 
 
 def counts(db: Database, on: date | None = None) -> PriceListCounts:
@@ -226,4 +227,4 @@ def counts(db: Database, on: date | None = None) -> PriceListCounts:
         in_force = s.execute(select(func.count(func.distinct(T.code))).where(_in_force(on))).scalar() or 0
     return PriceListCounts(len(active), len(infos) - len(active), sum(1 for i in active if i.status == UNMAPPED),
                            [i.code for i in active if i.status == EXPIRED], [i.code for i in active if i.price is None],
-                           total, in_force)
+                           total, in_force, tuple(f"{i.name}（{i.code}）" for i in active if i.status == UNMAPPED))

@@ -18,8 +18,8 @@ from desktop_app.store.db import Database
 class ClosedDay:
     record: DayCloseRecord
     backup: str | None  # the verified copy of the closed day (None: not a SQLite database)
-    xlsx: Path  # 日结单_YYYYMMDD.xlsx
-    pdf: Path  # 日结单_YYYYMMDD.pdf
+    xlsx: Path  # 日结单_<机构编码>_YYYYMMDD.xlsx
+    pdf: Path  # 日结单_<机构编码>_YYYYMMDD.pdf
 
     @property
     def business_date(self) -> date:
@@ -46,14 +46,21 @@ def close_day(db: Database, *, operator: str, folder: Path, day: date | None = N
     return _backup_and_reports(db, rec, Path(folder))
 
 
-def _paths(folder: Path, day: date) -> tuple[Path, Path]:
-    stem = f"日结单_{day:%Y%m%d}"
+def day_report_stem(db: Database, day: date) -> str:
+    """`日结单_<机构编码>_YYYYMMDD`: two databases sharing a folder never write over each other's 日结单."""
+    from desktop_app.services.settings import load
+
+    return f"日结单_{load(db).clinic_code}_{day:%Y%m%d}"
+
+
+def _paths(db: Database, folder: Path, day: date) -> tuple[Path, Path]:
+    stem = day_report_stem(db, day)
     return folder / f"{stem}.xlsx", folder / f"{stem}.pdf"
 
 
 def _backup_and_reports(db: Database, rec: DayCloseRecord, folder: Path) -> ClosedDay:
     backup = bk.backup(db).path if db.is_sqlite else None  # a verified copy of the closed day
-    xp, pp = _paths(folder, rec.business_date)
+    xp, pp = _paths(db, folder, rec.business_date)
     x = reporting.day_report_xlsx(db, rec.business_date, xp)
     p = reporting.day_report_pdf(db, rec.business_date, pp)
     return ClosedDay(rec, backup, x, p)
@@ -74,7 +81,7 @@ def _finish_interrupted(db: Database, day: date, folder: Path) -> ClosedDay | No
 
     from desktop_app.store import models as m
 
-    xp, pp = _paths(folder, day)
+    xp, pp = _paths(db, folder, day)
     if xp.is_file() and _complete_pdf(pp):
         return None
     with db.read() as s:

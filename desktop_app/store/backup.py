@@ -1,7 +1,9 @@
 """Backups of the SQLite database: the SQLite online backup API (consistent while the
 program runs), each copy checked (`PRAGMA integrity_check`) before it counts, rotated.
 
-- `backup(db)` → `backups/clinic-settle-YYYYMMDD-HHMMSS.sqlite3` beside the database;
+- `backup(db)` → `backups/clinic-settle-<数据库文件名>-YYYYMMDD-HHMMSS.sqlite3` beside the database (the
+  database file's stem in the name: two databases in one folder keep, list and rotate their own backups;
+  older copies named `clinic-settle-YYYYMMDD-HHMMSS.sqlite3` are still listed for every database there);
 - `daily(db)` makes one when none exists for today (called at start-up and after 日结);
 - `restore(target, backup_file)` verifies the backup first, keeps the current file
   aside as `*.before-restore-<time>`, then copies the backup into place;
@@ -13,6 +15,7 @@ SQLite-specific by nature; the county centre's PostgreSQL uses its own tools.
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
@@ -70,7 +73,7 @@ def backup(db, dest: Path | None = None, *, keep: int = KEEP, now: datetime | No
     now = now or datetime.now()
     folder = Path(dest) if dest else backups_dir(db.path)
     private_dir(folder)
-    final = folder / f"{PREFIX}{now:%Y%m%d-%H%M%S}.sqlite3"
+    final = folder / f"{PREFIX}{db.path.stem}-{now:%Y%m%d-%H%M%S}.sqlite3"
     tmp = final.with_suffix(".partial")
     private_file(tmp)
     src = sqlite3.connect(db.path, timeout=30)
@@ -87,7 +90,7 @@ def backup(db, dest: Path | None = None, *, keep: int = KEEP, now: datetime | No
         raise BackupError(f"备份文件校验未通过：{res}")
     tmp.replace(final)
     _remove_with_side_files(tmp)
-    _rotate(folder, keep)
+    _rotate(folder, keep, db.path.stem)
     return BackupInfo(str(final), final.stat().st_size, now)
 
 
@@ -99,10 +102,28 @@ def _remove_with_side_files(path: Path) -> None:
         f.unlink(missing_ok=True)
 
 
-def _rotate(folder: Path, keep: int) -> None:
-    """Keep the newest `keep` backups; remove the side files (`-wal`, `-shm`, `-journal`) of any file that is
+_NAME = re.compile(rf"{PREFIX}(?:(?P<stem>.+)-)?(?P<at>\d{{8}}-\d{{6}})\.sqlite3")
+
+
+def _own(folder: Path, stem: str | None) -> list[tuple[Path, datetime]]:
+    """The backups in `folder` of the database whose file stem is `stem` (and the old, unnamed ones when
+    `stem` is None), oldest first."""
+    out = []
+    for f in folder.glob(f"{PREFIX}*.sqlite3"):
+        mt = _NAME.fullmatch(f.name)
+        if mt is None or mt["stem"] != stem:
+            continue
+        try:
+            out.append((f, datetime.strptime(mt["at"], "%Y%m%d-%H%M%S")))
+        except ValueError:
+            continue
+    return sorted(out, key=lambda x: (x[1], x[0].name))
+
+
+def _rotate(folder: Path, keep: int, stem: str | None = None) -> None:
+    """Keep this database's newest `keep` backups; remove the side files (`-wal`, `-shm`, `-journal`) of any file that is
     no longer there, and unfinished `.partial` copies more than an hour old (left by a crash)."""
-    files = sorted(folder.glob(f"{PREFIX}*.sqlite3"))
+    files = [f for f, _ in _own(folder, stem)]
     for old in files[:-keep] if keep > 0 else []:
         _remove_with_side_files(old)
     for side in folder.glob(f"{PREFIX}*"):
@@ -118,14 +139,10 @@ def _rotate(folder: Path, keep: int) -> None:
 
 
 def list_backups(db_path: Path) -> list[BackupInfo]:
-    out = []
-    for f in sorted(backups_dir(db_path).glob(f"{PREFIX}*.sqlite3"), reverse=True):
-        try:
-            created = datetime.strptime(f.stem.removeprefix(PREFIX), "%Y%m%d-%H%M%S")
-        except ValueError:
-            continue
-        out.append(BackupInfo(str(f), f.stat().st_size, created))
-    return out
+    """This database's backups (and the old ones named without a database), newest first."""
+    folder = backups_dir(db_path)
+    both = _own(folder, Path(db_path).stem) + _own(folder, None)
+    return [BackupInfo(str(f), f.stat().st_size, at) for f, at in sorted(both, key=lambda x: x[1], reverse=True)]
 
 
 def daily(db, now: datetime | None = None) -> BackupInfo | None:

@@ -48,7 +48,7 @@ def backup(db, dest: Path | None = None, *, now: datetime | None = None) -> Back
     now = now or datetime.now()
     folder = Path(dest) if dest else Path.home() / "ClinicSettle-backups"
     private_dir(folder)
-    final = folder / f"{PREFIX}{now:%Y%m%d-%H%M%S}.pgdump"
+    final = folder / f"{PREFIX}{make_url(db.url).database or 'server'}-{now:%Y%m%d-%H%M%S}.pgdump"
     tmp = final.with_suffix(".partial")
     private_file(tmp)
     args, env = _conn_env(db.url)

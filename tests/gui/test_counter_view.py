@@ -535,3 +535,35 @@ def test_month_report_and_export_from_the_window(qtbot, window, db, tmp_path):
     manifests = list(out.rglob("manifest*.json"))
     assert manifests and str(manifests[0].parent) in admin.report_msg.text()
     assert "1 笔" in admin.report_msg.text()
+
+
+def test_an_unmapped_item_says_self_pay_alike_on_screen_and_receipt_without_the_staff_instruction(qtbot, window, db):
+    """A new clinic settled an item it had not mapped: the receipt printed the clerk's instruction
+    （对照请在“收费目录”中操作）for the patient, and its class column said 丙 where the screen said 自费."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from desktop_app.services import prices
+
+    prices.add_item(db, {"机构项目编码": "ZF001", "机构项目名称": "中药代煎", "单位": "剂", "单价": "5.00",
+                         "收费类别": "其他费", "开始日期": "2026-01-01"}, actor="admin", today=date(2026, 11, 23))
+    tab = window.settle_tab
+    qtbot.keyClick(window, Qt.Key.Key_4, Qt.KeyboardModifier.ControlModifier)  # (the item went in there)
+    qtbot.keyClick(window, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)  # back: the price list again
+    qtbot.waitUntil(lambda: tab.ctx.ops.pending == 0, timeout=10000)
+    pick(qtbot, tab, a_resident(db).psn_no)
+    tab.item_entry.setFocus()
+    add_line(qtbot, tab, "ZF001", "2")  # (the price list now in use holds only this item)
+    model = tab.items_pane.items
+    row = next(r for r in range(model.rowCount()) if model.index(r, model.COL_CODE).data() == "ZF001")
+    on_screen = model.index(row, model.COL_CLASS).data()
+    assert on_screen == "自费"
+    answer_modal(press(QMessageBox.StandardButton.Yes))
+    qtbot.keyClick(tab, Qt.Key.Key_F9)
+    qtbot.waitUntil(lambda: tab.last_record is not None and tab.ctx.ops.pending == 0, timeout=15000)
+    assert "收费目录" in "".join(n["message"] for n in tab.last_record.result["notices"])  # said to the clerk
+    txt = pdf_text(window.ctx.receipts_dir / f"{tab.last_record.setl_no}.pdf")
+    assert "中药代煎未纳入医保，按全自费结算" in txt
+    assert "收费目录" not in txt and "对照" not in txt and "第1行" not in txt
+    lines = txt.splitlines()
+    row = lines[lines.index("中药代煎"):][:6]  # name, 规格/单位, 类别, 数量, 单价, 金额 (one text each)
+    assert row[2] == on_screen and "丙" not in row, row

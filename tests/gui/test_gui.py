@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QMessageBox
+from PySide6.QtWidgets import QApplication, QLabel, QMessageBox
 from sqlalchemy import func, select
 
 from desktop_app.services import ledger
@@ -177,9 +177,12 @@ def test_pack_import_validates_first_and_bad_pack_changes_nothing(qtbot, admin_w
     qtbot.waitUntil(lambda: "升级" in admin.pack_result.toPlainText(), timeout=10000)
     assert [(p.pack_id, p.content_hash) for p in packs.installed(db)] == before
     assert admin.pack_sync_btn.isEnabled()
+    admin_window.tabs.setCurrentWidget(admin)
     qtbot.mouseClick(admin.pack_sync_btn, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "已导入" in admin.pack_result.toPlainText(), timeout=10000)
     assert "1.0.1" in [p.version for p in packs.installed(db) if p.pack_id == "cn-141100-lvliang"]
+    # 导入 is disabled once done: the focus goes to 校验, not on along the chain to a settings field
+    assert QApplication.focusWidget() is admin.pack_check_btn, QApplication.focusWidget()
 
 
 def test_roster_import_from_the_window(qtbot, admin_window, tmp_path):
@@ -351,6 +354,24 @@ def test_supervisor_sees_audit_and_verifies(qtbot, admin_window):
     qtbot.waitUntil(lambda: "审计链完整" in tab.result.text(), timeout=10000)
 
 
+def test_the_audit_tab_shows_what_was_just_done_without_refresh(qtbot, admin_window):
+    """The 审计 tab showed what it had read at start until 刷新 was clicked: an action done since was missing."""
+    window = admin_window
+    tab = window.audit_tab
+    qtbot.waitUntil(lambda: tab.model.rowCount() > 0 and window.ctx.ops.pending == 0, timeout=10000)
+    admin = window.admin_tab
+    qtbot.keyClick(window, Qt.Key.Key_3, Qt.KeyboardModifier.ControlModifier)
+    admin.fields["clinic_name"].selectAll()
+    admin.fields["clinic_name"].insert("审计测试卫生院")
+    qtbot.mouseClick(admin.save_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: admin.settings_msg.text() == "已保存", timeout=10000)
+    n = next(i for i in range(window.tabs.count()) if window.tabs.widget(i) is tab)
+    qtbot.keyClick(window, getattr(Qt.Key, f"Key_{n + 1}"), Qt.KeyboardModifier.ControlModifier)
+    assert window.tabs.currentWidget() is tab
+    qtbot.waitUntil(lambda: tab.model.rowCount() and tab.model.index(0, tab.model.COL_ACTION).data() == "修改设置",
+                    timeout=5000)
+
+
 def test_damaged_database_at_start_offers_the_latest_backup(qtbot, db, monkeypatch):
     from desktop_app.gui import app as gui_app
     from desktop_app.gui import login as gui_login
@@ -476,3 +497,43 @@ def test_clerk_has_no_operators_tab_and_changes_own_password_with_the_current_on
     assert window.change_my_password() is False and "不正确" in results[0]
     assert window.change_my_password() is True
     assert accounts.authenticate(db, "clerk", "clerk-new-pass") is not None
+
+
+def test_roster_check_and_import_keep_the_focus_off_the_clinic_name(qtbot, admin_window, tmp_path):
+    """After 校验 or 导入 the focus jumped to 机构名称 with its text selected: the clerk's next key press
+    replaced the clinic's name. The focus stays on the button clicked; typing then changes no field."""
+    window = admin_window
+    admin = window.admin_tab
+    qtbot.keyClick(window, Qt.Key.Key_3, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: window.tabs.currentWidget() is admin, timeout=5000)
+    name = admin.fields["clinic_name"].text()
+    f = tmp_path / "r.csv"
+    f.write_text("人员编号,身份证号,姓名,性别,出生日期,险种类型,人员类别,参保地区划,截至日期\n"
+                 "Z1,110101199003070000,王五,男,1990-03-07,390,城乡居民,141102,2026-11-20\n", encoding="utf-8")
+    admin.roster_path.setText(str(f))
+    for btn, said in ((admin.roster_check_btn, "校验结果（未导入）"), (admin.roster_btn, "已导入")):
+        qtbot.mouseClick(btn, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda s=said: s in admin.roster_result.text() and window.ctx.ops.pending == 0,
+                        timeout=15000)
+        qtbot.wait(50)
+        assert QApplication.focusWidget() is btn, QApplication.focusWidget()
+        qtbot.keyClicks(QApplication.focusWidget(), "x")
+        assert admin.fields["clinic_name"].text() == name
+        assert admin.roster_path.text() == str(f)
+
+
+def test_the_guide_lists_the_screens_behind_ctrl_digits_as_the_window_has_them(qtbot, window, admin_window):
+    """docs/gui.md said Ctrl+1…5 with Ctrl+5 = 操作员, but Ctrl+4 is 收费目录 and Ctrl+5 开业检查 (F1 said 1…7)."""
+    import re
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "gui.md").read_text(encoding="utf-8")
+    for win, who in ((window, "clerk"), (admin_window, "supervisor")):
+        tabs = [win.tabs.tabText(i).replace("&", "") for i in range(win.tabs.count())]
+        row = next(ln for ln in doc.splitlines() if ln.startswith(f"| Ctrl+1 … {len(tabs)} ({who})"))
+        listed = re.findall(r"Ctrl\+(\d) ([^,;|]+)", row.split("|")[2])
+        assert [(int(n), name.strip()) for n, name in listed] == [(i + 1, t) for i, t in enumerate(tabs)], row
+        win.activateWindow()  # (two windows here: the keys go to the active one)
+        qtbot.waitUntil(lambda w=win: QApplication.activeWindow() is w, timeout=5000)
+        for i, t in enumerate(tabs):  # and the keys do what the row says
+            qtbot.keyClick(win, getattr(Qt.Key, f"Key_{i + 1}"), Qt.KeyboardModifier.ControlModifier)
+            assert win.tabs.tabText(win.tabs.currentIndex()).replace("&", "") == t

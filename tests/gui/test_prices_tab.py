@@ -204,3 +204,39 @@ def test_the_price_list_is_edited_in_the_window(qtbot, admin_window, db):
     with db.read() as s:
         assert s.get(m.ClinicItem, "XJ01DCA030A001").active is False  # stopped, never deleted
     assert QDialog  # (imported for the helpers' isinstance checks)
+
+
+def test_the_readiness_panel_names_the_real_tab_and_the_unmapped_items_and_an_empty_list_is_not_mapped(qtbot,
+                                                                                                    tmp_path):
+    """A new clinic read 在“管理”中导入 (no tab is called 管理), ✔ 目录对照 所有项目都已对照 with an empty price
+    list, and a count of unmapped items without their names."""
+    from PySide6.QtWidgets import QLabel
+
+    from desktop_app.store.db import open_db
+
+    db = open_db(tmp_path / "clinic.sqlite3")
+    win = _window(qtbot, db, tmp_path, _first_start_and_login(qtbot, db))
+    ready = win.readiness_tab
+    qtbot.waitUntil(lambda: ready.last is not None and win.tabs.currentWidget() is ready, timeout=10000)
+
+    def line(key):
+        return ready.findChild(QLabel, f"ready_{key}").text()
+
+    tabs = [win.tabs.tabText(i).replace("&", "") for i in range(win.tabs.count())]
+    said = "\n".join(lb.text() for lb in ready.findChildren(QLabel))
+    assert "“管理”" not in said
+    for key in ("packs", "roster"):
+        named = line(key).split("“")[1].split("”")[0]
+        assert named in tabs, (named, tabs)
+    assert "✔" not in line("mapping") and "所有项目都已对照" not in line("mapping"), line("mapping")
+    _identity_packs_roster(qtbot, win, tmp_path)
+    tab = win.prices_tab
+    win.tabs.setCurrentWidget(tab)
+    _import(qtbot, tab, tab.catalogue_btn, write_xlsx(tmp_path / "省医保目录.xlsx", CAT_HEADER, CATALOGUE))
+    _import(qtbot, tab, tab.import_btn, write_csv(tmp_path / "本院价格.csv", PRICE_HEADER, PRICES, encoding="gbk"))
+    qtbot.waitUntil(lambda: tab.model.rowCount() == 4, timeout=10000)
+    win.tabs.setCurrentWidget(ready)
+    qtbot.mouseClick(ready.refresh_btn, LEFT)
+    qtbot.waitUntil(lambda: ready.last.ready, timeout=10000)
+    assert "!" in line("mapping") and "中药代煎" in line("mapping"), line("mapping")
+    win.ctx.ops.wait()

@@ -169,7 +169,7 @@ def test_unmapped_item_settles_as_self_pay_with_the_notice_on_the_receipt(db, tm
     assert r["items"][0]["fulamt_ownpay_amt"] == "10.00" and done.record.items[0]["chrgitm_lv"] == "03"
     notice = next(n for n in r["notices"] if n["code"] == "item_not_mapped")
     assert "代煎中药" in notice["message"] and "全自费" in notice["message"]
-    assert "未对照医保目录" in pdf_text(done.receipt)
+    assert "代煎中药未纳入医保，按全自费结算" in pdf_text(done.receipt)  # (the instruction to map it: on screen only)
 
 
 def test_expired_mapping_settles_as_self_pay_and_limits_are_a_notice(db, tmp_path):

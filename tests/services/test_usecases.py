@@ -69,8 +69,8 @@ def test_close_day_makes_the_backup_and_the_day_report(db, tmp_path):
     con = sqlite3.connect(f"file:{out.backup}?mode=ro", uri=True)  # the copy holds the closed day
     assert con.execute("SELECT business_date FROM day_close").fetchall() == [(day.isoformat(),)]
     con.close()
-    assert out.xlsx == tmp_path / "reports" / f"日结单_{day:%Y%m%d}.xlsx"
-    assert out.pdf == tmp_path / "reports" / f"日结单_{day:%Y%m%d}.pdf"
+    assert out.xlsx == tmp_path / "reports" / f"日结单_H14110200031_{day:%Y%m%d}.xlsx"
+    assert out.pdf == tmp_path / "reports" / f"日结单_H14110200031_{day:%Y%m%d}.pdf"
     assert "已日结" in load_workbook(out.xlsx)["日结单"]["A1"].value
     assert out.pdf.read_bytes().startswith(b"%PDF")
     assert ledger.get(db, rec.setl_no).day_closed
@@ -91,7 +91,7 @@ def test_close_day_again_finishes_a_close_cut_off_before_its_day_report(db, tmp_
     folder = tmp_path / "reports"
     (folder).mkdir()
     day = date.today()
-    (folder / f"日结单_{day:%Y%m%d}.pdf").write_bytes(b"%PDF-1.4 cut off")
+    (folder / f"日结单_H14110200031_{day:%Y%m%d}.pdf").write_bytes(b"%PDF-1.4 cut off")
     out = closing.close_day(db, operator="clerk", folder=folder)
     assert out.count == 1 and out.record.totals["settlements"] == 1
     assert "已日结" in load_workbook(out.xlsx)["日结单"]["A1"].value
@@ -167,8 +167,44 @@ def test_cli_day_close_makes_the_backup_and_the_day_report_like_the_window(db, t
     code, out, _ = cs("day-close", "--db", str(db.path), "--json", user="admin")
     dc = json.loads(out)
     assert code == 0 and dc["count"] == 1 and dc["business_date"] == date.today().isoformat()
-    assert Path(dc["xlsx"]) == db.path.parent / "reports" / f"日结单_{date.today():%Y%m%d}.xlsx"
+    assert Path(dc["xlsx"]) == db.path.parent / "reports" / f"日结单_H14110200031_{date.today():%Y%m%d}.xlsx"
     assert Path(dc["xlsx"]).exists() and Path(dc["pdf"]).read_bytes().startswith(b"%PDF")
     assert database.check(Path(dc["backup"])) == "ok"
     code, _, err = cs("day-close", "--db", str(db.path), user="admin")  # its 日结单 are there: refused
     assert code == 1 and "已经日结" in err
+
+
+def test_two_databases_in_one_folder_keep_their_own_day_reports_backups_and_receipts(template_db, tmp_path):
+    """A clinic kept two databases in one folder: the 日结单 carried only the date, the backups only the time,
+    the receipts only the settlement number, so the second database's 日结 and F9 replaced the first's files."""
+    import shutil
+
+    from desktop_app.services import settings
+
+    dbs = []
+    for stem in ("a", "b"):
+        shutil.copy(template_db, tmp_path / f"{stem}.sqlite3")
+        dbs.append(open_db(tmp_path / f"{stem}.sqlite3"))
+    try:
+        # the same clinic code in both databases: the same 结算单号 — the first receipt is not replaced
+        got = [settling.settle_and_save_receipt(d, today_visit(resident(d).psn_no), token=None, operator="clerk",
+                                                receipts_dir=tmp_path / "receipts") for d in dbs]
+        assert got[0].record.setl_no == got[1].record.setl_no
+        assert got[0].receipt.name == f"{got[0].record.setl_no}.pdf"
+        assert got[1].receipt.name == f"{got[1].record.setl_no}_b.pdf"
+        before = got[0].receipt.read_bytes()
+        again = settling.settle_and_save_receipt(dbs[1], today_visit(resident(dbs[1]).psn_no), token=None,
+                                                 operator="clerk", receipts_dir=tmp_path / "receipts")
+        assert again.receipt.name == f"{again.record.setl_no}.pdf" and got[0].receipt.read_bytes() == before
+        settings.save(dbs[1], {"clinic_code": "H14110200032"}, actor="admin")
+        outs = [closing.close_day(d, operator="clerk", folder=tmp_path / "reports") for d in dbs]
+        day = date.today()
+        assert outs[0].pdf.name == f"日结单_H14110200031_{day:%Y%m%d}.pdf"
+        assert outs[1].xlsx.name == f"日结单_H14110200032_{day:%Y%m%d}.xlsx"
+        assert len({o.pdf for o in outs} | {o.xlsx for o in outs}) == 4 and all(o.pdf.exists() for o in outs)
+        assert Path(outs[0].backup).name.startswith("clinic-settle-a-")
+        assert Path(outs[1].backup).name.startswith("clinic-settle-b-")
+        assert [Path(b.path).name for b in bk.list_backups(dbs[0].path)] == [Path(outs[0].backup).name]
+    finally:
+        for d in dbs:
+            d.dispose()

@@ -688,7 +688,7 @@ def close_state(db) -> dict:
 
 
 def report_paths(folder: Path) -> tuple[Path, Path]:
-    stem = f"日结单_{CLOSE_DAY:%Y%m%d}"
+    stem = f"日结单_H14110200031_{CLOSE_DAY:%Y%m%d}"  # the demo clinic's code
     return folder / f"{stem}.xlsx", folder / f"{stem}.pdf"
 
 
