@@ -104,8 +104,9 @@ def _usage(args, d, op) -> int:
     res = county_usage.write_usage(d, args.clinic, as_of, Path(args.out))
     if res.stale and not args.force:
         Path(res.path).unlink(missing_ok=True)
-        raise Refused(res.stale + "。该机构导入这样的文件后，这些结算将不计入年度限额；"
-                      "如确需生成，请加 --force。", field="--clinic", code="refused")
+        raise Refused(f"--as-of {as_of} 晚于该机构对账导出覆盖的最后一天：" + res.stale
+                      + "。该机构导入这样的文件后，这些结算将不计入年度限额（可能重复支付）；"
+                      "如确需生成，请加 --force。", field="--as-of", code="refused")
     text = (f"已生成待遇累计 {res.path}：花名册 {res.persons} 人，待遇累计 {res.usage_rows} 行，截至 {res.as_of}。\n"
             f"在机构 {res.clinic} 导入：clinic-settle import-roster {Path(res.path).name}"
             + (f"\n注意：{res.stale}" if res.stale else ""))
