@@ -66,6 +66,9 @@ def test_a_new_clinic_goes_live_from_the_command_line(tmp_path):
     visit = tmp_path / "visit.json"
     visit.write_text(json.dumps({"psn_no": psn, "benefit": "general_outpatient",
                                  "items": [{"code": "A02", "qty": "2"}, {"code": "Z01", "qty": "1"}]}), "utf-8")
+    code, out, err = cs("settle", str(visit), "--dry-run", "--db", db, env=boss)  # text: as the settle prints
+    assert code == 0 and "预结算（未保存）" in out and "医疗费总额 52.60" in out and "超限价自费 3.60" in out, err
+    assert "提示：" in out and "Z01" in out and "medfee_sumamt" not in out and "hifp_pay" not in out, out
     code, out, err = cs("settle", str(visit), "--db", db, "--json", env=boss)
     assert code == 0, err
     r = json.loads(out)
