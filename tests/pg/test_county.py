@@ -251,3 +251,43 @@ def test_a_manifest_without_day_close_covers_up_to_the_day_before_it_was_made():
     assert covered_to(old, date(2026, 11, 1)) is None
     new = old | {"day_close": {"closed": ["2026-11-01", "2026-11-03"], "covered_to": "2026-11-01"}}
     assert covered_to(new, date(2026, 12, 5)) == date(2026, 11, 1)
+
+
+@pytest.fixture
+def walk_in_ingested(clinics, pg_cluster, pg_template, tmp_path):
+    """Clinic A settled an insured person and a 全自费 walk-in (psn_no null) on TODAY; its export is ingested."""
+    from desktop_app.services import selfpay
+
+    a, _b = clinics
+    url = pg_cluster.create_db("county_walkin", template=pg_template)
+    p, _q = fresh_resident(a)
+    ledger.settle(a, visit(p), operator="clerk", today=TODAY)
+    walk = selfpay.SelfPayInput(TODAY, [ledger_types.ItemInput("110200005", "1")], walk_in=selfpay.WalkIn("王小明"))
+    selfpay.settle(a, walk, operator="clerk", today=TODAY)
+    code, _res, err = county("ingest", str(export(a, TODAY, TODAY, tmp_path / "walkin")), url=url)
+    assert code == 0, err
+    yield url
+    pg_cluster.drop_db("county_walkin")
+
+
+def test_overruns_leave_out_walk_ins(walk_in_ingested):
+    """A 全自费 walk-in has no fund and no roster row: not part of the overruns at all (was listed as
+    “不在县里的花名册中… None”)."""
+    code, out, err = cs("county", "overruns", "--year", str(TODAY.year), "--db", walk_in_ingested, user="admin")
+    assert code == 0, err
+    assert "None" not in out and "不在县里的花名册中" not in out, out
+    code, out, _ = cs("county", "overruns", "--year", str(TODAY.year), "--db", walk_in_ingested, "--json",
+                      user="admin")
+    assert json.loads(out)["not_in_roster"] == []
+
+
+def test_month_report_names_the_self_pay_benefit_by_its_label(walk_in_ingested, tmp_path):
+    from openpyxl import load_workbook
+
+    out_x = tmp_path / "月报.xlsx"
+    code, out, err = cs("county", "report", "--month", TODAY.strftime("%Y-%m"), "--out", str(out_x),
+                        "--db", walk_in_ingested, user="admin")
+    assert code == 0, err
+    assert "全自费（未使用医保）" in out and "self_pay" not in out, out
+    cells = [c for row in load_workbook(out_x).active.iter_rows(values_only=True) for c in row]
+    assert "全自费（未使用医保）" in cells and "self_pay" not in cells
