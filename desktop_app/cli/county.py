@@ -46,7 +46,7 @@ def _month(text: str | None) -> tuple[int, int]:
 
 @signed_in()
 def _report(args, d, op) -> int:
-    from desktop_app.core.model import BENEFITS
+    from desktop_app.core.model import benefit_label
     from desktop_app.services import county_reports as cr
 
     if not args.month:
@@ -57,7 +57,7 @@ def _report(args, d, op) -> int:
     labels = "  ".join(cr.REPORT_LABELS.values())
     lines = [f"全县结算月报 {year}年{month}月：{len(totals) - 1} 个机构", f"机构 / 待遇 / 结算 / 冲正 / {labels}"]
     for r in rows:
-        lines.append(f"{r.clinic} {BENEFITS.get(r.benefit, r.benefit)} {r.settlements} {r.reversals} "
+        lines.append(f"{r.clinic} {benefit_label(r.benefit)} {r.settlements} {r.reversals} "
                      + " ".join(str(r.sums[f]) for f in cr.REPORT_FIELDS))
     t = totals[""]
     lines.append(f"全县合计 {t.settlements} {t.reversals} " + " ".join(str(t.sums[f]) for f in cr.REPORT_FIELDS))

@@ -25,7 +25,7 @@ from pathlib import Path
 from sqlalchemy import extract, func, select
 
 from desktop_app.core import caps
-from desktop_app.core.model import BENEFITS, SELF_PAY
+from desktop_app.core.model import SELF_PAY, benefit_label
 from desktop_app.store import models as m
 from desktop_app.store.db import Database
 from desktop_app.store.types import fen_to_yuan
@@ -98,7 +98,7 @@ def write_month_xlsx(path: Path, rows: list[MonthRow], year: int, month: int) ->
     totals = month_totals(rows)
     for clinic in sorted({r.clinic for r in rows}):
         for r in (x for x in rows if x.clinic == clinic):
-            ws.append([r.clinic, r.clinic_name, BENEFITS.get(r.benefit, r.benefit), r.settlements, r.reversals,
+            ws.append([r.clinic, r.clinic_name, benefit_label(r.benefit), r.settlements, r.reversals,
                        *[r.sums[f] for f in REPORT_FIELDS]])
         t = totals[clinic]
         ws.append([clinic, t.clinic_name, "小计", t.settlements, t.reversals, *[t.sums[f] for f in REPORT_FIELDS]])
