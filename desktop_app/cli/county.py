@@ -97,6 +97,9 @@ def _usage(args, d, op) -> int:
     for opt, value in (("--clinic", args.clinic), ("--as-of", args.as_of), ("--out", args.out)):
         if not value:
             raise Refused(f"county usage 需要 {opt}", field=opt, code="invalid_input")
+    if Path(args.out).suffix.lower() != ".xlsx":  # the file is an xlsx: a .csv name would mislead whoever opens it
+        raise Refused(f"--out 须为 .xlsx 文件（待遇累计是 Excel 工作簿），收到“{args.out}”", field="--out",
+                      code="invalid_input")
     with refusing(ValueError, field="--as-of", code="invalid_input"):
         as_of = date.fromisoformat(args.as_of)
     if as_of > date.today():

@@ -291,3 +291,28 @@ def test_month_report_names_the_self_pay_benefit_by_its_label(walk_in_ingested, 
     assert "全自费（未使用医保）" in out and "self_pay" not in out, out
     cells = [c for row in load_workbook(out_x).active.iter_rows(values_only=True) for c in row]
     assert "全自费（未使用医保）" in cells and "self_pay" not in cells
+
+
+def test_usage_refuses_an_out_that_is_not_xlsx(walk_in_ingested, tmp_path):
+    """`county usage --out u.csv` wrote an xlsx under a .csv name: refused, naming --out, nothing written."""
+    out = tmp_path / "u.csv"
+    code, _out, err = cs("county", "usage", "--clinic", "H14110200031", "--as-of", TODAY.isoformat(),
+                         "--out", str(out), "--db", walk_in_ingested, user="admin")
+    assert code == 2 and "--out" in err and ".xlsx" in err and not out.exists(), err
+
+
+def test_ingest_takes_options_before_the_folder(clinics, pg_cluster, pg_template, tmp_path):
+    """`county ingest --db X DIR` and `county ingest --json DIR` failed “无法识别的参数”."""
+    a, _b = clinics
+    url = pg_cluster.create_db("county_opts", template=pg_template)
+    p, q = fresh_resident(a)
+    ledger.settle(a, visit(p), operator="clerk", today=TODAY)
+    ledger.settle(a, visit(q, EARLIER), operator="clerk", today=EARLIER)
+    one, two = export(a, TODAY, TODAY, tmp_path / "one"), export(a, EARLIER, EARLIER, tmp_path / "two")
+    code, out, err = cs("county", "ingest", "--db", url, str(one), user="admin")
+    assert code == 0 and "新增 1 笔" in out, err
+    code, out, err = cs("county", "ingest", "--json", str(two), "--db", url, user="admin")
+    assert code == 0 and json.loads(out)["exports"][0]["added"] == 1, err
+    code, _out, err = cs("county", "ingest", "--db", url, "--bogus", str(one), user="admin")
+    assert code == 2 and "无法识别的参数" in err and "--bogus" in err, err
+    pg_cluster.drop_db("county_opts")
