@@ -45,7 +45,7 @@ def _emit_import(args, r, text: str) -> int:
     return EXIT_INVALID if r.errors else EXIT_OK
 
 
-@signed_in(supervisor="导入医保目录")
+@signed_in(supervisor="导入医保目录", dry_run_open=True)  # a dry run: anyone signed in (docs/catalogue.md)
 def cmd_import_catalogue(args, d, op) -> int:
     from desktop_app.services.catalogue_import import import_catalogue
 
@@ -56,7 +56,7 @@ def cmd_import_catalogue(args, d, op) -> int:
     return _emit_import(args, r, text)
 
 
-@signed_in(supervisor="导入收费目录")
+@signed_in(supervisor="导入收费目录", dry_run_open=True)
 def cmd_import_prices(args, d, op) -> int:
     from desktop_app.services.prices import import_prices
 

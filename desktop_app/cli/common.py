@@ -155,15 +155,17 @@ def _password_for(login: str) -> str:
     return pw
 
 
-def signed_in(supervisor: str | None = None):
-    """Decorator: sign in first (see `signin`); the command receives the database and the operator."""
+def signed_in(supervisor: str | None = None, *, dry_run_open: bool = False):
+    """Decorator: sign in first (see `signin`); the command receives the database and the operator.
+    `dry_run_open`: with --dry-run (checks only, changes nothing) anyone signed in may run it."""
     import functools
 
     def wrap(cmd):
         @functools.wraps(cmd)
         def run(args) -> int:
             d = open_database(args)
-            return cmd(args, d, signin(d, args, supervisor=supervisor))
+            who = None if dry_run_open and getattr(args, "dry_run", False) else supervisor
+            return cmd(args, d, signin(d, args, supervisor=who))
 
         return run
 

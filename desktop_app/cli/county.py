@@ -46,7 +46,7 @@ def _month(text: str | None) -> tuple[int, int]:
 
 @signed_in()
 def _report(args, d, op) -> int:
-    from desktop_app.core.model import BENEFITS
+    from desktop_app.core.model import benefit_label
     from desktop_app.services import county_reports as cr
 
     if not args.month:
@@ -57,7 +57,7 @@ def _report(args, d, op) -> int:
     labels = "  ".join(cr.REPORT_LABELS.values())
     lines = [f"全县结算月报 {year}年{month}月：{len(totals) - 1} 个机构", f"机构 / 待遇 / 结算 / 冲正 / {labels}"]
     for r in rows:
-        lines.append(f"{r.clinic} {BENEFITS.get(r.benefit, r.benefit)} {r.settlements} {r.reversals} "
+        lines.append(f"{r.clinic} {benefit_label(r.benefit)} {r.settlements} {r.reversals} "
                      + " ".join(str(r.sums[f]) for f in cr.REPORT_FIELDS))
     t = totals[""]
     lines.append(f"全县合计 {t.settlements} {t.reversals} " + " ".join(str(t.sums[f]) for f in cr.REPORT_FIELDS))
@@ -97,6 +97,9 @@ def _usage(args, d, op) -> int:
     for opt, value in (("--clinic", args.clinic), ("--as-of", args.as_of), ("--out", args.out)):
         if not value:
             raise Refused(f"county usage 需要 {opt}", field=opt, code="invalid_input")
+    if Path(args.out).suffix.lower() != ".xlsx":  # the file is an xlsx: a .csv name would mislead whoever opens it
+        raise Refused(f"--out 须为 .xlsx 文件（待遇累计是 Excel 工作簿），收到“{args.out}”", field="--out",
+                      code="invalid_input")
     with refusing(ValueError, field="--as-of", code="invalid_input"):
         as_of = date.fromisoformat(args.as_of)
     if as_of > date.today():
@@ -104,8 +107,9 @@ def _usage(args, d, op) -> int:
     res = county_usage.write_usage(d, args.clinic, as_of, Path(args.out))
     if res.stale and not args.force:
         Path(res.path).unlink(missing_ok=True)
-        raise Refused(res.stale + "。该机构导入这样的文件后，这些结算将不计入年度限额；"
-                      "如确需生成，请加 --force。", field="--clinic", code="refused")
+        raise Refused(f"--as-of {as_of} 晚于该机构对账导出覆盖的最后一天：" + res.stale
+                      + "。该机构导入这样的文件后，这些结算将不计入年度限额（可能重复支付）；"
+                      "如确需生成，请加 --force。", field="--as-of", code="refused")
     text = (f"已生成待遇累计 {res.path}：花名册 {res.persons} 人，待遇累计 {res.usage_rows} 行，截至 {res.as_of}。\n"
             f"在机构 {res.clinic} 导入：clinic-settle import-roster {Path(res.path).name}"
             + (f"\n注意：{res.stale}" if res.stale else ""))

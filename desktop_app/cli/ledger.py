@@ -222,8 +222,14 @@ def _settlement_text(rec) -> str:
 
 
 def _presettle_text(r: dict) -> str:
-    text = "预结算（未保存）\n" + "\n".join(f"  {k}: {r[k]}" for k in r if isinstance(r[k], str))
-    for t in r["trace"]:
+    """The dry run as the settle prints it: every amount by its receipt label, the notices, then the basis."""
+    from desktop_app.core.model import MONEY_LABELS
+
+    money = [f"{label} {r[k]}" for k, label in MONEY_LABELS.items() if isinstance(r.get(k), str)]
+    text = "预结算（未保存）\n" + "\n".join("  " + "  ".join(money[i:i + 4]) for i in range(0, len(money), 4))
+    for n in r.get("notices", []):
+        text += f"\n  提示：{n['message']}"
+    for t in r.get("trace", []):
         text += f"\n  依据 {t['step']} = {t['value']}：{t.get('label', '')}（{t['basis']}）"
     return text
 

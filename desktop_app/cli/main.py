@@ -149,11 +149,23 @@ def _private_umask() -> None:
         os.umask(0o077)
 
 
+def _parse(parser, argv: list[str]):
+    """parse_args, except that `county ingest --db X DIR`'s folders after an option are taken too: argparse
+    gives the optional positional EXPORT_DIR its (empty) share before the first option and leaves the rest over."""
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        if getattr(args, "county_command", None) == "ingest" and not any(x.startswith("-") for x in extra):
+            args.paths = [*args.paths, *extra]
+        else:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
     _utf8_stdio()
     _private_umask()
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = build_parser(command_in(argv)).parse_args(argv)
+    args = _parse(build_parser(command_in(argv)), argv)
     try:
         if args.self_test:
             from desktop_app.cli.selftest import run

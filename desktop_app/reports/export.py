@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -57,8 +57,10 @@ def _jsonl_line(r: Row, packs: list[dict], ratio: str) -> str:
 
 
 def write_export(out: Path, start: date, end: date, rows: list[Row], *, clinic_code: str, clinic_name: str,
-                 packs: dict[str, list[dict]], ratios: dict[str, str], anchor: str = "") -> ExportResult:
-    """The export of `rows` (with each settlement's `packs` and `ratios` by 结算单号) into `out/`."""
+                 packs: dict[str, list[dict]], ratios: dict[str, str], anchor: str = "",
+                 closed: list[date] | None = None) -> ExportResult:
+    """The export of `rows` (with each settlement's `packs` and `ratios` by 结算单号) into `out/`;
+    `closed`: the period's days closed (日结) when the export is made (the manifest's `day_close`)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     tag = f"{start:%Y%m%d}_{end:%Y%m%d}"
@@ -85,7 +87,11 @@ def write_export(out: Path, start: date, end: date, rows: list[Row], *, clinic_c
         # 全自费 rows (benefit self_pay, insutype ""): no fund, no account — the centre reconciles the rest
         "self_pay": {"rows": len(own), "medfee_sumamt": str(sum((r.amounts["medfee_sumamt"] for r in own),
                                                                 Decimal("0.00")))},
-        **({"audit_anchor": anchor} if anchor else {}),  # the trail's head: `audit verify --anchor MANIFEST`
+        **({"audit_anchor": anchor} if anchor else {}),
+        # which days of the period were closed (日结) when the export was made; `covered_to`: the last day
+        # of the period's closed run from its start (null: its first day was open) — the days the centre
+        # may count as complete (docs/export.md)
+        "day_close": _day_close(start, end, closed or []),  # the trail's head: `audit verify --anchor MANIFEST`
         "files": [
             {"name": jsonl.name, "bytes": jsonl.stat().st_size, "sha256": _sha256(jsonl), "rows": len(rows)},
             {"name": xlsx.name, "bytes": xlsx.stat().st_size, "sha256": _sha256(xlsx), "rows": len(rows)},
@@ -98,6 +104,25 @@ def write_export(out: Path, start: date, end: date, rows: list[Row], *, clinic_c
     tmp.replace(mpath)
     return ExportResult(str(out), [str(jsonl), str(xlsx)], str(mpath), manifest["count"]["settle"],
                         manifest["count"]["reverse"])
+
+
+def _day_close(start: date, end: date, closed: list[date]) -> dict:
+    shut = set(closed)
+    covered, day = None, start
+    while day <= end and day in shut:
+        covered, day = day, day + timedelta(days=1)
+    return {"closed": [d.isoformat() for d in sorted(shut)], "covered_to": covered.isoformat() if covered else None}
+
+
+def covered_to(man: dict, made_on: date) -> date | None:
+    """The last day an export covers: its `day_close.covered_to`; a manifest without that field (made by an
+    older version) covers up to the day before it was made (`made_on`), within its period."""
+    dc = man.get("day_close")
+    if isinstance(dc, dict):
+        return date.fromisoformat(dc["covered_to"]) if dc.get("covered_to") else None
+    start, end = (date.fromisoformat(man["period"][k]) for k in ("from", "to"))
+    last = min(end, made_on - timedelta(days=1))
+    return last if last >= start else None
 
 
 def verify(manifest_path: str | Path) -> list[str]:

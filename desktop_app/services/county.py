@@ -30,6 +30,7 @@ from sqlalchemy import select, update
 
 from desktop_app.core.model import MONEY_FIELDS
 from desktop_app.errors import Refused
+from desktop_app.reports.export import covered_to
 from desktop_app.services import audit
 from desktop_app.services.accounts import require_supervisor
 from desktop_app.store import models as m
@@ -121,7 +122,9 @@ def _ingest_one(db: Database, mpath: Path, actor: str) -> Ingested:
 def _write(s, man: dict, mpath: Path, digest: str, new: list[dict], res: Ingested, actor: str) -> None:
     exp = m.CountyExport(fixmedins_code=res.clinic, fixmedins_name=str(man.get("fixmedins_name", ""))[:128],
                          period_from=date.fromisoformat(man["period"]["from"]),
-                         period_to=date.fromisoformat(man["period"]["to"]), manifest_name=mpath.name[:128],
+                         period_to=date.fromisoformat(man["period"]["to"]),
+                         covered_to=covered_to(man, date.fromtimestamp(mpath.stat().st_mtime)),
+                         manifest_name=mpath.name[:128],
                          manifest_sha256=digest, rows=res.rows, added=len(new),
                          audit_anchor=str(man.get("audit_anchor", ""))[:128], ingested_at=datetime.now(),
                          ingested_by=actor)
@@ -134,7 +137,8 @@ def _write(s, man: dict, mpath: Path, digest: str, new: list[dict], res: Ingeste
     res.added, res.already, res.status = len(new), res.rows - len(new), "ingested"
     audit.append(s, actor, "county_ingest", mpath.name[:64],
                  {"clinic": res.clinic, "manifest_sha256": digest, "rows": res.rows, "added": res.added,
-                  "period": [man["period"]["from"], man["period"]["to"]]})
+                  "period": [man["period"]["from"], man["period"]["to"]],
+                  "covered_to": exp.covered_to.isoformat() if exp.covered_to else None})
 
 
 _COLUMNS = [c.name for c in m.CountySettlement.__table__.columns if c.name != "id"]

@@ -25,7 +25,7 @@ from pathlib import Path
 from sqlalchemy import extract, func, select
 
 from desktop_app.core import caps
-from desktop_app.core.model import BENEFITS
+from desktop_app.core.model import SELF_PAY, benefit_label
 from desktop_app.store import models as m
 from desktop_app.store.db import Database
 from desktop_app.store.types import fen_to_yuan
@@ -98,7 +98,7 @@ def write_month_xlsx(path: Path, rows: list[MonthRow], year: int, month: int) ->
     totals = month_totals(rows)
     for clinic in sorted({r.clinic for r in rows}):
         for r in (x for x in rows if x.clinic == clinic):
-            ws.append([r.clinic, r.clinic_name, BENEFITS.get(r.benefit, r.benefit), r.settlements, r.reversals,
+            ws.append([r.clinic, r.clinic_name, benefit_label(r.benefit), r.settlements, r.reversals,
                        *[r.sums[f] for f in REPORT_FIELDS]])
         t = totals[clinic]
         ws.append([clinic, t.clinic_name, "小计", t.settlements, t.reversals, *[t.sums[f] for f in REPORT_FIELDS]])
@@ -140,10 +140,11 @@ class OverrunResult:
 
 
 def _fund_by_quarter(db: Database, year: int) -> dict[tuple[str, str, str], list[int]]:
-    """(person, benefit, disease) → fund paid (fen, net of reversals) in quarters 1..4 of `year` (visit dates)."""
+    """(person, benefit, disease) → fund paid (fen, net of reversals) in quarters 1..4 of `year` (visit dates).
+    全自费 settlements (a walk-in without 人员编号, or an insured person paying all) use no fund: left out."""
     c = m.CountySettlement
     q = (select(c.psn_no, c.benefit, c.disease, extract("month", c.visit_date), _raw(c.hifp_pay))
-         .where(c.visit_date >= date(year, 1, 1), c.visit_date <= date(year, 12, 31))
+         .where(c.visit_date >= date(year, 1, 1), c.visit_date <= date(year, 12, 31), c.benefit != SELF_PAY)
          .group_by(c.psn_no, c.benefit, c.disease, extract("month", c.visit_date)))
     out: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     with db.read() as s:

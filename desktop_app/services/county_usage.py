@@ -11,7 +11,7 @@ person was paid elsewhere in the county — in the roster import's own format (d
 Imported at a clinic this replaces every person's snapshot with these figures as of `as_of`; the clinic
 then counts only its settlements after `as_of` or made after the import (docs/roster.md), so its own
 settlements up to `as_of` — in the figures because its exports were ingested — are not counted twice.
-`UsageResult.stale` names the clinic's last ingested day when its exports stop before `as_of`.
+`UsageResult.stale` names the clinic's last covered day (closed 日结 when exported) when it is before `as_of`.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ class UsageResult:
     usage_rows: int
     as_of: date
     clinic: str
-    last_ingested: date | None  # the clinic's latest business day ingested
+    last_ingested: date | None  # the clinic's last covered day (closed when exported) ingested
     stale: str  # said when that is before as_of (its later settlements are not in the figures)
 
 
@@ -96,6 +96,25 @@ def usage_sheets(db: Database, as_of: date) -> tuple[list[list], list[list]]:
     return [list(PERSON_COLUMNS), *persons], [list(USAGE_COLUMNS), *usage]
 
 
+def coverage(db: Database, clinic: str, as_of: date) -> tuple[date | None, str]:
+    """The clinic's last covered day (the latest `covered_to` of its ingested exports: a day closed at the
+    clinic when exported — an open day may still get settlements after the export) and, when `as_of` is
+    after it, why the figures are not complete up to `as_of`."""
+    with db.read() as s:
+        last = s.execute(select(func.max(m.CountyExport.covered_to))
+                         .where(m.CountyExport.fixmedins_code == clinic)).scalar()
+        any_export = s.execute(select(m.CountyExport.id).where(m.CountyExport.fixmedins_code == clinic)).first()
+    if last is not None and last >= as_of:
+        return last, ""
+    if any_export is None:
+        return None, f"还没有导入过机构 {clinic} 的对账导出：其本机的结算不在这些数字中"
+    if last is None:
+        return None, (f"机构 {clinic} 已导入的对账导出没有一天是导出时已日结的：导出时未日结的日子之后仍可能有结算，"
+                      f"截至 {as_of} 的数字不完整（请该机构日结后重新导出）")
+    return last, (f"机构 {clinic} 已导入的对账导出只覆盖到 {last}（导出时已日结的最后一天）：{last} 之后到 {as_of} "
+                  "的本机结算可能不在这些数字中（导出时未日结的日子之后仍可能有结算；请该机构日结后重新导出并导入）")
+
+
 def write_usage(db: Database, clinic: str, as_of: date, out: str | Path) -> UsageResult:
     from openpyxl import Workbook
 
@@ -110,13 +129,5 @@ def write_usage(db: Database, clinic: str, as_of: date, out: str | Path) -> Usag
     tmp = out.with_name(out.name + ".partial")
     wb.save(tmp)
     tmp.replace(out)
-    with db.read() as s:
-        last = s.execute(select(func.max(m.CountySettlement.business_date))
-                         .where(m.CountySettlement.fixmedins_code == clinic)).scalar()
-    stale = ""
-    if last is None:
-        stale = f"还没有导入过机构 {clinic} 的对账导出：其本机的结算不在这些数字中"
-    elif last < as_of:
-        stale = (f"机构 {clinic} 已导入的结算只到 {last}：{last} 之后到 {as_of} 的本机结算不在这些数字中"
-                 "（请先导入该机构到截至日期的对账导出）")
+    last, stale = coverage(db, clinic, as_of)
     return UsageResult(str(out), len(persons) - 1, len(usage) - 1, as_of, clinic, last, stale)

@@ -123,11 +123,23 @@ def month_report_xlsx(db: Database, year: int, month: int, path: str | Path) -> 
     return xlsx.month_report_xlsx(Path(path), rows_between(db, start, end), clinic.clinic_name, year, month)
 
 
-def export(db: Database, start: date, end: date, out: str | Path) -> export_files.ExportResult:
-    """对账导出 of [start, end] into `out/` (files and format: reports/export.py, docs/export.md)."""
+def export(db: Database, start: date, end: date, out: str | Path, *, today: date | None = None
+           ) -> export_files.ExportResult:
+    """对账导出 of [start, end] into `out/` (files and format: reports/export.py, docs/export.md).
+    A period ending after today is refused: a day not yet come cannot be exported."""
     if end < start:
         raise ValueError(f"结束日期 {end} 早于开始日期 {start}")
+    today = today or date.today()
+    if end > today:
+        raise ValueError(f"--to {end} 晚于今天（{today}）：不能导出尚未到来的日期")
     return _export_rows(db, start, end, out, rows_between(db, start, end), _clinic(db))
+
+
+def closed_days(db: Database, start: date, end: date) -> list[date]:
+    """The days of [start, end] closed (日结) now."""
+    with db.read() as s:
+        return sorted(s.execute(select(m.DayClose.business_date).where(
+            m.DayClose.business_date >= start, m.DayClose.business_date <= end)).scalars())
 
 
 def _export_rows(db: Database, start: date, end: date, out: str | Path, rows: list[Row],
@@ -135,7 +147,8 @@ def _export_rows(db: Database, start: date, end: date, out: str | Path, rows: li
     return export_files.write_export(Path(out), start, end, rows, clinic_code=clinic.clinic_code,
                                      clinic_name=clinic.clinic_name,
                                      packs={r.setl_no: list(r.pack_refs) for r in rows},
-                                     ratios={r.setl_no: r.ratio for r in rows}, anchor=str(audit.anchor(db)))
+                                     ratios={r.setl_no: r.ratio for r in rows}, anchor=str(audit.anchor(db)),
+                                     closed=closed_days(db, start, end))
 
 
 @dataclass(frozen=True)

@@ -82,6 +82,19 @@ def _plain(v, field: str) -> str:
     return s
 
 
+def psn_number(v, pattern: re.Pattern, message: str) -> str:
+    """人员编号: an Excel number cell (a long number keeps ~15 digits: 1.4110200000000002e19) or text in
+    scientific notation is refused — the value is already wrong — with the same advice as 身份证号."""
+    if isinstance(v, float | int) and not isinstance(v, bool):
+        raise BadCell("人员编号", "人员编号被 Excel 存成了数字，长编号的后几位会丢失精度；请把该列设为“文本”后重新导出")
+    s = cell_text(v)
+    if re.match(r"^\d(\.\d+)?[eE][+-]?\d+$", s.strip()):
+        raise BadCell("人员编号", "人员编号是科学计数法（如 1.41102E+19），精度已丢失；请把该列设为“文本”后重新导出")
+    if not pattern.match(s):
+        raise BadCell("人员编号", message)
+    return s
+
+
 def _id_number(v) -> str:
     if isinstance(v, float | int) and not isinstance(v, bool):
         raise BadCell("身份证号", "身份证号被 Excel 存成了数字，后几位已丢失精度；请把该列设为“文本”后重新导出")
@@ -242,9 +255,7 @@ def _name_gender_birth(cells: dict, id_no: str) -> tuple[str, str, date]:
 
 
 def person_row(cells: dict, row: int, known_diseases: set[str], today: date) -> PersonRow:
-    psn_no = cell_text(cells.get("人员编号"))
-    if not _PSN.match(psn_no):
-        raise BadCell("人员编号", "人员编号为空或含非法字符（只允许字母和数字，最多32位）")
+    psn_no = psn_number(cells.get("人员编号"), _PSN, "人员编号为空或含非法字符（只允许字母和数字，最多32位）")
     id_no = _id_number(cells.get("身份证号"))
     name, gender, birth = _name_gender_birth(cells, id_no)
     insutype = cell_text(cells.get("险种类型"))
@@ -325,9 +336,7 @@ class UsageRow:
 
 
 def usage_row(cells: dict, row: int) -> UsageRow:
-    psn_no = cell_text(cells.get("人员编号"))
-    if not _PSN.match(psn_no):
-        raise BadCell("人员编号", "人员编号为空或含非法字符")
+    psn_no = psn_number(cells.get("人员编号"), _PSN, "人员编号为空或含非法字符")
     ys = cell_text(cells.get("年度"))
     if not re.match(r"^\d{4}$", ys):
         raise BadCell("年度", f"年度须为4位年份，收到“{ys}”")

@@ -346,6 +346,8 @@ class CountyExport(Base):
     fixmedins_name: Mapped[str] = mapped_column(String(128))
     period_from: Mapped[date] = mapped_column(Date)
     period_to: Mapped[date] = mapped_column(Date)
+    # the last day the export covers (closed at the clinic when exported); None: none of its days
+    covered_to: Mapped[date | None] = mapped_column(Date, nullable=True)
     manifest_name: Mapped[str] = mapped_column(String(128))
     manifest_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     rows: Mapped[int] = mapped_column(Integer)

@@ -66,6 +66,9 @@ def test_a_new_clinic_goes_live_from_the_command_line(tmp_path):
     visit = tmp_path / "visit.json"
     visit.write_text(json.dumps({"psn_no": psn, "benefit": "general_outpatient",
                                  "items": [{"code": "A02", "qty": "2"}, {"code": "Z01", "qty": "1"}]}), "utf-8")
+    code, out, err = cs("settle", str(visit), "--dry-run", "--db", db, env=boss)  # text: as the settle prints
+    assert code == 0 and "预结算（未保存）" in out and "医疗费总额 52.60" in out and "超限价自费 3.60" in out, err
+    assert "提示：" in out and "Z01" in out and "medfee_sumamt" not in out and "hifp_pay" not in out, out
     code, out, err = cs("settle", str(visit), "--db", db, "--json", env=boss)
     assert code == 0, err
     r = json.loads(out)
@@ -81,3 +84,29 @@ def test_a_clerk_cannot_import_the_catalogue(tmp_path):
     cat = write_csv(tmp_path / "目录.csv", CAT_HEADER, CATALOGUE)
     code, _, err = cs("import-catalogue", str(cat), "--db", str(db))
     assert code == 1 and "只有管理员" in err
+
+
+def test_a_clerk_may_dry_run_the_catalogue_and_prices_and_nothing_changes(tmp_path):
+    """docs/catalogue.md: a dry run may be done by anyone signed in — it changes nothing and writes no audit entry."""
+    import sqlite3
+
+    db = tmp_path / "demo.sqlite3"
+    assert cs("demo", "--db", str(db), "--persons", "5", user=None)[0] == 0
+
+    def counts():
+        with sqlite3.connect(db) as c:
+            return [c.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                    for t in ("ins_catalogue", "ins_catalogue_import", "clinic_item", "clinic_item_price")] + [
+                c.execute("SELECT count(*) FROM audit_entry WHERE action != 'login'").fetchone()[0]]  # sign-ins aside
+
+    before = counts()
+    cat = write_csv(tmp_path / "目录.csv", CAT_HEADER, CATALOGUE)
+    code, out, err = cs("import-catalogue", str(cat), "--dry-run", "--operator", "clerk", "--db", str(db))
+    assert code == 0 and "将新增" in out, err
+    price_file = write_csv(tmp_path / "价格.csv", PRICE_HEADER, PRICES)
+    code, out, err = cs("import-prices", str(price_file), "--dry-run", "--operator", "clerk", "--db", str(db))
+    # checked, not refused (a row may name an item the catalogue above was only dry-run for: exit 2 then)
+    assert code in (0, 2) and "只校验" in out and "只有管理员" not in err, (out, err)
+    assert counts() == before
+    code, _, err = cs("import-prices", str(price_file), "--operator", "clerk", "--db", str(db))  # the import: still no
+    assert code == 1 and "只有管理员" in err and counts() == before

@@ -98,3 +98,30 @@ def test_import_roster_prints_counts_and_report(demo_db, tmp_path):
     assert not (tmp_path / "r_错误报告.xlsx").exists()
     code, _, err = cs("import-roster", str(tmp_path / "none.csv"), "--db", str(demo_db), user="admin")
     assert code == 2 and "找不到" in err
+
+
+def test_import_roster_refuses_a_number_or_scientific_psn_no_cell(demo_db, tmp_path):
+    """An .xlsx whose 人员编号 cell is an Excel number (1.4110200000000002e19 — digits already lost) or text in
+    scientific notation is a row error with the 设为文本 advice, as for 身份证号; nothing is imported from it."""
+    from openpyxl import Workbook
+
+    from desktop_app.services.roster_rows import PERSON_COLUMNS
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "花名册"
+    ws.append(list(PERSON_COLUMNS))
+    base = ["110101199003070011", "王五", "男", "1990-03-07", "390", "城乡居民", "141102", "", "", "否", "", "",
+            "0.00", "2026-11-20"]
+    ws.append([1.4110200000000002e19, *base])
+    ws.append([14110200000001234, *base])
+    ws.append(["1.41102E+19", *base])
+    f = tmp_path / "number_psn.xlsx"
+    wb.save(f)
+    code, out, err = cs("import-roster", str(f), "--db", str(demo_db), "--json", user="admin")
+    res = json.loads(out)
+    assert res["inserted"] == 0 and res["rejected"] == 3, (out, err)
+    errors = {e["row"]: e for e in res["errors"]}
+    for r in (2, 3, 4):
+        assert errors[r]["field"] == "人员编号" and "设为“文本”" in errors[r]["reason"], errors
+    assert "数字" in errors[2]["reason"] and "科学计数法" in errors[4]["reason"]

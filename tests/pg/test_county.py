@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from desktop_app.core.model import MONEY_FIELDS
-from desktop_app.services import ledger, ledger_types, lookup, reporting, roster, settings
+from desktop_app.services import days, ledger, ledger_types, lookup, reporting, roster, settings
 from desktop_app.store import models as m
 from desktop_app.store.db import open_db
 from tests.cli_run import cs
@@ -22,6 +22,7 @@ from tests.conftest import TODAY
 
 B_CODE = "H14110200099"
 EARLIER = date(2026, 11, 20)
+NEXT = date(2026, 11, 24)
 
 
 def visit(psn, on=TODAY):
@@ -81,6 +82,7 @@ def test_two_clinics_exports_to_overruns_to_usage_and_back(clinics, pg_cluster, 
     exp_a_today = export(a, TODAY, TODAY, tmp_path / "a_today")
     exp_a_earlier = export(a, EARLIER, EARLIER, tmp_path / "a_earlier")
     exp_a_month = export(a, date(2026, 11, 1), TODAY, tmp_path / "a_month")  # overlaps both
+    days.day_close(b, operator="admin", day=TODAY, today=TODAY)  # B's day closed: its export covers it
     exp_b = export(b, TODAY, TODAY, tmp_path / "b_today")
 
     # the reversal arrives before its original: linked once the original comes
@@ -143,7 +145,7 @@ def test_two_clinics_exports_to_overruns_to_usage_and_back(clinics, pg_cluster, 
     assert imp.rejected == 0 and imp.usage_rejected == 0, imp.errors[:3]
     usage = _outpatient(b, p)
     assert (usage.fund_paid, usage.annual_remaining) == (Decimal("396.00"), Decimal("0.00"))
-    after = ledger.settle(b, visit(p), operator="clerk", today=TODAY)
+    after = ledger.settle(b, visit(p, NEXT), operator="clerk", today=NEXT)
     assert after.result["hifp_pay"] == "0.00"
     # and clinic A's own 198 is not counted twice there: A, importing the same figures, also sees 396
     imp = roster.import_roster(a, out, actor="admin", today=TODAY)
@@ -191,3 +193,126 @@ def test_a_malformed_line_refuses_the_whole_export_and_nothing_changes(clinics, 
     code, res, _ = county("ingest", str(export(a, TODAY, TODAY, tmp_path / "good")), url=pg_url)
     assert code == 0 and res["exports"][0]["added"] == 2
     county_db.dispose()
+
+
+def test_an_export_of_a_day_still_open_does_not_let_usage_hide_later_settlements(clinics, pg_cluster, pg_template,
+                                                                                 tmp_path):
+    """As the county IT person did: clinic B exports today while the day is open, the centre ingests it and asks
+    for the 待遇累计 as of today — refused (a settlement made after the export would be hidden and paid twice).
+    Once B has closed the day (日结) and exported again, the same usage is made. An export --to tomorrow is refused."""
+    from datetime import timedelta
+
+    _a, b = clinics
+    url = pg_cluster.create_db("county_open", template=pg_template)
+    today = date.today()
+    p, _q = fresh_resident(b)
+    ledger.settle(b, visit(p, today), operator="clerk", today=today)
+    bdb = ["--db", str(tmp_path / "b.sqlite3")]
+    code, _out, err = cs("export", "--from", today.isoformat(), "--to", (today + timedelta(days=1)).isoformat(),
+                         "--out", str(tmp_path / "future"), *bdb)
+    assert code == 2 and "--to" in err and not (tmp_path / "future").exists(), err
+    code, _out, err = cs("export", "--from", today.isoformat(), "--to", today.isoformat(),
+                         "--out", str(tmp_path / "open"), *bdb)
+    assert code == 0, err
+    man = json.loads(next((tmp_path / "open").glob("manifest_*.json")).read_text(encoding="utf-8"))
+    assert man["day_close"] == {"closed": [], "covered_to": None}
+    code, _res, err = county("ingest", str(tmp_path / "open"), url=url)
+    assert code == 0, err
+    ledger.settle(b, visit(p, today), operator="clerk", today=today)  # after the export, the same day
+    out = tmp_path / "待遇累计.xlsx"
+    code, us, err = county("usage", "--clinic", B_CODE, "--as-of", today.isoformat(), "--out", str(out), url=url)
+    said = json.dumps(us, ensure_ascii=False) + err
+    assert code != 0 and "日结" in said and "--as-of" in said and not out.exists(), said
+
+    code, _out, err = cs("day-close", "--out", str(tmp_path / "reports"), *bdb, user="admin")
+    assert code == 0, err
+    code, _out, err = cs("export", "--from", today.isoformat(), "--to", today.isoformat(),
+                         "--out", str(tmp_path / "closed"), *bdb)
+    assert code == 0, err
+    man = json.loads(next((tmp_path / "closed").glob("manifest_*.json")).read_text(encoding="utf-8"))
+    assert man["day_close"] == {"closed": [today.isoformat()], "covered_to": today.isoformat()}
+    code, res, err = county("ingest", str(tmp_path / "closed"), url=url)
+    assert code == 0 and res["exports"][0]["added"] == 1, err
+    code, us, err = county("usage", "--clinic", B_CODE, "--as-of", today.isoformat(), "--out", str(out), url=url)
+    assert code == 0 and us["stale"] == "" and out.exists(), err
+    imp = roster.import_roster(b, out, actor="admin", today=today)
+    assert imp.rejected == 0
+    assert next(u for u in lookup.summary(b, p, on=today).benefits
+                if u.benefit == "general_outpatient").fund_paid == Decimal("132.00")  # both settlements, once each
+    pg_cluster.drop_db("county_open")
+
+
+def test_a_manifest_without_day_close_covers_up_to_the_day_before_it_was_made():
+    from desktop_app.reports.export import covered_to
+
+    old = {"period": {"from": "2026-11-01", "to": "2026-11-30"}}
+    assert covered_to(old, date(2026, 11, 30)) == date(2026, 11, 29)
+    assert covered_to(old, date(2026, 12, 5)) == date(2026, 11, 30)
+    assert covered_to(old, date(2026, 11, 1)) is None
+    new = old | {"day_close": {"closed": ["2026-11-01", "2026-11-03"], "covered_to": "2026-11-01"}}
+    assert covered_to(new, date(2026, 12, 5)) == date(2026, 11, 1)
+
+
+@pytest.fixture
+def walk_in_ingested(clinics, pg_cluster, pg_template, tmp_path):
+    """Clinic A settled an insured person and a 全自费 walk-in (psn_no null) on TODAY; its export is ingested."""
+    from desktop_app.services import selfpay
+
+    a, _b = clinics
+    url = pg_cluster.create_db("county_walkin", template=pg_template)
+    p, _q = fresh_resident(a)
+    ledger.settle(a, visit(p), operator="clerk", today=TODAY)
+    walk = selfpay.SelfPayInput(TODAY, [ledger_types.ItemInput("110200005", "1")], walk_in=selfpay.WalkIn("王小明"))
+    selfpay.settle(a, walk, operator="clerk", today=TODAY)
+    code, _res, err = county("ingest", str(export(a, TODAY, TODAY, tmp_path / "walkin")), url=url)
+    assert code == 0, err
+    yield url
+    pg_cluster.drop_db("county_walkin")
+
+
+def test_overruns_leave_out_walk_ins(walk_in_ingested):
+    """A 全自费 walk-in has no fund and no roster row: not part of the overruns at all (was listed as
+    “不在县里的花名册中… None”)."""
+    code, out, err = cs("county", "overruns", "--year", str(TODAY.year), "--db", walk_in_ingested, user="admin")
+    assert code == 0, err
+    assert "None" not in out and "不在县里的花名册中" not in out, out
+    code, out, _ = cs("county", "overruns", "--year", str(TODAY.year), "--db", walk_in_ingested, "--json",
+                      user="admin")
+    assert json.loads(out)["not_in_roster"] == []
+
+
+def test_month_report_names_the_self_pay_benefit_by_its_label(walk_in_ingested, tmp_path):
+    from openpyxl import load_workbook
+
+    out_x = tmp_path / "月报.xlsx"
+    code, out, err = cs("county", "report", "--month", TODAY.strftime("%Y-%m"), "--out", str(out_x),
+                        "--db", walk_in_ingested, user="admin")
+    assert code == 0, err
+    assert "全自费（未使用医保）" in out and "self_pay" not in out, out
+    cells = [c for row in load_workbook(out_x).active.iter_rows(values_only=True) for c in row]
+    assert "全自费（未使用医保）" in cells and "self_pay" not in cells
+
+
+def test_usage_refuses_an_out_that_is_not_xlsx(walk_in_ingested, tmp_path):
+    """`county usage --out u.csv` wrote an xlsx under a .csv name: refused, naming --out, nothing written."""
+    out = tmp_path / "u.csv"
+    code, _out, err = cs("county", "usage", "--clinic", "H14110200031", "--as-of", TODAY.isoformat(),
+                         "--out", str(out), "--db", walk_in_ingested, user="admin")
+    assert code == 2 and "--out" in err and ".xlsx" in err and not out.exists(), err
+
+
+def test_ingest_takes_options_before_the_folder(clinics, pg_cluster, pg_template, tmp_path):
+    """`county ingest --db X DIR` and `county ingest --json DIR` failed “无法识别的参数”."""
+    a, _b = clinics
+    url = pg_cluster.create_db("county_opts", template=pg_template)
+    p, q = fresh_resident(a)
+    ledger.settle(a, visit(p), operator="clerk", today=TODAY)
+    ledger.settle(a, visit(q, EARLIER), operator="clerk", today=EARLIER)
+    one, two = export(a, TODAY, TODAY, tmp_path / "one"), export(a, EARLIER, EARLIER, tmp_path / "two")
+    code, out, err = cs("county", "ingest", "--db", url, str(one), user="admin")
+    assert code == 0 and "新增 1 笔" in out, err
+    code, out, err = cs("county", "ingest", "--json", str(two), "--db", url, user="admin")
+    assert code == 0 and json.loads(out)["exports"][0]["added"] == 1, err
+    code, _out, err = cs("county", "ingest", "--db", url, "--bogus", str(one), user="admin")
+    assert code == 2 and "无法识别的参数" in err and "--bogus" in err, err
+    pg_cluster.drop_db("county_opts")
