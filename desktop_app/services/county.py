@@ -246,7 +246,7 @@ def _row(obj: dict, clinic: str) -> dict:
     canon = json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return {
         "setl_no": no, "kind": obj["kind"], "original_setl_no": obj.get("original_setl_no") or None,
-        "original_id": None, "fixmedins_code": clinic, "psn_no": str(obj["psn_no"])[:32],
+        "original_id": None, "fixmedins_code": clinic, "psn_no": str(obj["psn_no"] or "")[:32],  # a 全自费 walk-in: null → ""
         "psn_name": str(obj.get("psn_name") or "")[:64], "insutype": str(obj["insutype"])[:3],
         "benefit": str(obj["benefit"])[:32], "disease": str(obj.get("disease") or "")[:32],
         "business_date": date.fromisoformat(obj["business_date"]), "visit_date": date.fromisoformat(obj["visit_date"]),

@@ -281,6 +281,15 @@ def test_overruns_leave_out_walk_ins(walk_in_ingested):
     assert json.loads(out)["not_in_roster"] == []
 
 
+def test_a_walk_in_is_stored_without_a_person_number(walk_in_ingested):
+    """The export's psn_no null is stored empty at the county, never as the text "None"."""
+    import psycopg
+
+    with psycopg.connect(walk_in_ingested.replace("postgresql+psycopg", "postgresql")) as con:
+        rows = con.execute("SELECT psn_no FROM county_settlement WHERE benefit = 'self_pay'").fetchall()
+    assert rows == [("",)]
+
+
 def test_month_report_names_the_self_pay_benefit_by_its_label(walk_in_ingested, tmp_path):
     from openpyxl import load_workbook
 
