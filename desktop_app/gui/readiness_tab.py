@@ -43,7 +43,9 @@ class ReadinessTab(QWidget):
         self.last = r
         while self.rows.count():
             w = self.rows.takeAt(0).widget()
-            if w is not None:
+            if w is not None:  # out of the panel at once (deleteLater alone leaves it a child until the event loop)
+                w.hide()
+                w.setParent(None)
                 w.deleteLater()
         for c in r.checks:
             mark, color = MARK[c.status]
