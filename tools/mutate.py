@@ -63,7 +63,9 @@ def run(globs: list[str]) -> None:
     copy_tree(globs)
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     mutmut = Path(sys.executable).with_name("mutmut")
-    subprocess.run([str(mutmut), "run"], cwd=SCRATCH, env=env, check=False)
+    children = os.environ.get("MUTATE_CHILDREN")  # e.g. 1 on a machine shared with other work
+    extra = ["--max-children", children] if children else []
+    subprocess.run([str(mutmut), "run", *extra], cwd=SCRATCH, env=env, check=False)
 
 
 def results() -> list[tuple[str, str]]:
