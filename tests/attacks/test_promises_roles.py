@@ -31,6 +31,7 @@ def test_no_service_has_a_default_actor():
     assert defaults == []
 
 
+@pytest.mark.reads_source
 def test_nothing_in_the_program_skips_the_role_check_for_a_name():
     src = (ROOT / "desktop_app" / "services" / "accounts.py").read_text(encoding="utf-8")
     body = src[src.index("def require_supervisor"):]

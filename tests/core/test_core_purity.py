@@ -5,10 +5,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 CORE = Path(__file__).resolve().parents[2] / "desktop_app" / "core"
 FORBIDDEN = ("PySide6", "PyQt5", "PyQt6", "shiboken6", "sqlalchemy", "sqlite3", "alembic")
 
 
+@pytest.mark.reads_source
 def test_core_sources_import_no_qt_or_sql():
     offenders = []
     for path in CORE.rglob("*.py"):
@@ -36,6 +39,7 @@ def test_core_and_calc_path_load_no_qt_or_sql_modules():
     assert out.stdout.strip() == ""
 
 
+@pytest.mark.reads_source
 def test_core_uses_no_float():
     offenders = []
     for path in CORE.rglob("*.py"):

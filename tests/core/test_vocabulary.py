@@ -3,6 +3,8 @@
 import ast
 from pathlib import Path
 
+import pytest
+
 from desktop_app.core.model import FIELD_STEPS, MONEY_FIELDS, MONEY_LABELS, MONEY_SHORT, TRACE_STEPS
 
 CORE = Path(__file__).resolve().parents[2] / "desktop_app" / "core"
@@ -27,6 +29,7 @@ def test_every_money_field_has_a_long_and_a_short_label():
     assert list(MONEY_SHORT) == list(MONEY_FIELDS)
 
 
+@pytest.mark.reads_source
 def test_trace_steps_are_the_ones_the_engine_writes():
     assert _engine_steps() == set(TRACE_STEPS)
     assert len(set(TRACE_STEPS)) == len(TRACE_STEPS)
@@ -37,6 +40,7 @@ def test_field_steps_name_money_fields_and_known_steps():
     assert {s for steps in FIELD_STEPS.values() for s in steps} <= set(TRACE_STEPS)
 
 
+@pytest.mark.reads_source
 def test_notice_reasons_are_the_ones_the_engine_writes():
     """Every reason a Notice carries (the code list of the contract is fixed; the reason says which rule)
     has a Chinese label in NOTICE_REASONS, and every label is used."""

@@ -87,6 +87,7 @@ def _slot_defaults() -> dict[str, list[str]]:
     return out
 
 
+@pytest.mark.reads_source
 def test_every_button_shortcut_and_menu_reaches_its_slot_with_no_stray_argument():
     """clicked(bool) / triggered(bool) hand their `checked` to a slot that takes an argument: a slot with a
     default parameter (reverse(reason=None), day_close(confirm=True)) then runs with False. Every connection of

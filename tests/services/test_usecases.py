@@ -151,6 +151,7 @@ def _imports(folder: str) -> list[tuple[str, int, str]]:
     return out
 
 
+@pytest.mark.reads_source
 def test_screens_and_renderers_do_not_reach_the_database():
     """gui/ goes through services; reports/ renders the rows it is given (services/reporting.py reads them)."""
     for folder in ("gui", "reports"):
